@@ -1,0 +1,119 @@
+"""Customer portal pages: the landing page and signing in. Views stay thin: parse, call one
+operation, render."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from portal import uow
+from portal.accounts import consume_token, end_session, issue_token, load_principal, start_session
+from portal.accounts.forms import ConfirmForm, EmailLinkForm, PasswordChangeForm, SignInForm
+from portal.accounts.views import password_change, password_sign_in
+from portal.extensions import db
+from portal.mail import queue_mail
+from portal.models import Complaint, Contact
+from portal.tenancy import current_tenant
+from portal.web import render, safe_next
+
+from . import blueprint
+
+# Pages a visitor may see without signing in; every other customer page needs a contact.
+PUBLIC_ENDPOINTS = {"customer.index", "customer.sign_in", "customer.request_link",
+                    "customer.use_link"}
+PUBLIC_PREFIXES = ("customer.public_",)
+
+
+@blueprint.before_request
+def require_contact():
+    endpoint = request.endpoint or ""
+    if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith(PUBLIC_PREFIXES):
+        return None
+    if not current_user.is_authenticated or getattr(current_user, "kind", None) != "contact":
+        return redirect(url_for("customer.sign_in", next=request.full_path.rstrip("?")))
+    return None
+
+
+def signed_in_contact():
+    return current_user if getattr(current_user, "kind", None) == "contact" else None
+
+
+@blueprint.get("/")
+def index():
+    contact = signed_in_contact()
+    recent = []
+    if contact:
+        recent = db.session.scalars(
+            select(Complaint).where(Complaint.customer_company_id == contact.company_id)
+            .order_by(Complaint.created_at.desc()).limit(5)
+        ).all()
+    return render("customer/index.html", contact=contact, recent=recent)
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    form = SignInForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if password_sign_in(Contact, form):
+        return redirect(safe_next(form.next.data, url_for("customer.index")), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render("customer/sign_in.html", form=form, link_form=EmailLinkForm(formdata=None),
+                  status=status)
+
+
+@blueprint.post("/sign-in/link")
+def request_link():
+    """E-mail a one-time sign-in link. Says the same whether or not the address is known."""
+    form = EmailLinkForm()
+    if not form.validate_on_submit():
+        return render("customer/sign_in.html", form=SignInForm(formdata=None), link_form=form,
+                      status=422)
+    email = form.email.data.strip().lower()
+    contact = db.session.scalar(select(Contact).where(func.lower(Contact.email) == email))
+    if contact is not None and contact.active:
+        token = issue_token(contact, next_path=safe_next(request.args.get("next"), "") or None)
+        queue_mail(contact.email, "sign_in_link", contact.locale or current_tenant.default_locale,
+                   contact=contact, tenant=current_tenant,
+                   link=url_for("customer.use_link", token=token, _external=True))
+        uow.commit()
+    flash(_("If that address belongs to an account, a sign-in link is on its way. "
+            "It works once, within %(minutes)d minutes.", minutes=30), "success")
+    return redirect(url_for("customer.sign_in"), code=303)
+
+
+@blueprint.route("/sign-in/link/<token>", methods=["GET", "POST"])
+def use_link(token: str):
+    """GET only shows a button (mail scanners follow links); the POST signs in."""
+    form = ConfirmForm()
+    if request.method == "GET":
+        return render("customer/use_link.html", form=form)
+    if not form.validate_on_submit():
+        abort(400)
+    row = consume_token(token)
+    user = load_principal(row.principal) if row else None
+    if user is None or not user.is_active:
+        uow.commit()
+        flash(_("This sign-in link has expired or was already used. Ask for a new one."), "error")
+        return redirect(url_for("customer.sign_in"), code=303)
+    start_session(user)
+    uow.commit()
+    return redirect(safe_next(row.next_path, url_for("customer.index")), code=303)
+
+
+@blueprint.post("/sign-out")
+def sign_out():
+    end_session()
+    uow.commit()
+    return redirect(url_for("customer.index"), code=303)
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+def password():
+    form = PasswordChangeForm()
+    if password_change(current_user, form):
+        return redirect(url_for("customer.index"), code=303)
+    return render("customer/password.html", form=form,
+                  status=422 if request.method == "POST" else 200)

@@ -1,0 +1,7 @@
+"""The staff workspace blueprint, mounted at /t/<slug>/staff/."""
+
+from flask import Blueprint
+
+blueprint = Blueprint("internal", __name__, template_folder="templates")
+
+from . import views  # noqa: E402,F401

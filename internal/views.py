@@ -1,0 +1,101 @@
+"""Staff workspace pages: signing in, the landing page, account and session administration."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from portal import uow
+from portal.accounts import end_all_sessions, end_session
+from portal.accounts.forms import ConfirmForm, PasswordChangeForm, SignInForm
+from portal.accounts.views import password_change, password_sign_in
+from portal.complaints.workflow import OPEN_STATES, STAFF_STATE_LABELS
+from portal.extensions import db
+from portal.models import Complaint, StaffUser
+from portal.web import render, safe_next
+
+from . import blueprint
+
+PUBLIC_ENDPOINTS = {"internal.sign_in"}
+
+
+@blueprint.before_request
+def require_staff():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated or getattr(current_user, "kind", None) != "staff":
+        return redirect(url_for("internal.sign_in", next=request.full_path.rstrip("?")))
+    return None
+
+
+def require_role(*roles: str) -> None:
+    if not current_user.has_role(*roles):
+        abort(403)
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    form = SignInForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if password_sign_in(StaffUser, form):
+        return redirect(safe_next(form.next.data, url_for("internal.index")), code=303)
+    return render("internal/sign_in.html", form=form,
+                  status=422 if request.method == "POST" else 200)
+
+
+@blueprint.post("/sign-out")
+def sign_out():
+    end_session()
+    uow.commit()
+    return redirect(url_for("internal.sign_in"), code=303)
+
+
+@blueprint.get("/")
+def index():
+    counts = dict(db.session.execute(
+        select(Complaint.status, func.count()).where(Complaint.status.in_(OPEN_STATES))
+        .group_by(Complaint.status)
+    ).all())
+    mine = db.session.scalars(
+        select(Complaint).where(Complaint.owner_id == current_user.id,
+                               Complaint.status.in_(OPEN_STATES))
+        .order_by(Complaint.created_at.desc()).limit(10)
+    ).all()
+    latest = db.session.scalars(
+        select(Complaint).order_by(Complaint.created_at.desc()).limit(10)
+    ).all()
+    return render("internal/index.html", counts=counts, labels=STAFF_STATE_LABELS,
+                  open_states=OPEN_STATES, mine=mine, latest=latest)
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+def password():
+    form = PasswordChangeForm()
+    if password_change(current_user, form):
+        return redirect(url_for("internal.index"), code=303)
+    return render("internal/password.html", form=form,
+                  status=422 if request.method == "POST" else 200)
+
+
+@blueprint.get("/admin/users")
+def users():
+    require_role("admin")
+    staff = db.session.scalars(select(StaffUser).order_by(StaffUser.name)).all()
+    return render("internal/users.html", staff=staff, form=ConfirmForm())
+
+
+@blueprint.post("/admin/users/<int:user_id>/sign-out-everywhere")
+def sign_out_everywhere(user_id: int):
+    require_role("admin")
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = db.get_or_404(StaffUser, user_id)
+    count = end_all_sessions(user)
+    uow.commit()
+    flash(_("%(name)s was signed out of %(count)d sessions.", name=user.name, count=count),
+          "success")
+    return redirect(url_for("internal.users"), code=303)

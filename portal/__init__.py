@@ -1,0 +1,89 @@
+"""Closeloop's application core: the factory that assembles the app from its parts."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, tenancy, blueprints, CLI, error pages.
+
+    Does no database or network I/O (migrations run in the release step, clients are
+    built lazily). ``overrides`` replace settings (tests use it).
+    """
+    # INSTANCE_PATH moves the embedded default's files (database, secret, storage) elsewhere.
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=config.instance_path_override())
+    app.config.from_mapping(config.load(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides:
+            app.config["SQLALCHEMY_DATABASE_URI"] = config.database_uri(
+                overrides["SQLALCHEMY_DATABASE_URI"])
+
+    register_extensions(app)
+    register_tenancy(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_errors(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import i18n
+    from .extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_project_root() / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions are server-side rows; see accounts
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=i18n.select_timezone)
+    i18n.register(app)
+    if app.config.get("PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_tenancy(app: Flask) -> None:
+    from . import accounts  # noqa: F401  (registers the user loader)
+    from .tenancy import register_tenancy as _register
+
+    _register(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from customer import blueprint as customer_bp
+    from internal import blueprint as internal_bp
+
+    from .health import blueprint as health_bp
+    from .web import blueprint as web_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(internal_bp, url_prefix="/t/<tenant_slug>/staff")
+    app.register_blueprint(customer_bp, url_prefix="/t/<tenant_slug>")
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+def register_errors(app: Flask) -> None:
+    from .web import register_error_pages
+
+    register_error_pages(app)
+
+
+def _project_root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,214 @@
+"""Accounts: password hashing, server-side sessions, throttled sign-in, one-time links.
+
+A signed-in browser carries, in Flask's signed cookie, a random session token and the
+principal ("staff:3", "contact:9"). The token's hash is a ``LoginSession`` row; the
+user loader accepts the cookie only while that row is live in the current tenant. So
+logout, a password change or "sign out everywhere" revoke rows, and a cookie captured
+before then stops working at once. The same user loader is scoped to the tenant of the
+URL, so a user of tenant A is nobody on tenant B.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, request, session
+from flask_login import login_user, logout_user
+from sqlalchemy import delete, func, select, update
+
+from ..extensions import db, login_manager
+from ..models import Contact, LoginSession, SignInFailure, SignInToken, StaffUser, utcnow
+from ..tenancy import active_tenant_id
+
+# OWASP's recommended argon2id cost: m=19 MiB, t=2, p=1.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when the account does not exist, so timing does not tell who has one.
+_DUMMY_HASH = _hasher.hash("closeloop-no-such-account")
+
+MIN_PASSWORD_LENGTH = 10
+_LAST_SEEN_EVERY = timedelta(minutes=5)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user, password: str) -> bool:
+    """Check ``password`` against ``user`` (None: a dummy check). Upgrades an outdated hash."""
+    stored = getattr(user, "password_hash", None) or _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if user is None or stored is _DUMMY_HASH:
+        return False
+    if _hasher.check_needs_rehash(stored):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _client_ip() -> str:
+    # Behind a proxy, ProxyFix (enabled with PROXY_HOPS) has already set remote_addr.
+    return (request.remote_addr or "unknown")[:64]
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+def start_session(user) -> None:
+    """Sign ``user`` in on this browser with a fresh server-side session."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(
+        id=_digest(token), principal=user.get_id(), ip_address=_client_ip(),
+        user_agent=(request.user_agent.string or "")[:300],
+    ))
+    user.last_sign_in_at = utcnow()
+    locale = session.get("locale")
+    session.clear()  # nothing from before sign-in survives (session fixation)
+    if locale:
+        session["locale"] = locale
+    session["sid"] = token
+    session.permanent = True
+    login_user(user)
+
+
+def end_session() -> None:
+    """Sign out this browser: revoke its session row, then forget the cookie's contents."""
+    token = session.get("sid")
+    if token:
+        db.session.execute(
+            update(LoginSession).where(LoginSession.id == _digest(token),
+                                       LoginSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    logout_user()
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
+def end_all_sessions(user) -> int:
+    """Revoke every live session of ``user`` (password change, deactivation, admin action)."""
+    result = db.session.execute(
+        update(LoginSession).where(LoginSession.principal == user.get_id(),
+                                   LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount
+
+
+def change_password(user, new_password: str) -> None:
+    """Set a new password, end every session of the user, and keep this browser signed in."""
+    user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+    start_session(user)
+
+
+def load_principal(principal: str):
+    """The staff user or contact named ``"staff:3"`` / ``"contact:9"`` in the active tenant."""
+    kind, _, raw_id = principal.partition(":")
+    model = {"staff": StaffUser, "contact": Contact}.get(kind)
+    if model is None or not raw_id.isdigit() or active_tenant_id() is None:
+        return None
+    return db.session.scalar(select(model).where(model.id == int(raw_id)))
+
+
+@login_manager.user_loader
+def _load_user(principal: str):
+    token = session.get("sid")
+    if not token or active_tenant_id() is None:
+        return None
+    row = db.session.get(LoginSession, _digest(token))
+    if row is None or row.revoked_at is not None or row.principal != principal:
+        return None
+    if row.tenant_id != active_tenant_id():
+        return None
+    now = utcnow()
+    if now - row.created_at > current_app.permanent_session_lifetime:
+        return None
+    user = load_principal(principal)
+    if user is None or not user.is_active:
+        return None
+    if now - row.last_seen_at > _LAST_SEEN_EVERY:
+        row.last_seen_at = now  # committed with the request, at most every few minutes
+    return user
+
+
+# -- throttling ----------------------------------------------------------------------------
+
+class Throttled(Exception):
+    def __init__(self, minutes: int):
+        super().__init__(f"too many failed sign-ins; wait {minutes} minutes")
+        self.minutes = minutes
+
+
+def check_throttle(email: str) -> None:
+    """Raise Throttled when this account or this address failed too often lately."""
+    cfg = current_app.config
+    window = timedelta(minutes=cfg["SIGNIN_WINDOW_MINUTES"])
+    since = utcnow() - window
+    count = lambda *where: db.session.scalar(  # noqa: E731
+        select(func.count()).select_from(SignInFailure).where(SignInFailure.at > since, *where)
+    )
+    if (count(SignInFailure.email == email.lower()) >= cfg["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]
+            or count(SignInFailure.ip_address == _client_ip())
+            >= cfg["SIGNIN_MAX_FAILURES_PER_ADDRESS"]):
+        raise Throttled(cfg["SIGNIN_WINDOW_MINUTES"])
+
+
+def record_failure(email: str) -> None:
+    db.session.add(SignInFailure(email=email.lower()[:254], ip_address=_client_ip()))
+
+
+def clear_failures(email: str) -> None:
+    db.session.execute(delete(SignInFailure).where(SignInFailure.email == email.lower()))
+
+
+def authenticate(model, email: str, password: str):
+    """Return the active ``model`` user with this e-mail and password, else None.
+
+    Raises Throttled before checking anything when the account or address is locked
+    out. Records the failure (the caller commits it even though it shows an error).
+    """
+    email = (email or "").strip().lower()
+    check_throttle(email)
+    user = db.session.scalar(select(model).where(func.lower(model.email) == email))
+    if verify_password(user, password or "") and user.is_active:
+        clear_failures(email)
+        return user
+    record_failure(email)
+    return None
+
+
+# -- one-time links ------------------------------------------------------------------------
+
+def issue_token(user, purpose: str = "sign_in", minutes: int | None = None,
+                next_path: str | None = None) -> str:
+    """Create a one-time link token for ``user``; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    minutes = minutes or current_app.config["SIGNIN_LINK_MINUTES"]
+    db.session.add(SignInToken(
+        token_hash=_digest(token), principal=user.get_id(), purpose=purpose,
+        next_path=next_path, expires_at=utcnow() + timedelta(minutes=minutes),
+    ))
+    return token
+
+
+def consume_token(token: str, purpose: str = "sign_in") -> SignInToken | None:
+    """Use a one-time token: returns its row once, then None (used, expired or unknown)."""
+    if not token or len(token) > 100:
+        return None
+    row = db.session.scalar(select(SignInToken).where(
+        SignInToken.token_hash == _digest(token), SignInToken.purpose == purpose))
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    row.used_at = utcnow()
+    return row

@@ -1,0 +1,143 @@
+"""Command-line entry points: the one-command demo, the worker and the outbox relay."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(demo)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(worker)
+    app.cli.add_command(relay)
+
+
+def _upgrade_database() -> None:
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+def _print_sign_ins(port: int) -> None:
+    from .demo import DEMO_PASSWORD, DEMO_STAFF
+
+    base = f"http://127.0.0.1:{port}"
+    lines = [
+        "",
+        "Closeloop demo is ready.",
+        f"  Customer portal : {base}/t/demo/",
+        f"  Staff workspace : {base}/t/demo/staff/",
+        f"  Second tenant   : {base}/t/acme/",
+        f"  Password for every account: {DEMO_PASSWORD}",
+        "  Staff of tenant demo:",
+        *[f"    {local}@demo.example.com" for local, _n, _k in DEMO_STAFF.values()],
+        "  Customer contacts of tenant demo:",
+        "    contact1@customer1.example.com, contact2@customer1.example.com,",
+        "    contact1@customer2.example.com … contact1@customer5.example.com",
+        "  Tenant acme: admin@acme.example.com, contact1@acme-customer1.example.com",
+        "",
+    ]
+    click.echo("\n".join(lines))
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Create the schema and seed the demo tenants (no-op when already seeded)."""
+    from .demo import seed_all
+
+    _upgrade_database()
+    seed_all()
+    click.echo("Demo data seeded.")
+
+
+@click.command("demo")
+@click.option("--port", default=5000, show_default=True, help="Port to serve on.")
+@click.option("--no-serve", is_flag=True, help="Seed and print the sign-ins, then exit.")
+@with_appcontext
+def demo(port: int, no_serve: bool) -> None:
+    """Create the embedded database, seed the demo tenants, print sign-ins, and serve."""
+    from .demo import seed_all
+
+    _upgrade_database()
+    seed_all()
+    _print_sign_ins(port)
+    if no_serve:
+        return
+    from werkzeug.serving import run_simple
+
+    # app.run() refuses to block inside the flask CLI; the server it wraps does not.
+    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
+
+
+def run_relay_forever(app: Flask, interval: float = 1.0, stop: threading.Event | None = None):
+    """Relay committed outbox messages to RQ until ``stop`` is set."""
+    from .extensions import db
+    from .queueing import relay_pending
+
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                moved = relay_pending()
+            except Exception as exc:  # noqa: BLE001 — Redis or the database is down; retry
+                log.warning("relay pass failed: %r", exc)
+                moved = 0
+            finally:
+                db.session.remove()
+        if not moved:
+            stop.wait(interval)
+
+
+@click.command("relay")
+@click.option("--interval", default=1.0, show_default=True)
+@with_appcontext
+def relay(interval: float) -> None:
+    """Relay the outbox to RQ in a loop (runs inside `flask worker` too)."""
+    run_relay_forever(current_app._get_current_object(), interval)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
+@click.option("--queues", default=None, help="Comma-separated queue names.")
+@click.option("--no-relay", is_flag=True, help="Do not run the outbox relay in this process.")
+@with_appcontext
+def worker(burst: bool, queues: str | None, no_relay: bool) -> None:
+    """Run an RQ worker with the app's own settings, plus the outbox relay beside it."""
+    from rq import Queue, Worker
+
+    from .extensions import db
+    from .queueing import redis_connection
+
+    app = current_app._get_current_object()
+    connection = redis_connection()
+    if connection is None:
+        raise click.ClickException("REDIS_URL is not set: the embedded default runs jobs in "
+                                   "process, so there is no worker to start.")
+    names = queues.split(",") if queues else app.config["RQ_QUEUES"]
+    stop = threading.Event()
+    if not no_relay:
+        from .queueing import relay_pending
+
+        with app.app_context():
+            relay_pending()  # move what is already waiting before the first dequeue
+            db.session.remove()
+        threading.Thread(target=run_relay_forever, args=(app, 1.0, stop), daemon=True).start()
+    # A forked work horse must not reuse the parent's pooled database connections.
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    try:
+        Worker([Queue(n, connection=connection) for n in names], connection=connection).work(
+            burst=burst, with_scheduler=True)
+    finally:
+        stop.set()
+        time.sleep(0)

@@ -1,0 +1,1 @@
+"""The complaint workflow package: states and transitions, the timeline, and the operations."""

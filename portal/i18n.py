@@ -1,0 +1,49 @@
+"""Languages and time zones: which one a request speaks, and the switch between them."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def _supported(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.replace("-", "_")
+    for code in current_app.config["LANGUAGES"]:
+        if value == code or value.split("_")[0] == code.split("_")[0]:
+            return code
+    return None
+
+
+def select_locale() -> str:
+    """The signed-in user's choice, else this browser's, else the tenant's default, else the
+    browser's Accept-Language, else Chinese."""
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    tenant = g.get("tenant")
+    return (
+        _supported(user_locale)
+        or _supported(session.get("locale"))
+        or _supported(tenant.default_locale if tenant else None)
+        or _supported(request.accept_languages.best_match(["zh_CN", "zh", "en"]))
+        or "zh_CN"
+    )
+
+
+def select_timezone() -> str:
+    tenant = g.get("tenant")
+    return tenant.timezone if tenant else current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def register(app: Flask) -> None:
+    @app.context_processor
+    def _languages():
+        locale = str(get_locale())
+        return {
+            "languages": LANGUAGE_NAMES,
+            "current_locale": locale,
+            "html_lang": "zh-CN" if locale.startswith("zh") else "en",
+        }

@@ -1,0 +1,174 @@
+"""Work done on a complaint: actions (containment, corrective, preventive), the 8D report,
+customer-demand requests with their approvals, cost entries, and escalation reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..tenancy import TenantScoped
+from .base import Timestamped, UTCDateTime, utcnow
+
+ACTION_KINDS = ("containment", "corrective", "preventive", "follow_up")
+
+
+class Action(TenantScoped, Timestamped, db.Model):
+    """A tracked piece of work with an owner, a due time, evidence and a verification."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(Text)
+    # Evidence files: storage keys with their names and types.
+    evidence: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    verified_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verification_note: Mapped[str | None] = mapped_column(Text)
+
+    owner = relationship("StaffUser", foreign_keys=[owner_id])
+
+
+class EightDReport(TenantScoped, Timestamped, db.Model):
+    __tablename__ = "eight_d_reports"
+    __table_args__ = (UniqueConstraint("complaint_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    requested_by_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_summary: Mapped[str | None] = mapped_column(Text)
+
+    sections: Mapped[list[EightDSection]] = relationship(
+        order_by="EightDSection.discipline", cascade="all, delete-orphan"
+    )
+
+
+class EightDSection(TenantScoped, db.Model):
+    """One discipline (D1–D8). D4 keeps its 5-Why chain and 5M1E entries in ``content``."""
+
+    __tablename__ = "eight_d_sections"
+    __table_args__ = (UniqueConstraint("report_id", "discipline"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("eight_d_reports.id", ondelete="CASCADE"))
+    discipline: Mapped[int] = mapped_column(Integer)  # 1..8
+    text: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[dict] = mapped_column(JSON, default=dict)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    author = relationship("StaffUser")
+
+
+REQUEST_KINDS = ("replacement", "exchange", "return", "claim", "onsite")
+
+
+class ServiceRequest(TenantScoped, Timestamped, db.Model):
+    """A customer demand turned into work: goods to ship, a return to approve, a claim to pay."""
+
+    __tablename__ = "service_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    # open -> (approval chain) approved / refused -> shipped / received / paid -> done
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    note: Mapped[str | None] = mapped_column(Text)
+    tracking_number: Mapped[str | None] = mapped_column(String(80))
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+
+    approvals: Mapped[list[ApprovalStep]] = relationship(
+        order_by="ApprovalStep.position", cascade="all, delete-orphan"
+    )
+
+
+class ApprovalStep(TenantScoped, db.Model):
+    """One signature in a request's approval chain: the role asked, who decided, when."""
+
+    __tablename__ = "approval_steps"
+    __table_args__ = (UniqueConstraint("request_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str | None] = mapped_column(String(10))  # approved / refused
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+COST_CATEGORIES = ("replacement", "freight", "rework", "scrap", "claim", "onsite", "other")
+
+
+class CostEntry(TenantScoped, db.Model):
+    __tablename__ = "cost_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    category: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    responsible_department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL")
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+REPORT_KINDS = ("market_exception", "special")
+
+
+class EscalationReport(TenantScoped, Timestamped, db.Model):
+    """A market quality exception report or a quality special report, with its evidence."""
+
+    __tablename__ = "escalation_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(20))
+    product_model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("product_models.id", ondelete="SET NULL")
+    )
+    failure_mode_id: Mapped[int | None] = mapped_column(
+        ForeignKey("failure_modes.id", ondelete="SET NULL")
+    )
+    lot: Mapped[str | None] = mapped_column(String(60))
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="SET NULL"))
+    trigger: Mapped[str] = mapped_column(String(40))
+    # The figures behind the decision: counts, quantities, ratio, window.
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    body: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,99 @@
+"""File storage behind one interface: local disk (embedded default) or S3.
+
+Rows store keys, never URLs. Keys start with the tenant id (``t/<id>/…``). Downloads
+go through the app's permission check first, then ``download_url`` (a short-lived
+presigned URL on S3) or ``open`` (a stream from local disk).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from flask import current_app
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_\-.]{0,299}$")
+
+
+class StorageError(RuntimeError):
+    pass
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could escape the storage root (``..``, absolute, odd characters)."""
+    if not _KEY.match(key) or ".." in key.split("/") or "//" in key:
+        raise StorageError(f"invalid storage key: {key!r}")
+    return key
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    def open(self, key: str) -> BinaryIO: ...
+    def read(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...
+    def download_url(self, key: str, filename: str | None = None,
+                     expires: int = 300) -> str | None: ...
+    def check(self) -> None: ...
+
+
+class LocalStorage:
+    """Files under a directory; ``download_url`` is None (the app streams the file)."""
+
+    def __init__(self, root: str):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)  # atomic: a reader never sees half a file
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise StorageError(f"missing: {key}") from exc
+
+    def read(self, key: str) -> bytes:
+        with self.open(key) as fh:
+            return fh.read()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def download_url(self, key, filename=None, expires=300):
+        return None
+
+    def check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK):
+            raise StorageError(f"{self.root} is not writable")
+
+
+def get_storage() -> Storage:
+    """The configured storage, built once per app (S3 when S3_BUCKET is set)."""
+    app = current_app._get_current_object()
+    storage = app.extensions.get("closeloop_storage")
+    if storage is None:
+        if app.config.get("S3_BUCKET"):
+            from .storage_s3 import S3Storage
+
+            storage = S3Storage.from_config(app.config)
+        else:
+            storage = LocalStorage(app.config["LOCAL_STORAGE_DIR"])
+        app.extensions["closeloop_storage"] = storage
+    return storage
+
+
+def tenant_key(tenant_id: int, *parts: str) -> str:
+    return check_key("/".join(["t", str(tenant_id), *parts]))

@@ -1,0 +1,154 @@
+"""Tenant scoping, enforced in one place.
+
+Every tenant-owned model mixes in ``TenantScoped``. One ``do_orm_execute`` hook
+adds ``tenant_id = <active tenant>`` to every ORM SELECT/UPDATE/DELETE that
+touches such a model (joins, relationship loads and aliases included), and one
+``before_flush`` hook stamps new rows with the active tenant and refuses rows of
+another. With no active tenant, touching tenant-owned data raises
+``TenantScopeError`` unless the code says ``with unscoped():`` — a greppable
+escape meant for platform tooling only (the demo seeder, the operator area).
+
+Known gaps (tested in tests/portal/test_tenancy.py): raw ``text()`` SQL is not
+scoped, and ``Session.get`` returns an object already in the identity map
+without a query. Request sessions are short-lived, so the second needs a session
+shared across tenants, which only ``unscoped()`` code does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import Flask, abort, g, make_response, render_template
+from sqlalchemy import ForeignKey, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, with_loader_criteria
+from werkzeug.local import LocalProxy
+
+from .extensions import db
+
+_active_tenant_id: ContextVar[int | None] = ContextVar("active_tenant_id", default=None)
+_unscoped: ContextVar[bool] = ContextVar("tenant_unscoped", default=False)
+
+
+class TenantScopeError(RuntimeError):
+    """Tenant-owned data was touched with no tenant active, or across tenants."""
+
+
+class TenantScoped:
+    """Mixin for every row that belongs to one tenant."""
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+
+
+def active_tenant_id() -> int | None:
+    return _active_tenant_id.get()
+
+
+@contextmanager
+def activate(tenant_or_id) -> Iterator[None]:
+    """Run a block as the given tenant (jobs, CLI, tests). Restores the previous one after."""
+    tenant_id = getattr(tenant_or_id, "id", tenant_or_id)
+    token = _active_tenant_id.set(tenant_id)
+    try:
+        yield
+    finally:
+        _active_tenant_id.reset(token)
+
+
+@contextmanager
+def unscoped() -> Iterator[None]:
+    """Platform tooling only: see and write every tenant's rows. Grep for it in review."""
+    token = _unscoped.set(True)
+    try:
+        yield
+    finally:
+        _unscoped.reset(token)
+
+
+def _touches_scoped(state) -> bool:
+    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_orm_statement(state) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if _unscoped.get() or not _touches_scoped(state):
+        return
+    tenant_id = _active_tenant_id.get()
+    if tenant_id is None:
+        raise TenantScopeError(
+            "tenant-owned data queried with no active tenant; use tenancy.activate() "
+            "or, for platform tooling, tenancy.unscoped()"
+        )
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_check_tenant(session, flush_context, instances) -> None:
+    if _unscoped.get():
+        return
+    tenant_id = _active_tenant_id.get()
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if tenant_id is None:
+            if obj.tenant_id is None:
+                raise TenantScopeError(f"new {type(obj).__name__} with no active tenant")
+            raise TenantScopeError(f"{type(obj).__name__} written with no active tenant")
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id:
+            raise TenantScopeError(f"{type(obj).__name__} of tenant {obj.tenant_id} "
+                                   f"written while tenant {tenant_id} is active")
+    for obj in session.dirty:
+        if isinstance(obj, TenantScoped) and obj.tenant_id != tenant_id:
+            raise TenantScopeError(f"{type(obj).__name__} moved to or changed outside its tenant")
+
+
+def _load_current_tenant():
+    return g.get("tenant")
+
+
+current_tenant = LocalProxy(_load_current_tenant)
+
+
+def register_tenancy(app: Flask) -> None:
+    """Resolve the tenant once per request from the ``<tenant_slug>`` URL value."""
+    from .models import Tenant
+
+    @app.url_value_preprocessor
+    def _resolve_tenant(endpoint, values):
+        g.tenant = None
+        slug = values.pop("tenant_slug", None) if values else None
+        if slug is None:
+            g._tenant_token = _active_tenant_id.set(None)
+            return
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None or not tenant.is_live:
+            g._tenant_token = _active_tenant_id.set(None)
+            if tenant is not None and tenant.status == "suspended":
+                abort(make_response(render_template("errors/suspended.html", tenant=tenant), 503))
+            abort(404)
+        g.tenant = tenant
+        g._tenant_token = _active_tenant_id.set(tenant.id)
+
+    @app.url_defaults
+    def _add_tenant_slug(endpoint, values):
+        if "tenant_slug" in values or g.get("tenant") is None:
+            return
+        if app.url_map.is_endpoint_expecting(endpoint, "tenant_slug"):
+            values["tenant_slug"] = g.tenant.slug
+
+    @app.teardown_request
+    def _forget_tenant(exc):
+        token = g.pop("_tenant_token", None)
+        if token is not None:
+            _active_tenant_id.reset(token)

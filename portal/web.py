@@ -1,0 +1,115 @@
+"""Shared web plumbing: the public pages, the language switch, page-or-fragment rendering,
+error pages, and the safe-redirect check."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from .extensions import db
+from .i18n import LANGUAGE_NAMES
+
+blueprint = Blueprint("web", __name__)
+
+
+def is_htmx() -> bool:
+    # Boosted links and history restores send HX-Request too; they want the whole page.
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-Boosted") != "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def render(template: str, fragment: str | None = None, status: int = 200, **context):
+    """Render the page, or only ``fragment`` when htmx asked for a part. Sends Vary."""
+    name = fragment if fragment and is_htmx() else template
+    response = make_response(render_template(name, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths may be redirected to after sign-in (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return default
+    return target
+
+
+@blueprint.get("/")
+def home():
+    from sqlalchemy import select
+
+    from .models import Tenant
+
+    tenants = db.session.scalars(
+        select(Tenant).where(Tenant.status == "active").order_by(Tenant.name).limit(50)
+    ).all()
+    return render_template("home.html", tenants=tenants)
+
+
+@blueprint.post("/lang")
+def switch_language():
+    """Remember the chosen language for this browser, and for the signed-in user."""
+    locale = request.form.get("locale", "")
+    if locale in LANGUAGE_NAMES:
+        session["locale"] = locale
+        if current_user.is_authenticated and hasattr(current_user, "locale"):
+            current_user.locale = locale
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("web.home")), code=303)
+
+
+def register_error_pages(app: Flask) -> None:
+    def page(status: int, title: str, text: str):
+        return render_template("errors/error.html", status=status, title=title, text=text), status
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return page(404, _("Page not found"),
+                    _("There is nothing here. The address may be mistyped, or the page has moved."))
+
+    @app.errorhandler(403)
+    def forbidden(e):
+        return page(403, _("Not allowed"), _("You are not allowed to do this."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(e):
+        return page(405, _("Not allowed"), _("This page cannot be used that way."))
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return page(413, _("Too large"),
+                    _("What you sent is larger than allowed. Send fewer or smaller files."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return page(400, _("Form expired"),
+                    _("This form was open too long or came from elsewhere. "
+                      "Go back, reload the page and send it again."))
+
+    @app.errorhandler(500)
+    def server_error(e):
+        db.session.rollback()
+        return page(500, _("Something went wrong"),
+                    _("We could not finish this. Nothing you sent is lost; try again shortly."))
+
+    @app.context_processor
+    def _tenant():
+        return {"tenant": g.get("tenant")}
