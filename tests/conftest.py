@@ -30,6 +30,8 @@ from portal.models import (
 )
 from portal.tenancy import activate, unscoped
 
+pytest_plugins = ["tests.browser_support"]
+
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct-horse-battery"
