@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -22,6 +22,8 @@ def _supported(value: str | None) -> str | None:
 def select_locale() -> str:
     """The signed-in user's choice, else this browser's, else the tenant's default, else the
     browser's Accept-Language, else Chinese."""
+    if not has_request_context():  # jobs and CLI choose their locale with force_locale()
+        return "zh_CN"
     user_locale = getattr(current_user, "locale", None) if current_user else None
     tenant = g.get("tenant")
     return (
@@ -34,7 +36,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    tenant = g.get("tenant")
+    tenant = g.get("tenant") if has_request_context() else None
     return tenant.timezone if tenant else current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 

@@ -53,7 +53,7 @@ class TransitionError(Exception):
     """A transition was refused. ``code`` is stable for tests; ``message`` is for people."""
 
     def __init__(self, code: str, message):
-        super().__init__(str(message))
+        super().__init__(code)  # the (lazy) message is rendered where a locale is known
         self.code = code
         self.message = message
 
