@@ -42,8 +42,10 @@ from .complaint import (
     TimelineEvent,
 )
 from .deadlines import CalendarException, DeadlineClock
+from .imports import IMPORT_KINDS, IMPORT_STATES, ImportRun
 from .notifications import Delivery, Notification
 from .outbox import OutboxMessage
+from .platform import OperatorSession, OperatorSignInFailure
 from .surveys import Survey, SurveyCampaign
 from .tenant import DEFAULT_SETTINGS, SettingChange, Tenant, TenantCounter
 

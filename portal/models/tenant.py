@@ -27,6 +27,10 @@ DEFAULT_SETTINGS: dict = {
     "survey_delay_hours": 24,
     "deadline_warning_share": 0.75,
     "filing_limit_per_hour": 5,
+    # Added with tenant administration (issue 7):
+    "languages": ["zh_CN", "en"],  # languages the tenant offers (default first)
+    "notification_channels": ["email", "in_app"],
+    "first_run_done": True,  # a new sign-up starts with False: the guided first run shows
 }
 
 
