@@ -69,6 +69,8 @@ class StaffUser(UserMixin, TenantScoped, Timestamped, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # {event: {"email": bool, "in_app": bool}}; absent means on (portal.notifications).
+    notification_prefs: Mapped[dict | None] = mapped_column(JSON)
 
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
 
@@ -119,6 +121,8 @@ class Contact(UserMixin, TenantScoped, Timestamped, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # {event: {"email": bool, "in_app": bool}}; absent means on (portal.notifications).
+    notification_prefs: Mapped[dict | None] = mapped_column(JSON)
 
     company: Mapped[CustomerCompany] = relationship(back_populates="contacts")
 

@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -172,3 +182,19 @@ class EscalationReport(TenantScoped, Timestamped, db.Model):
     status: Mapped[str] = mapped_column(String(20), default="open")
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     body: Mapped[str | None] = mapped_column(Text)
+
+
+class EscalationReportEvent(TenantScoped, db.Model):
+    """A report's history: opened (with the trigger's figures), owner set, edited, issued."""
+
+    __tablename__ = "escalation_report_events"
+    __table_args__ = (Index("ix_escalation_report_events_report", "report_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("escalation_reports.id", ondelete="CASCADE"))
+    actor: Mapped[str | None] = mapped_column(String(40))  # "staff:3", "system"
+    actor_name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

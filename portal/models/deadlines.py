@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..tenancy import TenantScoped
 from .base import UTCDateTime, utcnow
+
+_RUNNING = "stopped_at IS NULL AND paused_at IS NULL"
 
 
 class DeadlineClock(TenantScoped, db.Model):
@@ -20,6 +32,16 @@ class DeadlineClock(TenantScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("complaint_id", "kind", "action_id"),
         Index("ix_deadline_clocks_open", "stopped_at", "due_at"),
+        # The sweep's three steps each read only the running clocks still owing that step.
+        Index("ix_deadline_clocks_to_warn", "warn_at",
+              postgresql_where=text(_RUNNING + " AND warned_at IS NULL"),
+              sqlite_where=text(_RUNNING + " AND warned_at IS NULL")),
+        Index("ix_deadline_clocks_to_breach", "due_at",
+              postgresql_where=text(_RUNNING + " AND breached_at IS NULL"),
+              sqlite_where=text(_RUNNING + " AND breached_at IS NULL")),
+        Index("ix_deadline_clocks_to_escalate", "second_escalation_at",
+              postgresql_where=text(_RUNNING + " AND second_escalated_at IS NULL"),
+              sqlite_where=text(_RUNNING + " AND second_escalated_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +64,13 @@ class DeadlineClock(TenantScoped, db.Model):
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     second_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept beside due_at so the sweep stays set-based SQL (working-time arithmetic is done
+    # in Python when a clock starts or resumes, never per row in the sweep).
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    second_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_minutes: Mapped[float] = mapped_column(Float, default=0, server_default="0")
+    # The event that stopped it (a transition name, "action_done", "closed", "issued").
+    stop_reason: Mapped[str | None] = mapped_column(String(40))
 
 
 class CalendarException(TenantScoped, db.Model):

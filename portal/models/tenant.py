@@ -31,6 +31,16 @@ DEFAULT_SETTINGS: dict = {
     "languages": ["zh_CN", "en"],  # languages the tenant offers (default first)
     "notification_channels": ["email", "in_app"],
     "first_run_done": True,  # a new sign-up starts with False: the guided first run shows
+    # Deadlines, escalation and notifications (issue 5: portal/deadlines, portal/notifications).
+    "working_hours": [["08:30", "12:00"], ["13:30", "17:30"]],
+    "working_weekdays": [0, 1, 2, 3, 4],  # Monday = 0
+    "holiday_calendar": "auto",  # "CN" (mainland holidays, make-up days), "" none, "auto"
+    "deadline_policy": {},  # per clock kind, overrides of portal.deadlines.policy.DEFAULTS
+    "deadline_second_escalation_share": 0.5,  # a further half of the budget after breach
+    "repeat_complaints_count": 3,
+    "repeat_complaints_days": 90,
+    "report_due_hours": 72,
+    "webhooks": [],  # [{"channel", "url", "secret", "events": [...]}]
 }
 
 
