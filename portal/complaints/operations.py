@@ -98,7 +98,19 @@ def submit_complaint(tenant: Tenant, actor, *, data: dict, serials: list[dict] |
     record(complaint, actor, "submitted", customer_visible=True, to_status="received",
            data={"channel": complaint.channel, "source": complaint.source})
     db.session.flush()
+    for listener in _submitted_listeners:
+        listener(complaint)
     return complaint, True
+
+
+_submitted_listeners: list = []
+
+
+def on_submitted(listener):
+    """Register ``listener(complaint)``, called after a new complaint is flushed, inside the
+    same transaction (deadline clocks start here)."""
+    _submitted_listeners.append(listener)
+    return listener
 
 
 CLASSIFYING_ROLES = frozenset({"after_sales", "quality", "manager"})

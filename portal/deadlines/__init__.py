@@ -1,0 +1,37 @@
+"""Deadlines: business calendars, the clocks a complaint owes, and the sweep that warns and
+escalates. Other packages use:
+
+- ``clocks_for(complaint)`` — every clock, display-ready (``ClockView``);
+- ``badge_for(complaint)`` / ``prefetch_badges(complaints)`` — the queue row's most urgent one;
+- ``promises_for(complaint)`` / ``next_promise(complaint)`` — the times promised to the customer;
+- ``refresh(complaint)`` — catch up after a change no workflow event announces (classification
+  as class A, an action's due date), which the sweep otherwise does within a minute;
+- templates ``internal/_clocks.html``, ``internal/_clock_badge.html``,
+  ``customer/_promises.html`` (each expects ``complaint`` in its context).
+
+Importing this package subscribes the clocks to workflow transitions and submissions.
+"""
+
+from __future__ import annotations
+
+from ..complaints import operations as _operations
+from ..complaints import workflow as _workflow
+from . import clocks as _clocks
+from .clocks import (
+    ClockView,
+    Promise,
+    badge_for,
+    clocks_for,
+    context_for,
+    humanize_minutes,
+    next_promise,
+    prefetch_badges,
+    promises_for,
+    refresh,
+)
+
+_workflow.on_transition(_clocks.on_transition)
+_operations.on_submitted(_clocks.on_submitted)
+
+__all__ = ["ClockView", "Promise", "badge_for", "clocks_for", "context_for",
+           "humanize_minutes", "next_promise", "prefetch_badges", "promises_for", "refresh"]
