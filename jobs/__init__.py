@@ -29,7 +29,7 @@ def tenant_job(func):
         from portal.extensions import db
 
         def run():
-            with tenancy.activate(tenant_id):
+            with tenancy.activate(tenant_id), tenancy.scoped():
                 try:
                     result = func(*args, **kwargs)
                     uow.commit()

@@ -68,6 +68,17 @@ def unscoped() -> Iterator[None]:
         _unscoped.reset(token)
 
 
+@contextmanager
+def scoped() -> Iterator[None]:
+    """Undo an enclosing ``unscoped()`` for a block: a job that the outbox relay (which runs
+    unscoped) calls in process must still see only its own tenant's rows."""
+    token = _unscoped.set(False)
+    try:
+        yield
+    finally:
+        _unscoped.reset(token)
+
+
 def _touches_scoped(state) -> bool:
     return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
 
