@@ -135,9 +135,22 @@ def worker(burst: bool, queues: str | None, no_relay: bool) -> None:
     # A forked work horse must not reuse the parent's pooled database connections.
     engine = db.engine
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    config = app.config
+    grace = int(config.get("RQ_HEARTBEAT_GRACE", 60))
+
+    class ClosingLoopWorker(Worker):
+        # RQ adds a fixed 60 s to every heartbeat; a configurable grace lets tests see a
+        # killed worker's job abandoned (and retried) in seconds rather than minutes.
+        def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+            return super().get_heartbeat_ttl(job, working_time) - 60 + grace
+
     try:
-        Worker([Queue(n, connection=connection) for n in names], connection=connection).work(
-            burst=burst, with_scheduler=True)
+        ClosingLoopWorker(
+            [Queue(n, connection=connection) for n in names], connection=connection,
+            worker_ttl=int(config.get("RQ_WORKER_TTL", 420)),
+            job_monitoring_interval=int(config.get("RQ_JOB_MONITORING_INTERVAL", 30)),
+            maintenance_interval=int(config.get("RQ_MAINTENANCE_INTERVAL", 600)),
+        ).work(burst=burst, with_scheduler=True)
     finally:
         stop.set()
         time.sleep(0)

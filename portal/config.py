@@ -33,6 +33,16 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_ints(name: str, default: list[int]) -> list[int]:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be whole numbers separated by commas, got {raw!r}") from exc
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = _env(name)
     if raw is None:
@@ -91,6 +101,14 @@ def load(instance_path: str) -> dict:
         # Jobs: with no Redis, jobs run in process right after the request commits.
         "REDIS_URL": _env("REDIS_URL"),
         "RQ_QUEUES": ["default", "photos", "mail"],
+        # Retries of failed jobs (seconds between attempts) and the worker's clocks; tests
+        # shorten them instead of sleeping. A job whose worker died is retried once its
+        # heartbeat (monitoring interval + grace) has lapsed and a maintenance pass sees it.
+        "RQ_RETRY_INTERVALS": _env_ints("RQ_RETRY_INTERVALS", [5, 15, 60, 300, 900]),
+        "RQ_MAINTENANCE_INTERVAL": _env_int("RQ_MAINTENANCE_INTERVAL", 600),
+        "RQ_JOB_MONITORING_INTERVAL": _env_int("RQ_JOB_MONITORING_INTERVAL", 30),
+        "RQ_HEARTBEAT_GRACE": _env_int("RQ_HEARTBEAT_GRACE", 60),
+        "RQ_WORKER_TTL": _env_int("RQ_WORKER_TTL", 420),
         # Storage: S3 when a bucket is named, else files under instance/storage.
         "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
         "S3_BUCKET": _env("S3_BUCKET"),

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from .extensions import db
 from .models import OutboxMessage, utcnow
@@ -63,20 +63,34 @@ def _call(message: OutboxMessage) -> None:
 def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
     """Move committed outbox messages to RQ (or run them in process). Returns how many moved.
 
-    Safe to call from several processes: RQ job ids are the messages' stable ids, so a
-    message relayed twice is one job.
+    Safe to call from several processes at once (web requests, every worker's relay thread):
+    each message is taken under a row lock that other relays skip, and its RQ job id is the
+    message's stable id, so a message whose "relayed" mark was lost in a crash is not pushed
+    a second time while its job still exists. Commits after each message. When Redis is down
+    the pass stops at the first failure; the message stays pending for the next pass.
     """
     now = utcnow()
+    redis_mode = _has_redis()
     with unscoped():
-        query = select(OutboxMessage).where(OutboxMessage.relayed_at.is_(None))
+        query = select(OutboxMessage.id).where(OutboxMessage.relayed_at.is_(None))
         if ids is not None:
             query = query.where(OutboxMessage.id.in_(ids))
-        messages = list(db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
-        messages = [m for m in messages if m.run_at is None or m.run_at <= now or _has_redis()]
+        if not redis_mode:  # in process, only what is due (RQ's scheduler holds the rest)
+            query = query.where(or_(OutboxMessage.run_at.is_(None), OutboxMessage.run_at <= now))
+        candidates = list(db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
+        db.session.commit()
         moved = 0
-        for message in messages:
+        for message_id in candidates:
+            message = db.session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.relayed_at.is_(None))
+                .with_for_update(skip_locked=True)
+            )
+            if message is None:  # relayed meanwhile, or another relay holds it right now
+                db.session.commit()
+                continue
             try:
-                if _has_redis():
+                if redis_mode:
                     _push(message)
                 else:
                     _call(message)
@@ -86,7 +100,7 @@ def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
                 message.attempts += 1
                 message.last_error = repr(exc)[:2000]
                 log.warning("outbox message %s not relayed: %r", message.id, exc)
-                if _has_redis():
+                if redis_mode:
                     db.session.commit()
                     break  # Redis is likely down; the relay loop tries again
             db.session.commit()
@@ -99,9 +113,14 @@ def _has_redis() -> bool:
 
 def _push(message: OutboxMessage) -> None:
     from rq import Queue, Retry
+    from rq.job import Job
 
-    queue = Queue(message.queue, connection=redis_connection())
-    kwargs = dict(job_id=message.job_id, retry=Retry(max=5, interval=[5, 15, 60, 300, 900]),
+    connection = redis_connection()
+    if Job.exists(message.job_id, connection=connection):
+        return  # pushed before, and the commit recording it was lost: one job, not two
+    queue = Queue(message.queue, connection=connection)
+    intervals = list(current_app.config.get("RQ_RETRY_INTERVALS") or [5, 15, 60, 300, 900])
+    kwargs = dict(job_id=message.job_id, retry=Retry(max=len(intervals), interval=intervals),
                   failure_ttl=30 * 24 * 3600)
     args = (message.tenant_id, *message.args)
     if message.run_at and message.run_at > utcnow():
