@@ -8,6 +8,7 @@ fast unit tests without PostgreSQL (integration tests then skip themselves).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import uuid
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from portal import create_app
@@ -65,6 +67,26 @@ def make_app(schema: str | None, **overrides):
     return create_app(settings)
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in an empty context, as production does: its own app context and
+    database session (sharing the test's transaction), and no tenant left active by the
+    test. Without this, requests would reuse the test's session and identity map."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.copy_context().run(self._open_fresh, *args, **kwargs)
+
+    def _open_fresh(self, *args, **kwargs):
+        from flask.globals import _cv_app, _cv_request
+
+        from portal import tenancy
+
+        _cv_app.set(None)
+        _cv_request.set(None)
+        tenancy._active_tenant_id.set(None)
+        tenancy._unscoped.set(False)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def pg_schema():
     """A fresh PostgreSQL schema for this test session, migrated to head, dropped after."""
@@ -92,6 +114,7 @@ def app(pg_schema, tmp_path_factory):
     else:
         application = make_app(pg_schema,
                                LOCAL_STORAGE_DIR=str(tmp_path_factory.mktemp("storage")))
+    application.test_client_class = IsolatedClient
     with application.app_context():
         from flask_migrate import upgrade
 

@@ -64,6 +64,8 @@ def _client_ip() -> str:
 
 def start_session(user) -> None:
     """Sign ``user`` in on this browser with a fresh server-side session."""
+    # current_user is a proxy; storing the proxy as the user would make it refer to itself.
+    user = user._get_current_object() if hasattr(user, "_get_current_object") else user
     token = secrets.token_urlsafe(32)
     db.session.add(LoginSession(
         id=_digest(token), principal=user.get_id(), ip_address=_client_ip(),
