@@ -19,6 +19,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(worker)
     app.cli.add_command(relay)
+    from .deadlines.cli import register as register_deadlines
+
+    register_deadlines(app)  # clock (the sweep's beat) and sweep
 
 
 def _upgrade_database() -> None:

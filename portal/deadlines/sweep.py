@@ -1,0 +1,219 @@
+"""The periodic sweep across all tenants: warn owners at the tenant's share of a clock's time,
+escalate at breach to the owner and the department manager, escalate again to the manager
+after a further period — each step exactly once.
+
+Set-based by design: each step is one conditional ``UPDATE … WHERE <step>_at IS NULL AND
+<time> <= now RETURNING``, served by a partial index holding only the running clocks that
+still owe that step, so clocks that need nothing are never read into Python. Only the rows
+an UPDATE claimed are loaded, tenant by tenant, to write their timeline entries and
+notifications. Everything happens in one transaction: if it fails, nothing was claimed and
+the next run tries again; if two sweeps overlap, the second finds the rows already claimed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import aliased
+
+from ..complaints.timeline import SYSTEM, record
+from ..extensions import db
+from ..models import (
+    Action,
+    Complaint,
+    DeadlineClock,
+    Department,
+    EscalationReport,
+    StaffUser,
+    Tenant,
+    utcnow,
+)
+from ..models.actions import EscalationReportEvent
+from ..tenancy import activate, unscoped
+from .clocks import context_for, start, sync_action
+
+log = logging.getLogger(__name__)
+
+RUNNING = and_(DeadlineClock.stopped_at.is_(None), DeadlineClock.paused_at.is_(None))
+STEPS = ("warning", "breached", "escalated")
+FINAL = ("closed", "rejected")
+
+
+@dataclass
+class SweepResult:
+    warned: int = 0
+    breached: int = 0
+    escalated: int = 0
+    started: int = 0
+    stopped: int = 0
+    tenants: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict:
+        return {"warned": self.warned, "breached": self.breached, "escalated": self.escalated,
+                "started": self.started, "stopped": self.stopped, "tenants": len(self.tenants)}
+
+
+def _claim(step: str, now: datetime) -> list[tuple[int, int]]:
+    """Mark the clocks owing ``step`` as done for it; returns their (id, tenant_id)."""
+    if step == "warning":
+        condition = and_(RUNNING, DeadlineClock.warned_at.is_(None),
+                         DeadlineClock.warn_at <= now, DeadlineClock.due_at > now)
+        values = {"warned_at": now}
+    elif step == "breached":
+        condition = and_(RUNNING, DeadlineClock.breached_at.is_(None),
+                         DeadlineClock.due_at <= now)
+        values = {"breached_at": now, "escalated_at": now}
+    else:
+        condition = and_(RUNNING, DeadlineClock.second_escalated_at.is_(None),
+                         DeadlineClock.breached_at.is_not(None),
+                         DeadlineClock.second_escalation_at <= now)
+        values = {"second_escalated_at": now}
+    statement = (update(DeadlineClock).where(condition).values(**values)
+                 .returning(DeadlineClock.id, DeadlineClock.tenant_id)
+                 .execution_options(synchronize_session=False))
+    return [tuple(row) for row in db.session.execute(statement).all()]
+
+
+def _catch_up(now: datetime, result: SweepResult) -> dict[int, list]:
+    """What no event announced: actions done (stopped set-based, here), actions given or
+    moved a due date and complaints classified as class A (returned per tenant, to be
+    started row by row: only rows that need a clock). Runs unscoped."""
+    action = aliased(Action)
+    stopped = db.session.execute(
+        update(DeadlineClock)
+        .where(DeadlineClock.action_id == action.id, action.done_at.is_not(None),
+               DeadlineClock.stopped_at.is_(None))
+        .values(stopped_at=action.done_at, stop_reason="action_done")
+        .execution_options(synchronize_session=False)
+    )
+    result.stopped += stopped.rowcount or 0
+
+    missing_actions = db.session.execute(
+        select(Action.id, Action.tenant_id).where(
+            Action.due_at.is_not(None), Action.done_at.is_(None),
+            ~exists().where(DeadlineClock.action_id == Action.id))
+    ).all()
+    moved_actions = db.session.execute(
+        select(Action.id, Action.tenant_id).join(DeadlineClock, DeadlineClock.action_id == Action.id)
+        .where(DeadlineClock.stopped_at.is_(None), Action.due_at.is_not(None),
+               DeadlineClock.due_at != Action.due_at)
+    ).all()
+    class_a = db.session.execute(
+        select(Complaint.id, Complaint.tenant_id).where(
+            Complaint.info_class == "A", Complaint.status.not_in(FINAL),
+            ~exists().where(DeadlineClock.complaint_id == Complaint.id,
+                            DeadlineClock.kind == "class_a_plan"))
+    ).all()
+    work: dict[int, list] = defaultdict(list)
+    for action_id, tenant_id in [*missing_actions, *moved_actions]:
+        work[tenant_id].append(("action", action_id))
+    for complaint_id, tenant_id in class_a:
+        work[tenant_id].append(("class_a", complaint_id))
+    return work
+
+
+def _start_missing(work: dict[int, list], now: datetime, result: SweepResult) -> None:
+    for tenant_id, items in work.items():
+        with activate(tenant_id):
+            ctx = context_for(db.session.get(Tenant, tenant_id))
+            for what, ident in items:
+                if what == "action":
+                    sync_action(ctx, db.session.get(Action, ident))
+                else:
+                    if start(ctx, "class_a_plan", complaint=db.session.get(Complaint, ident),
+                             at=now) is not None:
+                        result.started += 1
+            db.session.flush()
+
+
+def run(now: datetime | None = None) -> SweepResult:
+    """One sweep over every tenant. Flushes; the caller commits (jobs.sweep does)."""
+    now = now or utcnow()
+    result = SweepResult()
+    with unscoped():
+        work = _catch_up(now, result)
+    _start_missing(work, now, result)
+    with unscoped():
+        claimed = {step: _claim(step, now) for step in STEPS}
+    by_tenant: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for step, rows in claimed.items():
+        for clock_id, tenant_id in rows:
+            by_tenant[tenant_id].append((step, clock_id))
+    result.warned = len(claimed["warning"])
+    result.breached = len(claimed["breached"])
+    result.escalated = len(claimed["escalated"])
+    for tenant_id, items in by_tenant.items():
+        result.tenants.add(tenant_id)
+        with activate(tenant_id):
+            _announce(tenant_id, items)
+    db.session.flush()
+    return result
+
+
+def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
+    """Timeline entries and notifications for the claimed steps of one tenant."""
+    from ..notifications import notify
+
+    tenant = db.session.get(Tenant, tenant_id)
+    ids = [clock_id for _step, clock_id in items]
+    clocks = {c.id: c for c in db.session.scalars(
+        select(DeadlineClock).where(DeadlineClock.id.in_(ids))
+        .execution_options(populate_existing=True))}
+    complaints = {c.id: c for c in db.session.scalars(select(Complaint).where(
+        Complaint.id.in_({c.complaint_id for c in clocks.values() if c.complaint_id})))}
+    managers = None
+    for step, clock_id in items:
+        clock = clocks[clock_id]
+        complaint = complaints.get(clock.complaint_id)
+        action = db.session.get(Action, clock.action_id) if clock.action_id else None
+        report = db.session.get(EscalationReport, clock.report_id) if clock.report_id else None
+        owner = _owner(complaint, action, report)
+        manager = _department_manager(complaint, owner)
+        if step == "warning":
+            recipients = [owner or manager]
+        elif step == "breached":
+            recipients = [owner, manager]
+        else:
+            if manager is None and managers is None:
+                managers = [u for u in db.session.scalars(select(StaffUser).where(
+                    StaffUser.active.is_(True))) if u.has_role("manager")]
+            recipients = [manager] if manager is not None else list(managers or ())
+        data = {"clock_kind": clock.kind, "clock_id": clock.id,
+                "due_at": clock.due_at.isoformat(), "step": step}
+        if action is not None:
+            data["action_id"] = action.id
+            data["title"] = action.title
+        if report is not None:
+            data["report_number"] = report.number
+            data["report_id"] = report.id
+        if complaint is not None:
+            record(complaint, SYSTEM, f"deadline.{step}", data=data)
+        elif report is not None:
+            db.session.add(EscalationReportEvent(
+                report_id=report.id, actor="system", actor_name=SYSTEM.name,
+                kind=f"deadline.{step}", data=data))
+        notify(f"deadline.{step}", [r for r in recipients if r is not None],
+               complaint=complaint, data=data, dedupe_key=f"clock:{clock.id}:{step}")
+    log.info("sweep: tenant %s: %d steps", tenant.slug, len(items))
+
+
+def _owner(complaint, action, report) -> StaffUser | None:
+    owner_id = (action.owner_id if action is not None and action.owner_id else None) \
+        or (report.owner_id if report is not None else None) \
+        or (complaint.owner_id if complaint is not None else None)
+    return db.session.get(StaffUser, owner_id) if owner_id else None
+
+
+def _department_manager(complaint, owner) -> StaffUser | None:
+    department_id = (complaint.responsible_department_id if complaint is not None else None) \
+        or (owner.department_id if owner is not None else None)
+    if not department_id:
+        return None
+    department = db.session.get(Department, department_id)
+    if department is None or not department.manager_id:
+        return None
+    return db.session.get(StaffUser, department.manager_id)

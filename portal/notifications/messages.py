@@ -1,0 +1,64 @@
+"""What each notification says, in the recipient's language (English msgids, translated by
+the catalogue). ``compose(notification, locale)`` returns subject and body lines."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask_babel import force_locale, format_datetime, gettext
+from flask_babel import lazy_gettext as _l
+
+# Event kinds a user or a group robot can subscribe to.
+EVENTS = {
+    "deadline.warning": _l("A deadline is near"),
+    "deadline.breached": _l("A deadline was missed"),
+    "deadline.escalated": _l("A missed deadline is escalated again"),
+    "report.opened": _l("An escalation report was opened"),
+}
+CHANNELS = ("in_app", "email")
+ROBOT_CHANNELS = ("wecom", "dingtalk", "feishu")
+
+
+def _when(value: str | None, timezone: str) -> str:
+    if not value:
+        return ""
+    from datetime import datetime
+
+    moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
+    return format_datetime(moment.replace(tzinfo=None), "yyyy-MM-dd HH:mm") + f" ({timezone})"
+
+
+def compose(event: str, data: dict, locale: str, timezone: str) -> tuple[str, list[str]]:
+    """``(subject, lines)`` for an event's data, rendered in ``locale``."""
+    with force_locale(locale or "zh_CN"):
+        from portal.deadlines.policy import LABELS
+
+        clock = str(LABELS.get(data.get("clock_kind", ""), data.get("clock_kind", "")))
+        subject_of = data.get("number") or data.get("report_number") or ""
+        due = _when(data.get("due_at"), timezone)
+        if event == "deadline.warning":
+            subject = gettext("%(number)s: deadline near — %(clock)s", number=subject_of,
+                              clock=clock)
+            lines = [gettext("%(clock)s is due at %(due)s.", clock=clock, due=due)]
+        elif event == "deadline.breached":
+            subject = gettext("%(number)s: deadline missed — %(clock)s", number=subject_of,
+                              clock=clock)
+            lines = [gettext("%(clock)s was due at %(due)s and is not done.", clock=clock,
+                             due=due)]
+        elif event == "deadline.escalated":
+            subject = gettext("%(number)s: still overdue — %(clock)s", number=subject_of,
+                              clock=clock)
+            lines = [gettext("%(clock)s was due at %(due)s and is still not done. "
+                             "This is the second escalation.", clock=clock, due=due)]
+        elif event == "report.opened":
+            kind = data.get("report_kind")
+            title = (gettext("Market quality exception report") if kind == "market_exception"
+                     else gettext("Quality special report"))
+            subject = gettext("%(title)s %(number)s opened", title=title, number=subject_of)
+            lines = [gettext("Trigger: %(trigger)s", trigger=data.get("trigger_text", "")),
+                     gettext("Due: %(due)s", due=due)]
+        else:
+            subject, lines = event, []
+        if data.get("title"):
+            lines.insert(0, data["title"])
+        return subject, lines
