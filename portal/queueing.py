@@ -20,21 +20,20 @@ from .tenancy import active_tenant_id, unscoped
 
 log = logging.getLogger(__name__)
 
-_redis = None
+_clients: dict = {}
 
 
 def redis_connection():
-    """The Redis client, built on first use (never at import)."""
-    global _redis
+    """The Redis client for the configured URL, built on first use (never at import)."""
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None
-    if _redis is None or _redis.connection_pool.connection_kwargs.get("_url") != url:
+    client = _clients.get(url)
+    if client is None:
         from redis import Redis
 
-        _redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-        _redis.connection_pool.connection_kwargs["_url"] = url
-    return _redis
+        client = _clients[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    return client
 
 
 def enqueue(job: str, *args, queue: str = "default", run_at: datetime | None = None,
