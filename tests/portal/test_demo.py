@@ -1,0 +1,139 @@
+"""The one-command demo: from an empty directory it creates the embedded database, seeds both
+tenants, prints the sign-ins and serves the landing pages."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _clean_env(instance: Path) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "S3_BUCKET", "S3_ENDPOINT_URL", "MAIL_URL",
+                        "SECRET_KEY", "CLOSELOOP_ENV"}}
+    env["INSTANCE_PATH"] = str(instance)
+    # Importable as installed (pip install -e .) or straight from this checkout.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("empty-instance")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "portal", "demo", "--port", str(port)],
+        cwd=tmp_path_factory.mktemp("cwd"), env=_clean_env(instance), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    output = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None:
+                out = process.stdout.read()
+                process.stdout.close()
+                raise AssertionError("demo exited:\n" + out) from None
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise AssertionError("demo did not start in time")
+    yield base, instance, process, output
+    process.terminate()
+    try:
+        out, _ = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+    output.append(out)
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def test_demo_serves_the_landing_pages(demo_server):
+    base, instance, _process, _ = demo_server
+    assert (instance / "closeloop.sqlite3").exists()
+    assert (instance / "secret_key").exists()
+    status, html = _get(base + "/t/demo/")
+    assert status == 200 and "Demo Machinery" in html
+    status, html = _get(base + "/t/demo/staff/sign-in")
+    assert status == 200 and 'name="email"' in html and 'name="password"' in html
+    status, _ = _get(base + "/t/acme/")
+    assert status == 200
+    status, body = _get(base + "/readyz")
+    assert status == 200 and '"ready"' in body
+
+
+def test_demo_sign_ins_work(demo_server):
+    base, *_ = demo_server
+    import http.cookiejar
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    for path, email in (("/t/demo/staff/sign-in", "quality@demo.example.com"),
+                        ("/t/demo/sign-in", "contact1@customer1.example.com"),
+                        ("/t/acme/staff/sign-in", "admin@acme.example.com")):
+        page = opener.open(base + path).read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        data = urllib.parse.urlencode({"email": email, "password": "demo-pass-2026",
+                                       "csrf_token": token}).encode()
+        response = opener.open(base + path, data=data)
+        assert "sign-in" not in response.geturl(), (email, response.geturl())
+
+
+def test_demo_prints_sign_ins_and_is_idempotent(tmp_path):
+    env = _clean_env(tmp_path)
+    for _ in range(2):  # a second run on the same directory seeds nothing twice
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "portal", "demo", "--no-serve"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+        assert result.returncode == 0, result.stderr
+    assert "after-sales@demo.example.com" in result.stdout
+    assert "demo-pass-2026" in result.stdout
+    assert "admin@acme.example.com" in result.stdout
+
+
+def test_demo_has_complaints_in_every_state(tmp_path):
+    import sqlite3
+
+    env = _clean_env(tmp_path)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "demo", "--no-serve"],
+                   cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+                   check=True)
+    from portal.complaints.workflow import STATES
+
+    with sqlite3.connect(tmp_path / "closeloop.sqlite3") as conn:
+        slug_id = conn.execute("SELECT id FROM tenants WHERE slug='demo'").fetchone()[0]
+        states = {row[0] for row in conn.execute(
+            "SELECT status FROM complaints WHERE tenant_id=?", (slug_id,))}
+        count = conn.execute("SELECT count(*) FROM complaints WHERE tenant_id=?",
+                             (slug_id,)).fetchone()[0]
+        roles = {row[0] for row in conn.execute(
+            "SELECT email FROM staff_users WHERE tenant_id=?", (slug_id,))}
+        companies = conn.execute("SELECT count(*) FROM customer_companies WHERE tenant_id=?",
+                                 (slug_id,)).fetchone()[0]
+    assert states == set(STATES)
+    assert count == 40
+    assert companies == 5
+    assert {f"{r}@demo.example.com" for r in ("after-sales", "quality", "technical", "responder",
+                                              "logistics", "finance", "manager", "admin")} <= roles
