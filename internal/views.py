@@ -1,19 +1,19 @@
-"""Staff workspace pages: signing in, the landing page, account and session administration."""
+"""Staff workspace pages: signing in, account and session administration. The queue (the
+landing page) is in queue_views.py, a complaint and its casework in case_views.py."""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal import uow
 from portal.accounts import end_all_sessions, end_session
 from portal.accounts.forms import ConfirmForm, PasswordChangeForm, SignInForm
 from portal.accounts.views import password_change, password_sign_in
-from portal.complaints.workflow import OPEN_STATES, STAFF_STATE_LABELS
 from portal.extensions import db
-from portal.models import Complaint, StaffUser
+from portal.models import StaffUser
 from portal.web import render, safe_next
 
 from . import blueprint
@@ -53,24 +53,6 @@ def sign_out():
     return redirect(url_for("internal.sign_in"), code=303)
 
 
-@blueprint.get("/")
-def index():
-    counts = dict(db.session.execute(
-        select(Complaint.status, func.count()).where(Complaint.status.in_(OPEN_STATES))
-        .group_by(Complaint.status)
-    ).all())
-    mine = db.session.scalars(
-        select(Complaint).where(Complaint.owner_id == current_user.id,
-                               Complaint.status.in_(OPEN_STATES))
-        .order_by(Complaint.created_at.desc()).limit(10)
-    ).all()
-    latest = db.session.scalars(
-        select(Complaint).order_by(Complaint.created_at.desc()).limit(10)
-    ).all()
-    return render("internal/index.html", counts=counts, labels=STAFF_STATE_LABELS,
-                  open_states=OPEN_STATES, mine=mine, latest=latest)
-
-
 @blueprint.route("/account/password", methods=["GET", "POST"])
 def password():
     form = PasswordChangeForm()
@@ -99,3 +81,6 @@ def sign_out_everywhere(user_id: int):
     flash(_("%(name)s was signed out of %(count)d sessions.", name=user.name, count=count),
           "success")
     return redirect(url_for("internal.users"), code=303)
+
+
+from . import case_views, queue_views  # noqa: E402,F401  (the queue and the complaint pages)

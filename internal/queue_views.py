@@ -1,0 +1,74 @@
+"""The queue: the staff landing page with filters, search, sorting, ready views and paging
+(htmx swaps only the results; the URL keeps the filters), and its Excel export."""
+
+from __future__ import annotations
+
+from flask import make_response, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.complaints import queue
+from portal.complaints.workflow import STAFF_STATE_LABELS, STATES
+from portal.extensions import db
+from portal.models import CustomerCompany, Department, ProductModel, StaffUser
+from portal.web import render
+
+from . import blueprint
+from .forms import SEVERITY_LABELS
+
+
+def filter_options() -> dict:
+    """The choices of the filter form: four small queries, whatever the queue holds."""
+    return {
+        "departments": db.session.execute(
+            select(Department.id, Department.name).order_by(Department.name)).all(),
+        "staff": db.session.execute(
+            select(StaffUser.id, StaffUser.name).where(StaffUser.active.is_(True))
+            .order_by(StaffUser.name)).all(),
+        "products": db.session.execute(
+            select(ProductModel.id, ProductModel.code).order_by(ProductModel.code)).all(),
+        "companies": db.session.execute(
+            select(CustomerCompany.id, CustomerCompany.name).order_by(CustomerCompany.name)
+            .limit(500)).all(),
+    }
+
+
+def prefetch_clocks(rows) -> None:
+    try:
+        from portal.deadlines import prefetch_badges
+    except ImportError:  # the deadlines package is optional for the queue
+        return
+    prefetch_badges(rows)
+
+
+@blueprint.get("/")
+def index():
+    query = queue.QueueQuery.from_args(request.args)
+    result = queue.page(query, current_user)
+    prefetch_clocks(result.rows)
+    return render("internal/queue.html", fragment="internal/_queue_results.html",
+                  q=query, result=result, views=queue.VIEWS, sorts=queue.SORTS,
+                  labels=STAFF_STATE_LABELS, states=STATES, severities=SEVERITY_LABELS,
+                  options=filter_options() if not _fragment() else None,
+                  export_url=url_for("internal.export_queue", **query.to_args(page=1)))
+
+
+def _fragment() -> bool:
+    from portal.web import is_htmx
+
+    return is_htmx()
+
+
+@blueprint.get("/queue.xlsx")
+def export_queue():
+    from portal.complaints.exports import queue_workbook
+
+    query = queue.QueueQuery.from_args(request.args)
+    rows = queue.all_rows(query, current_user)
+    data = queue_workbook(rows, STAFF_STATE_LABELS)
+    response = make_response(data)
+    response.headers["Content-Type"] = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = 'attachment; filename="complaints.xlsx"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

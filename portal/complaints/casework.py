@@ -1,0 +1,320 @@
+"""Casework operations on a complaint besides status changes: the verification checklist,
+on-site visits, failure modes, problems, tracked actions, the root cause, the effectiveness
+verdict, and staff filing on a customer's behalf or for production.
+
+Every function checks its guard (abilities.require, raising TransitionError), writes the
+timeline, bumps the complaint's version (so an editor holding an older page is told) and
+flushes. None commits.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import (
+    Action,
+    Complaint,
+    FailureMode,
+    Problem,
+    Shipment,
+    StaffUser,
+    utcnow,
+)
+from ..storage import get_storage, tenant_key
+from ..tenancy import active_tenant_id
+from . import workflow
+from .abilities import check_version, require
+from .operations import next_counter_value, submit_complaint
+from .timeline import record
+from .workflow import TransitionError
+
+MAX_CONTAINMENT = 3
+EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+
+# What verification checks before judging validity (DOMAIN.md: required at intake).
+CHECKLIST = {
+    "customer": _l("Customer and contact identified"),
+    "product": _l("Product model / specification"),
+    "shipping": _l("Shipping date or lot"),
+    "description": _l("Description of the problem"),
+    "quantity": _l("Quantity of defective units"),
+    "serials": _l("Machine serial numbers"),
+    "photos": _l("Photos of the problem machine"),
+}
+
+
+def touch(complaint: Complaint) -> None:
+    """Mark the complaint changed: its version goes up at flush (optimistic locking)."""
+    complaint.updated_at = utcnow()
+
+
+def checklist_state(complaint: Complaint, confirmed: dict | None = None) -> list[dict]:
+    """Each checklist item with whether the intake data has it and whether staff confirmed it."""
+    present = {
+        "customer": bool(complaint.customer_company_id or complaint.reporter_company
+                         or complaint.reporter_name),
+        "product": bool(complaint.product_model_id or complaint.specification),
+        "shipping": bool(complaint.shipped_on or complaint.lot),
+        "description": bool((complaint.description or "").strip()),
+        "quantity": bool(complaint.defect_quantity),
+        "serials": bool(complaint.serial_numbers),
+        "photos": bool(complaint.photos),
+    }
+    confirmed = confirmed or {}
+    return [{"key": key, "label": label, "present": present[key],
+             "confirmed": bool(confirmed.get(key))} for key, label in CHECKLIST.items()]
+
+
+def save_checklist(complaint: Complaint, actor, *, confirmed: list[str], note: str | None,
+                   expected_version) -> dict:
+    """Record which checklist items verification confirmed (with a note) on the timeline."""
+    require(actor, "verify", complaint)
+    check_version(complaint, expected_version)
+    items = {key: key in confirmed for key in CHECKLIST}
+    record(complaint, actor, "verification.checklist", message=(note or "").strip() or None,
+           data={"items": items})
+    touch(complaint)
+    db.session.flush()
+    return items
+
+
+def record_onsite_visit(complaint: Complaint, actor, *, visited_on: date, visitor: str,
+                        notes: str, files=()) -> object:
+    """Record an on-site visit (who went, when, what was found) and its photos."""
+    require(actor, "verify", complaint)
+    event = record(complaint, actor, "onsite.visit", message=notes.strip(),
+                   data={"visited_on": visited_on.isoformat(), "visitor": visitor.strip()})
+    db.session.flush()
+    attached = [store_visit_photo(complaint, actor, event, f) for f in files if f]
+    if attached:
+        event.data = {**event.data, "photos": len(attached)}
+    touch(complaint)
+    db.session.flush()
+    return event
+
+
+def store_visit_photo(complaint: Complaint, actor, event, upload):
+    """Hand a visit photo to the photo pipeline (portal.photos) when it exists."""
+    try:
+        from .. import photos
+    except ImportError:  # the photo pipeline is not installed: keep the file as evidence
+        return store_evidence(complaint, upload)
+    stage = getattr(photos, "stage_photo", None)
+    if stage is None:
+        return store_evidence(complaint, upload)
+    return stage(complaint, actor, upload, event=event)
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def store_evidence(complaint: Complaint, upload) -> dict:
+    """Keep an uploaded evidence file in storage; return its description for ``evidence``."""
+    data = upload.read(EVIDENCE_MAX_BYTES + 1)
+    if len(data) > EVIDENCE_MAX_BYTES:
+        raise TransitionError("invalid", _l("A file is larger than 20 MB."))
+    name = (upload.filename or "file").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:120]
+    safe = _SAFE_NAME.sub("_", name).strip("._") or "file"
+    key = tenant_key(active_tenant_id(), "evidence", str(complaint.id), uuid.uuid4().hex, safe)
+    content_type = (upload.mimetype or "application/octet-stream")[:80]
+    get_storage().put(key, data, content_type)
+    return {"key": key, "name": name, "content_type": content_type, "size": len(data)}
+
+
+# -- failure modes and problems --------------------------------------------------------------
+
+def add_failure_mode(actor, *, code: str, name_zh: str, name_en: str,
+                     severe: bool = False) -> FailureMode:
+    require(actor, "failure_modes")
+    code = code.strip().lower()
+    if db.session.scalar(select(FailureMode.id).where(FailureMode.code == code)):
+        raise TransitionError("duplicate", _l("This code is already in the list."))
+    mode = FailureMode(code=code, name_zh=name_zh.strip(), name_en=name_en.strip(), severe=severe)
+    db.session.add(mode)
+    db.session.flush()
+    return mode
+
+
+def link_problem(complaint: Complaint, actor, problem: Problem) -> None:
+    require(actor, "problem", complaint)
+    old = complaint.problem_id
+    complaint.problem_id = problem.id
+    record(complaint, actor, "problem.linked", message=f"{problem.number} {problem.title}",
+           data={"problem_id": problem.id, "previous": old})
+    touch(complaint)
+    db.session.flush()
+
+
+def create_problem(complaint: Complaint, actor, *, title: str,
+                   analysis: str | None = None) -> Problem:
+    """Start a problem (a failure mechanism) from this complaint and link the complaint."""
+    require(actor, "problem", complaint)
+    number = f"PB-{next_counter_value('problem'):05d}"
+    problem = Problem(number=number, title=title.strip(), analysis=(analysis or "").strip() or None,
+                      product_model_id=complaint.product_model_id,
+                      failure_mode_id=complaint.failure_mode_id, owner_id=actor.id)
+    db.session.add(problem)
+    db.session.flush()
+    link_problem(complaint, actor, problem)
+    return problem
+
+
+# -- tracked actions -------------------------------------------------------------------------
+
+ACTION_ABILITY = {"containment": "containment", "corrective": "corrective",
+                  "preventive": "corrective"}
+
+
+def add_action(complaint: Complaint, actor, *, kind: str, title: str,
+               description: str | None = None, owner_id: int | None = None,
+               due_at: datetime | None = None) -> Action:
+    """Add a containment, corrective or preventive action with its owner and due time."""
+    if kind not in ACTION_ABILITY:
+        raise TransitionError("invalid", _l("Choose a value from the list."))
+    require(actor, ACTION_ABILITY[kind], complaint)
+    if kind == "containment":
+        count = db.session.scalar(select(func.count(Action.id)).where(
+            Action.complaint_id == complaint.id, Action.kind == "containment"))
+        if count >= MAX_CONTAINMENT:
+            raise TransitionError("too_many", _l("At most three containment measures."))
+    if owner_id is not None and db.session.get(StaffUser, owner_id) is None:
+        raise TransitionError("invalid", _l("Choose a value from the list."))
+    action = Action(complaint_id=complaint.id, problem_id=complaint.problem_id, kind=kind,
+                    title=title.strip(), description=(description or "").strip() or None,
+                    owner_id=owner_id, due_at=due_at)
+    db.session.add(action)
+    db.session.flush()
+    record(complaint, actor, "action.added", message=action.title,
+           data={"action_id": action.id, "kind": kind, "owner_id": owner_id,
+                 "due_at": due_at.isoformat() if due_at else None},
+           customer_visible=kind == "containment")
+    touch(complaint)
+    db.session.flush()
+    return action
+
+
+def may_complete(action: Action, actor) -> bool:
+    from .abilities import may
+
+    if getattr(actor, "kind", None) != "staff":
+        return False
+    return action.owner_id == actor.id or may(actor, ACTION_ABILITY.get(action.kind, "corrective"))
+
+
+def complete_action(complaint: Complaint, action: Action, actor, *, result: str,
+                    files=()) -> Action:
+    """Mark an action done with its result and evidence files."""
+    if not may_complete(action, actor):
+        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+    if complaint.status in ("closed", "rejected"):
+        raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
+    if action.done_at is not None:
+        raise TransitionError("done", _l("This action is already done."))
+    evidence = [store_evidence(complaint, f) for f in files if f and f.filename]
+    action.done_at = utcnow()
+    action.result = result.strip()
+    action.evidence = [*(action.evidence or []), *evidence]
+    record(complaint, actor, "action.done", message=action.title,
+           data={"action_id": action.id, "kind": action.kind, "result": action.result,
+                 "evidence": [e["name"] for e in evidence]})
+    touch(complaint)
+    db.session.flush()
+    return action
+
+
+# -- analysis and verification ---------------------------------------------------------------
+
+FIVE_M_ONE_E = ("man", "machine", "material", "method", "measurement", "environment")
+
+
+def record_root_cause(complaint: Complaint, actor, *, text: str, whys: list[str],
+                      factors: list[dict], expected_version) -> None:
+    """Record the root cause with its 5-Why chain and 5M1E entries. When the complaint has an
+    8D report, its D4 section carries the same content."""
+    require(actor, "root_cause", complaint)
+    check_version(complaint, expected_version)
+    whys = [w.strip() for w in whys if w and w.strip()][:5]
+    factors = [{"category": f["category"], "text": f["text"].strip()} for f in factors
+               if f.get("category") in FIVE_M_ONE_E and (f.get("text") or "").strip()]
+    complaint.root_cause = text.strip()
+    record(complaint, actor, "root_cause.recorded", message=complaint.root_cause,
+           data={"whys": whys, "factors": factors})
+    from .eight_d import report_of, write_section
+
+    report = report_of(complaint)
+    if report is not None:
+        write_section(report, actor, 4, text=complaint.root_cause,
+                      content={"whys": whys, "factors": factors})
+    touch(complaint)
+    db.session.flush()
+
+
+def verify_effectiveness(complaint: Complaint, actor, *, effective: bool, note: str,
+                         expected_version) -> None:
+    """Quality's verdict: effective (the answer may go out) or not (back to analysis)."""
+    require(actor, "effectiveness", complaint)
+    check_version(complaint, expected_version)
+    note = (note or "").strip()
+    if not effective:
+        workflow.transition(complaint, actor, "not_effective", note)
+        db.session.flush()
+        return
+    complaint.effective = True
+    complaint.effectiveness_note = note or None
+    record(complaint, actor, "effectiveness.verified", message=note or None,
+           data={"effective": True})
+    touch(complaint)
+    db.session.flush()
+
+
+def transition(complaint: Complaint, actor, name: str, message: str | None,
+               expected_version) -> None:
+    """A workflow transition from a form that showed ``expected_version``."""
+    check_version(complaint, expected_version)
+    workflow.transition(complaint, actor, name, message)
+    db.session.flush()
+
+
+def match_shipment(product_model_id: int | None, serial: str) -> int | None:
+    """The shipment of ``product_model_id`` whose serial range or list holds ``serial``."""
+    if not product_model_id:
+        return None
+    match = re.match(r"^(.*?)(\d+)$", serial)
+    for shipment in db.session.scalars(select(Shipment).where(
+            Shipment.product_model_id == product_model_id)):
+        if shipment.serials and serial in shipment.serials:
+            return shipment.id
+        if match and shipment.serial_first and shipment.serial_last:
+            first = re.match(r"^(.*?)(\d+)$", shipment.serial_first)
+            last = re.match(r"^(.*?)(\d+)$", shipment.serial_last)
+            if (first and last and first.group(1) == match.group(1) == last.group(1)
+                    and len(match.group(2)) == len(first.group(2))
+                    and int(first.group(2)) <= int(match.group(2)) <= int(last.group(2))):
+                return shipment.id
+    return None
+
+
+# -- filing by staff -------------------------------------------------------------------------
+
+def file_complaint(tenant, actor, *, data: dict, serials: list[str],
+                   submission_key: str | None = None) -> tuple[Complaint, bool]:
+    """Staff file a complaint on a customer's behalf (phone, e-mail, visit) or record a
+    production exception (source "production"). Same fields and rules as the portal."""
+    production = data.get("source") == "production"
+    require(actor, "production" if production else "file")
+    data = {**data, "source": "production" if production else "staff"}
+    serial_rows = [{"value": value, "shipment_id": match_shipment(data.get("product_model_id"),
+                                                                  value)}
+                   for value in serials]
+    complaint, created = submit_complaint(tenant, actor, data=data, serials=serial_rows,
+                                          submission_key=submission_key)
+    if created:
+        record(complaint, actor, "filed_by_staff", data={"channel": complaint.channel})
+        db.session.flush()
+    return complaint, created

@@ -1,0 +1,62 @@
+"""Cost entries of a complaint and its cost-transfer sheet (质量事故费用转移单): what the
+case cost, in which category, and which department bears it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import COST_CATEGORIES, Complaint, CostEntry, Department, utcnow
+from .abilities import require
+from .timeline import record
+from .workflow import TransitionError
+
+CATEGORY_LABELS = {
+    "replacement": (_l("Replacement"), "补换货"),
+    "freight": (_l("Freight"), "运费"),
+    "rework": (_l("Rework"), "返工"),
+    "scrap": (_l("Scrap"), "报废"),
+    "claim": (_l("Claim"), "索赔"),
+    "onsite": (_l("On-site service"), "现场服务"),
+    "other": (_l("Other"), "其他"),
+}
+
+
+def add_cost(complaint: Complaint, actor, *, category: str, amount: Decimal,
+             currency: str = "CNY", department_id: int | None = None,
+             note: str | None = None) -> CostEntry:
+    require(actor, "cost", complaint)
+    if category not in COST_CATEGORIES:
+        raise TransitionError("invalid", _l("Choose a value from the list."))
+    if amount is None or amount <= 0:
+        raise TransitionError("amount", _l("Enter an amount above zero."))
+    if department_id is not None and db.session.get(Department, department_id) is None:
+        raise TransitionError("invalid", _l("Choose a value from the list."))
+    entry = CostEntry(complaint_id=complaint.id, category=category, amount=amount,
+                      currency=currency, responsible_department_id=department_id,
+                      note=(note or "").strip() or None, created_by_id=actor.id)
+    db.session.add(entry)
+    db.session.flush()
+    record(complaint, actor, "cost.added", message=entry.note,
+           data={"cost_id": entry.id, "category": category, "amount": str(amount),
+                 "currency": currency, "department_id": department_id})
+    complaint.updated_at = utcnow()
+    db.session.flush()
+    return entry
+
+
+def summarize(entries: list[CostEntry], department_names: dict[int, str]) -> dict:
+    """The cost-transfer sheet's figures: per responsible department (and currency) the
+    amount per category and in total, and the grand totals per currency."""
+    by_department: dict = defaultdict(lambda: defaultdict(Decimal))
+    totals: dict = defaultdict(Decimal)
+    for entry in entries:
+        name = department_names.get(entry.responsible_department_id, "—")
+        by_department[(name, entry.currency)][entry.category] += entry.amount
+        by_department[(name, entry.currency)]["total"] += entry.amount
+        totals[entry.currency] += entry.amount
+    return {"by_department": {k: dict(v) for k, v in by_department.items()},
+            "totals": dict(totals)}

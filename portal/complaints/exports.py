@@ -1,0 +1,58 @@
+"""Printable and spreadsheet exports: the 8D report and the feedback analysis and improvement
+sheet (问题反馈分析改善表) as PDF with bilingual labels, rendered from HTML by WeasyPrint with
+the Noto Sans CJK fonts; and the queue view as an Excel workbook (openpyxl)."""
+
+from __future__ import annotations
+
+import io
+
+from flask import render_template
+
+# A spreadsheet cell starting with one of these is read as a formula: neutralise it.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """Text that a spreadsheet shows as text (a leading quote stops formula injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html).write_pdf()
+
+
+def eight_d_pdf(context: dict) -> bytes:
+    """The complaint's 8D report as PDF. ``context`` is the complaint page's context."""
+    return _pdf(render_template("pdf/eight_d.html", **context))
+
+
+def improvement_sheet_pdf(context: dict) -> bytes:
+    """The feedback analysis and improvement sheet (问题反馈分析改善表) as PDF."""
+    return _pdf(render_template("pdf/improvement_sheet.html", **context))
+
+
+QUEUE_COLUMNS = ("Number 编号", "Received 接收时间", "Title 标题", "Customer 客户",
+                 "Product 型号", "Status 状态", "Severity 级别", "Class 类别",
+                 "Department 责任部门", "Owner 负责人", "Defective units 不良数量")
+
+
+def queue_workbook(rows, labels) -> bytes:
+    """The queue view's rows as an .xlsx workbook (text cells neutralised against formulas)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Complaints")
+    sheet.append(list(QUEUE_COLUMNS))
+    for row in rows:
+        sheet.append([safe_cell(v) for v in (
+            row.number, row.created_at.replace(tzinfo=None), row.title,
+            row.company_name or row.reporter_company or row.reporter_name,
+            row.product_code, str(labels.get(row.status, row.status)), row.severity,
+            row.info_class, row.department_name, row.owner_name, row.defect_quantity)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

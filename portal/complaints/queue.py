@@ -1,0 +1,275 @@
+"""The staff queue: filters parsed from a URL, the query they build, and one page of rows.
+
+A ``QueueQuery`` is made from request arguments (unknown or malformed values are ignored, so
+a shared or bookmarked URL never errors) and turned back into arguments for links. ``page()``
+runs two statements whatever the page size: the rows (with the names they show joined in)
+and the count. Searching matches the complaint number, title, description and reporter's
+company (one indexed expression: a pg_trgm GIN index with the tenant, see the migration
+``complaint_search``), the customer company's name and exact serial numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, literal_column, or_, select
+
+from ..extensions import db
+from ..models import (
+    INFO_CLASSES,
+    SEVERITIES,
+    Complaint,
+    CustomerCompany,
+    DeadlineClock,
+    Department,
+    ProductModel,
+    SerialNumber,
+    StaffUser,
+    utcnow,
+)
+from .workflow import OPEN_STATES, STATES
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+
+VIEWS = {
+    "open": _l("All open"),
+    "mine": _l("Mine"),
+    "department": _l("My department"),
+    "unassigned": _l("Unassigned"),
+    "waiting": _l("Waiting on customer"),
+    "overdue": _l("Overdue"),
+    "closed": _l("Closed and rejected"),
+    "all": _l("Everything"),
+}
+
+SORTS = {
+    "newest": (_l("Newest first"), lambda: (Complaint.created_at.desc(), Complaint.id.desc())),
+    "oldest": (_l("Oldest first"), lambda: (Complaint.created_at.asc(), Complaint.id.asc())),
+    "updated": (_l("Recently changed"),
+                lambda: (Complaint.status_changed_at.desc(), Complaint.id.desc())),
+    "number": (_l("Number"), lambda: (Complaint.number.asc(),)),
+    "severity": (_l("Severity"), lambda: (
+        func.coalesce(Complaint.severity == "major", False).desc(),
+        func.coalesce(Complaint.severity == "general", False).desc(),
+        Complaint.created_at.desc())),
+}
+
+
+def search_expression():
+    """The text the search looks in. The migration indexes exactly this expression."""
+    space = literal_column("' '")
+    return (Complaint.number.concat(space).concat(Complaint.title).concat(space)
+            .concat(Complaint.description).concat(space)
+            .concat(func.coalesce(Complaint.reporter_company, literal_column("''"))))
+
+
+def _int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**31 else None
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    view: str = "open"
+    status: tuple[str, ...] = ()
+    severity: str = ""
+    info_class: str = ""
+    department: int | None = None
+    owner: int | None = None
+    product: int | None = None
+    customer: int | None = None
+    overdue: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = PAGE_SIZE
+
+    @classmethod
+    def from_args(cls, args) -> QueueQuery:
+        """Build from request arguments (a MultiDict); bad values are dropped, never an error."""
+        view = args.get("view", "open")
+        status = tuple(s for s in args.getlist("status") if s in STATES)
+        return cls(
+            view=view if view in VIEWS else "open",
+            status=status,
+            severity=args.get("severity", "") if args.get("severity") in SEVERITIES else "",
+            info_class=args.get("class", "") if args.get("class") in INFO_CLASSES else "",
+            department=_int(args.get("department")),
+            owner=_int(args.get("owner")),
+            product=_int(args.get("product")),
+            customer=_int(args.get("customer")),
+            overdue=args.get("overdue") in ("1", "on", "true"),
+            date_from=_date(args.get("from")),
+            date_to=_date(args.get("to")),
+            q=(args.get("q") or "").strip()[:100],
+            sort=args.get("sort") if args.get("sort") in SORTS else "newest",
+            page=min(_int(args.get("page")) or 1, 100_000),
+            per_page=min(_int(args.get("per_page")) or PAGE_SIZE, MAX_PAGE_SIZE),
+        )
+
+    def to_args(self, **changes) -> dict:
+        """The URL arguments for this query (defaults left out), with ``changes`` applied."""
+        query = replace(self, **changes) if changes else self
+        default = QueueQuery()
+        names = {"info_class": "class", "date_from": "from", "date_to": "to"}
+        args: dict = {}
+        for f in fields(query):
+            value = getattr(query, f.name)
+            if value == getattr(default, f.name) or value in ("", None, ()):
+                continue
+            if isinstance(value, bool):
+                value = "1"
+            elif isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            args[names.get(f.name, f.name)] = value
+        return args
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.to_args(view="open", sort="newest", page=1, per_page=PAGE_SIZE))
+
+
+def _overdue_clause(now: datetime):
+    return exists().where(DeadlineClock.complaint_id == Complaint.id,
+                          DeadlineClock.stopped_at.is_(None),
+                          DeadlineClock.paused_at.is_(None),
+                          DeadlineClock.due_at < now)
+
+
+def _search_clauses(q: str) -> list:
+    text = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    expression = search_expression()
+    clauses = []
+    if len(q) >= 3:
+        # Three characters or more: the trigram index answers it.
+        clauses.append(expression.ilike(f"%{text}%", escape="\\"))
+    else:
+        # Shorter (two Chinese characters are a word) has no trigram; the tenant's rows are
+        # read through the tenant index instead, which is bounded by one tenant's size.
+        clauses.append(func.strpos(func.lower(expression), q.lower()) > 0)
+    serial_ids = db.session.scalars(
+        select(SerialNumber.complaint_id).where(SerialNumber.value == q.upper()).limit(200)
+    ).all()
+    if serial_ids:
+        clauses.append(Complaint.id.in_(serial_ids))
+    company_ids = db.session.scalars(
+        select(CustomerCompany.id).where(CustomerCompany.name.ilike(f"%{text}%", escape="\\"))
+        .limit(50)
+    ).all()
+    if company_ids:
+        clauses.append(Complaint.customer_company_id.in_(company_ids))
+    return clauses
+
+
+def conditions(query: QueueQuery, user, now: datetime | None = None) -> list:
+    """The WHERE clauses for ``query`` as seen by ``user`` (the views depend on who asks)."""
+    now = now or utcnow()
+    where = []
+    view = query.view
+    if query.status:
+        where.append(Complaint.status.in_(query.status))
+    elif view == "closed":
+        where.append(Complaint.status.in_(("closed", "rejected")))
+    elif view == "waiting":
+        where.append(Complaint.status == "waiting_customer")
+    elif view != "all":
+        where.append(Complaint.status.in_(OPEN_STATES))
+    if view == "mine":
+        where.append(Complaint.owner_id == user.id)
+    elif view == "department":
+        where.append(Complaint.responsible_department_id == user.department_id)
+    elif view == "unassigned":
+        where.append(Complaint.owner_id.is_(None))
+    if view == "overdue" or query.overdue:
+        where.append(_overdue_clause(now))
+    if query.severity:
+        where.append(Complaint.severity == query.severity)
+    if query.info_class:
+        where.append(Complaint.info_class == query.info_class)
+    if query.department:
+        where.append(Complaint.responsible_department_id == query.department)
+    if query.owner:
+        where.append(Complaint.owner_id == query.owner)
+    if query.product:
+        where.append(Complaint.product_model_id == query.product)
+    if query.customer:
+        where.append(Complaint.customer_company_id == query.customer)
+    if query.date_from:
+        where.append(Complaint.created_at >= datetime.combine(query.date_from, time(), UTC))
+    if query.date_to:
+        where.append(Complaint.created_at
+                     < datetime.combine(query.date_to + timedelta(days=1), time(), UTC))
+    if query.q:
+        where.append(or_(*_search_clauses(query.q)))
+    return where
+
+
+@dataclass
+class QueuePage:
+    query: QueueQuery
+    rows: list
+    total: int
+    pages: int = field(init=False)
+
+    def __post_init__(self):
+        self.pages = max(1, -(-self.total // self.query.per_page))
+
+
+def row_statement(query: QueueQuery, user, where: list):
+    """One statement for a page of rows with every name the row shows (no lazy loads)."""
+    owner = StaffUser.__table__.alias("owner")
+    return (
+        select(Complaint.id, Complaint.tenant_id, Complaint.number, Complaint.title,
+               Complaint.status,
+               Complaint.severity, Complaint.info_class, Complaint.created_at,
+               Complaint.status_changed_at, Complaint.reporter_name, Complaint.reporter_company,
+               Complaint.defect_quantity, Complaint.source,
+               CustomerCompany.name.label("company_name"),
+               ProductModel.code.label("product_code"),
+               Department.name.label("department_name"),
+               owner.c.name.label("owner_name"))
+        .outerjoin(CustomerCompany, CustomerCompany.id == Complaint.customer_company_id)
+        .outerjoin(ProductModel, ProductModel.id == Complaint.product_model_id)
+        .outerjoin(Department, Department.id == Complaint.responsible_department_id)
+        .outerjoin(owner, and_(owner.c.id == Complaint.owner_id,
+                               owner.c.tenant_id == Complaint.tenant_id))
+        .where(*where)
+        .order_by(*SORTS[query.sort][1]())
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    )
+
+
+def page(query: QueueQuery, user) -> QueuePage:
+    """One page of the queue for ``user`` in the active tenant: two statements (plus at most
+    two small lookups when searching), whatever the page size."""
+    where = conditions(query, user)
+    rows = db.session.execute(row_statement(query, user, where)).all()
+    if query.page == 1 and len(rows) < query.per_page:
+        total = len(rows)
+    else:
+        total = db.session.scalar(select(func.count(Complaint.id)).where(*where))
+    return QueuePage(query=query, rows=rows, total=total)
+
+
+def all_rows(query: QueueQuery, user, limit: int = 10_000) -> list:
+    """Every row of the view (for the Excel export), capped at ``limit``."""
+    statement = row_statement(replace(query, page=1, per_page=limit), user, conditions(query, user))
+    return db.session.execute(statement).all()

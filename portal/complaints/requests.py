@@ -1,0 +1,131 @@
+"""Customer demands turned into work: replacement or exchange goods shipped by logistics, a
+return accepted only after the tenant's approval chain has signed, a claim with its amount
+approved by a manager and paid by finance. Every step writes the timeline; none commits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import ApprovalStep, Complaint, ServiceRequest, utcnow
+from .abilities import may, require
+from .timeline import actor_roles, record
+from .workflow import TransitionError
+
+KINDS = ("replacement", "exchange", "return", "claim")
+CLAIM_CHAIN = ["manager"]
+
+
+def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | None = None,
+                   amount: Decimal | None = None, note: str | None = None) -> ServiceRequest:
+    """Turn a demand into a request. A return gets the tenant's approval chain, a claim a
+    manager's approval; replacement and exchange go straight to logistics."""
+    require(actor, "request", complaint)
+    if kind not in KINDS:
+        raise TransitionError("invalid", _l("Choose a value from the list."))
+    if kind == "claim" and (amount is None or amount <= 0):
+        raise TransitionError("amount", _l("Enter the amount claimed."))
+    if kind != "claim" and (quantity is None or quantity <= 0):
+        raise TransitionError("quantity", _l("Enter the quantity."))
+    request = ServiceRequest(complaint_id=complaint.id, kind=kind, quantity=quantity,
+                             amount=amount, note=(note or "").strip() or None,
+                             created_by_id=actor.id,
+                             status="pending_approval" if kind in ("return", "claim") else "open")
+    from ..tenancy import current_tenant
+
+    chain = []
+    if kind == "return":
+        chain = list(current_tenant.setting("return_approval_chain") or [])
+    elif kind == "claim":
+        chain = CLAIM_CHAIN
+    for position, role in enumerate(chain, start=1):
+        request.approvals.append(ApprovalStep(position=position, role=role))
+    if not chain and kind in ("return", "claim"):
+        request.status = "approved"
+    db.session.add(request)
+    db.session.flush()
+    record(complaint, actor, "request.created", message=request.note,
+           data={"request_id": request.id, "kind": kind, "quantity": quantity,
+                 "amount": str(amount) if amount is not None else None},
+           customer_visible=True)
+    complaint.updated_at = utcnow()
+    db.session.flush()
+    return request
+
+
+def next_step(request: ServiceRequest) -> ApprovalStep | None:
+    if request.status != "pending_approval":
+        return None
+    return next((s for s in request.approvals if s.decision is None), None)
+
+
+def may_decide(request: ServiceRequest, actor) -> bool:
+    step = next_step(request)
+    return step is not None and step.role in actor_roles(actor)
+
+
+def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: bool,
+           note: str | None) -> ApprovalStep:
+    """Sign the next step of the approval chain (approved or refused), by user and time. A
+    refusal ends the request; the last approval approves it."""
+    step = next_step(request)
+    if step is None:
+        raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
+    if step.role not in actor_roles(actor):
+        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+    note = (note or "").strip() or None
+    if not approve and not note:
+        raise TransitionError("message_required", _l("Please write a message for this step."))
+    step.decision = "approved" if approve else "refused"
+    step.decided_by_id = actor.id
+    step.decided_at = utcnow()
+    step.note = note
+    if not approve:
+        request.status = "refused"
+    elif next_step(request) is None:
+        request.status = "approved"
+    record(complaint, actor, "request.approval", message=note,
+           data={"request_id": request.id, "kind": request.kind, "role": step.role,
+                 "decision": step.decision, "status": request.status},
+           customer_visible=request.status in ("approved", "refused"))
+    complaint.updated_at = utcnow()
+    db.session.flush()
+    return step
+
+
+def ship(complaint: Complaint, request: ServiceRequest, actor, *, tracking_number: str) -> None:
+    """Logistics ships replacement or exchange goods (or sends an approved return's label)."""
+    require(actor, "ship")
+    if request.kind not in ("replacement", "exchange") or request.status != "open":
+        raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
+    tracking_number = tracking_number.strip()
+    if not tracking_number:
+        raise TransitionError("tracking", _l("Enter the tracking number."))
+    request.tracking_number = tracking_number
+    request.shipped_at = utcnow()
+    request.status = "shipped"
+    record(complaint, actor, "request.shipped", message=tracking_number,
+           data={"request_id": request.id, "kind": request.kind}, customer_visible=True)
+    complaint.updated_at = utcnow()
+    db.session.flush()
+
+
+def may_finish(request: ServiceRequest, actor) -> bool:
+    if request.kind == "return":
+        return request.status == "approved" and may(actor, "ship")
+    if request.kind == "claim":
+        return request.status == "approved" and may(actor, "pay")
+    return False
+
+
+def finish(complaint: Complaint, request: ServiceRequest, actor, *, note: str | None) -> None:
+    """An approved return's goods received (logistics) or an approved claim paid (finance)."""
+    if not may_finish(request, actor):
+        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+    request.status = "received" if request.kind == "return" else "paid"
+    record(complaint, actor, f"request.{request.status}", message=(note or "").strip() or None,
+           data={"request_id": request.id, "kind": request.kind}, customer_visible=True)
+    complaint.updated_at = utcnow()
+    db.session.flush()
