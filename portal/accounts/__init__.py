@@ -30,7 +30,6 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _hasher.hash("closeloop-no-such-account")
 
 MIN_PASSWORD_LENGTH = 10
-_LAST_SEEN_EVERY = timedelta(minutes=5)
 
 
 def hash_password(password: str) -> str:
@@ -139,8 +138,6 @@ def _load_user(principal: str):
     user = load_principal(principal)
     if user is None or not user.is_active:
         return None
-    if now - row.last_seen_at > _LAST_SEEN_EVERY:
-        row.last_seen_at = now  # committed with the request, at most every few minutes
     return user
 
 
