@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum < pyproject.toml | cut -c1-12)
 
-.PHONY: demo test lint
+.PHONY: demo test lint translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,3 +22,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Re-extract the English msgids and merge them into the Chinese catalog, then compile.
+# Translate new entries in portal/translations/zh_CN/LC_MESSAGES/messages.po and run again.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l zh_CN \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d portal/translations --use-fuzzy
