@@ -4,5 +4,11 @@ from flask import Blueprint
 
 blueprint = Blueprint("internal", __name__, template_folder="templates")
 
-from . import views  # noqa: E402,F401
-from . import deadlines  # noqa: E402,F401  (deadline pages and template helpers)
+from . import (  # noqa: E402,F401  (each module registers its pages on the blueprint)
+    admin_catalogue,  # tenant administration: catalogue, shipments, imports
+    admin_customers,  # tenant administration: customers and contacts
+    admin_people,  # tenant administration: hub, first run, people, departments
+    admin_settings,  # tenant administration: rules and their history
+    deadlines,  # deadline pages and template helpers
+    views,
+)

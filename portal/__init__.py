@@ -69,6 +69,18 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(web_bp)
     app.register_blueprint(internal_bp, url_prefix="/t/<tenant_slug>/staff")
     app.register_blueprint(customer_bp, url_prefix="/t/<tenant_slug>")
+    _register_administration(app)
+
+
+def _register_administration(app: Flask) -> None:
+    """Sign-up, the platform operator area and tenant branding (issue 7)."""
+    from .branding import blueprint as branding_bp
+    from .operator import blueprint as operator_bp
+    from .signup import blueprint as signup_bp
+
+    app.register_blueprint(signup_bp)
+    app.register_blueprint(operator_bp)
+    app.register_blueprint(branding_bp, url_prefix="/t/<tenant_slug>/brand")
 
 
 def register_cli(app: Flask) -> None:
