@@ -394,8 +394,9 @@ def classify_view(complaint_id: int):
     _fill_classify_choices(form)
 
     def operation(c):
-        from portal.complaints.abilities import check_version
+        from portal.complaints.abilities import check_version, require
 
+        require(current_user, "classify", c)
         check_version(c, form.version.data)
         classify(c, current_user, severity=form.severity.data or None,
                  info_class=form.info_class.data or None,

@@ -275,7 +275,11 @@ def verify_effectiveness(complaint: Complaint, actor, *, effective: bool, note: 
 
 def transition(complaint: Complaint, actor, name: str, message: str | None,
                expected_version) -> None:
-    """A workflow transition from a form that showed ``expected_version``."""
+    """A workflow transition from a form that showed ``expected_version``. Who may make it
+    is checked before the version, so a refused role is told so, not that the page is old."""
+    t = workflow.find(name, complaint.status)
+    if t is not None and not workflow.can(complaint, actor, name):
+        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
     check_version(complaint, expected_version)
     workflow.transition(complaint, actor, name, message)
     db.session.flush()

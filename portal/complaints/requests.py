@@ -9,7 +9,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import ApprovalStep, Complaint, ServiceRequest, utcnow
+from ..models import ApprovalStep, Complaint, ServiceRequest, Tenant, utcnow
 from .abilities import may, require
 from .timeline import actor_roles, record
 from .workflow import TransitionError
@@ -33,11 +33,10 @@ def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | No
                              amount=amount, note=(note or "").strip() or None,
                              created_by_id=actor.id,
                              status="pending_approval" if kind in ("return", "claim") else "open")
-    from ..tenancy import current_tenant
-
     chain = []
     if kind == "return":
-        chain = list(current_tenant.setting("return_approval_chain") or [])
+        tenant = db.session.get(Tenant, complaint.tenant_id)
+        chain = list(tenant.setting("return_approval_chain") or [])
     elif kind == "claim":
         chain = CLAIM_CHAIN
     for position, role in enumerate(chain, start=1):

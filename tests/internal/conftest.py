@@ -22,6 +22,12 @@ class Shop:
     mode: object
     contact: object
     extra: dict = field(default_factory=dict)
+    # Plain ids, usable after the objects above expire (requests commit).
+    staff_ids: dict = field(default_factory=dict)
+    dept_ids: dict = field(default_factory=dict)
+    mode_id: int = 0
+    product_id: int = 0
+    slug: str = ""
 
 
 @pytest.fixture
@@ -50,7 +56,11 @@ def shop(db, make_tenant, make_staff, make_product, make_contact):
         mode = FailureMode(code="noise", name_zh="异响", name_en="Abnormal noise")
         db.session.add(mode)
         db.session.flush()
-    return Shop(tenant, staff, product, departments, mode, contact)
+    with activate(tenant):
+        return Shop(tenant, staff, product, departments, mode, contact,
+                    staff_ids={r: u.id for r, u in staff.items()},
+                    dept_ids={k: d.id for k, d in departments.items()},
+                    mode_id=mode.id, product_id=product.id, slug=tenant.slug)
 
 
 class Staff:
@@ -84,9 +94,54 @@ def as_role(app, shop, sign_in):
     def get(role: str) -> Staff:
         if role not in clients:
             client = app.test_client()
-            response = sign_in(client, shop.tenant, shop.staff[role].email, PASSWORD)
+            with activate(shop.tenant):
+                email = shop.staff[role].email
+            response = sign_in(client, shop.tenant, email, PASSWORD)
             assert response.status_code == 303, response.get_data(as_text=True)[:500]
             clients[role] = Staff(client, shop.tenant)
         return clients[role]
 
     return get
+
+
+def advance(db, shop, complaint, target: str) -> None:
+    """Walk ``complaint`` through the real operations up to ``target`` (test set-up)."""
+    from datetime import timedelta
+
+    from portal.complaints import casework, workflow
+    from portal.complaints.operations import classify
+    from portal.models import utcnow
+
+    staff = shop.staff
+    steps = ["verifying", "accepted", "containment", "analysis", "corrective_action",
+             "verifying_effectiveness"]
+    with activate(shop.tenant):
+        for step in steps[:steps.index(target) + 1]:
+            if step == "verifying":
+                workflow.transition(complaint, staff["after_sales"], "start_verification")
+            elif step == "accepted":
+                workflow.transition(complaint, staff["quality"], "accept")
+            elif step == "containment":
+                classify(complaint, staff["quality"], severity="general", info_class="B",
+                         cause_category="machine", owner_id=staff["quality"].id)
+                workflow.transition(complaint, staff["quality"], "start_containment")
+            elif step == "analysis":
+                casework.add_action(complaint, staff["after_sales"], kind="containment",
+                                    title="Spare part", owner_id=staff["after_sales"].id,
+                                    due_at=utcnow() + timedelta(days=1))
+                workflow.transition(complaint, staff["quality"], "start_analysis")
+            elif step == "corrective_action":
+                complaint.root_cause = "Loose bearing"
+                casework.add_action(complaint, staff["quality"], kind="corrective",
+                                    title="Torque", owner_id=staff["responder"].id,
+                                    due_at=utcnow() + timedelta(days=3))
+                workflow.transition(complaint, staff["quality"], "start_corrective_action")
+            elif step == "verifying_effectiveness":
+                from sqlalchemy import select
+
+                from portal.models import Action
+
+                for action in db.session.scalars(select(Action).where(Action.kind == "corrective")):
+                    action.done_at = utcnow()
+                workflow.transition(complaint, staff["responder"], "submit_for_verification")
+        db.session.flush()
