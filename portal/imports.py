@@ -588,8 +588,9 @@ def current_tenant_setting(key: str):
 def _existing_keys(model_ids: set[int]) -> set[tuple[int, str]]:
     keys: set[tuple[int, str]] = set()
     for model_id in model_ids:
-        keys.update(db.session.execute(select(Shipment.product_model_id, Shipment.lot)
-                                       .where(Shipment.product_model_id == model_id)).tuples())
+        keys.update((mid, lot) for mid, lot in db.session.execute(
+            select(Shipment.product_model_id, Shipment.lot)
+            .where(Shipment.product_model_id == model_id)))
     return keys
 
 
