@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
-from ..complaints.timeline import SYSTEM, record
+from ..complaints.timeline import SYSTEM
 from ..extensions import db
 from ..models import (
     Action,
@@ -155,65 +155,73 @@ def run(now: datetime | None = None) -> SweepResult:
 
 
 def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
-    """Timeline entries and notifications for the claimed steps of one tenant."""
-    from ..notifications import notify
+    """Timeline entries and notifications for the claimed steps of one tenant, written in a
+    few multi-row statements (a backlog of thousands of steps stays a handful of queries)."""
+    from sqlalchemy import insert
+
+    from ..models import TimelineEvent
+    from ..notifications import plan, write
 
     tenant = db.session.get(Tenant, tenant_id)
     ids = [clock_id for _step, clock_id in items]
     clocks = {c.id: c for c in db.session.scalars(
         select(DeadlineClock).where(DeadlineClock.id.in_(ids))
         .execution_options(populate_existing=True))}
-    complaints = {c.id: c for c in db.session.scalars(select(Complaint).where(
-        Complaint.id.in_({c.complaint_id for c in clocks.values() if c.complaint_id})))}
-    managers = None
+    complaints = _by_id(Complaint, {c.complaint_id for c in clocks.values()})
+    actions = _by_id(Action, {c.action_id for c in clocks.values()})
+    reports = _by_id(EscalationReport, {c.report_id for c in clocks.values()})
+    staff = {u.id: u for u in db.session.scalars(select(StaffUser))}
+    departments = {d.id: d for d in db.session.scalars(select(Department))}
+    managers = [u for u in staff.values() if u.active and u.has_role("manager")]
+    now = utcnow()
+    timeline, report_events, planned = [], [], []
     for step, clock_id in items:
         clock = clocks[clock_id]
         complaint = complaints.get(clock.complaint_id)
-        action = db.session.get(Action, clock.action_id) if clock.action_id else None
-        report = db.session.get(EscalationReport, clock.report_id) if clock.report_id else None
-        owner = _owner(complaint, action, report)
-        manager = _department_manager(complaint, owner)
+        action = actions.get(clock.action_id)
+        report = reports.get(clock.report_id)
+        owner_id = (action.owner_id if action is not None else None) \
+            or (report.owner_id if report is not None else None) \
+            or (complaint.owner_id if complaint is not None else None)
+        owner = staff.get(owner_id)
+        department = departments.get(
+            (complaint.responsible_department_id if complaint is not None else None)
+            or (owner.department_id if owner is not None else None))
+        manager = staff.get(department.manager_id) if department is not None else None
         if step == "warning":
             recipients = [owner or manager]
         elif step == "breached":
             recipients = [owner, manager]
         else:
-            if manager is None and managers is None:
-                managers = [u for u in db.session.scalars(select(StaffUser).where(
-                    StaffUser.active.is_(True))) if u.has_role("manager")]
-            recipients = [manager] if manager is not None else list(managers or ())
+            recipients = [manager] if manager is not None else managers
         data = {"clock_kind": clock.kind, "clock_id": clock.id,
                 "due_at": clock.due_at.isoformat(), "step": step}
         if action is not None:
-            data["action_id"] = action.id
-            data["title"] = action.title
+            data.update(action_id=action.id, title=action.title)
         if report is not None:
-            data["report_number"] = report.number
-            data["report_id"] = report.id
+            data.update(report_number=report.number, report_id=report.id)
         if complaint is not None:
-            record(complaint, SYSTEM, f"deadline.{step}", data=data)
+            timeline.append(dict(tenant_id=tenant_id, complaint_id=complaint.id,
+                                 actor=SYSTEM.get_id(), actor_name=SYSTEM.name,
+                                 kind=f"deadline.{step}", data=data, customer_visible=False,
+                                 created_at=now))
         elif report is not None:
-            db.session.add(EscalationReportEvent(
-                report_id=report.id, actor="system", actor_name=SYSTEM.name,
-                kind=f"deadline.{step}", data=data))
-        notify(f"deadline.{step}", [r for r in recipients if r is not None],
-               complaint=complaint, data=data, dedupe_key=f"clock:{clock.id}:{step}")
+            report_events.append(dict(tenant_id=tenant_id, report_id=report.id, actor="system",
+                                      actor_name=SYSTEM.name, kind=f"deadline.{step}",
+                                      data=data, created_at=now))
+        planned += plan(f"deadline.{step}", [r for r in recipients if r is not None],
+                        tenant=tenant, complaint=complaint, data=data,
+                        dedupe_key=f"clock:{clock.id}:{step}")
+    if timeline:
+        db.session.execute(insert(TimelineEvent), timeline)
+    if report_events:
+        db.session.execute(insert(EscalationReportEvent), report_events)
+    write(planned)
     log.info("sweep: tenant %s: %d steps", tenant.slug, len(items))
 
 
-def _owner(complaint, action, report) -> StaffUser | None:
-    owner_id = (action.owner_id if action is not None and action.owner_id else None) \
-        or (report.owner_id if report is not None else None) \
-        or (complaint.owner_id if complaint is not None else None)
-    return db.session.get(StaffUser, owner_id) if owner_id else None
-
-
-def _department_manager(complaint, owner) -> StaffUser | None:
-    department_id = (complaint.responsible_department_id if complaint is not None else None) \
-        or (owner.department_id if owner is not None else None)
-    if not department_id:
-        return None
-    department = db.session.get(Department, department_id)
-    if department is None or not department.manager_id:
-        return None
-    return db.session.get(StaffUser, department.manager_id)
+def _by_id(model, ids) -> dict:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {o.id: o for o in db.session.scalars(select(model).where(model.id.in_(ids)))}

@@ -8,7 +8,10 @@ with the same ``dedupe_key`` (a sweep run twice) writes and sends nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,7 +24,8 @@ from .messages import CHANNELS, EVENTS, ROBOT_CHANNELS, compose
 NOTIFY_QUEUE = "mail"  # a queue every worker listens on (config RQ_QUEUES)
 
 __all__ = ["CHANNELS", "EVENTS", "ROBOT_CHANNELS", "compose", "notify", "wants",
-           "unread_count", "recent", "mark_read", "send_delivery", "retry_delivery"]
+           "plan", "write", "unread_count", "recent", "mark_read", "send_delivery",
+           "retry_delivery"]
 
 
 def principal(user) -> str:
@@ -46,36 +50,33 @@ def _insert():
     return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def _create(recipient: str, event: str, complaint_id, data: dict, dedupe_key: str | None,
-            read: bool = False) -> int | None:
-    """Insert one Notification unless its dedupe key exists; the new id, or None."""
-    values = dict(tenant_id=active_tenant_id(), recipient=recipient, event=event,
-                  complaint_id=complaint_id, data=data, dedupe_key=dedupe_key,
-                  created_at=utcnow(), read_at=utcnow() if read else None)
-    statement = _insert()(Notification).values(**values)
-    if dedupe_key:
-        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return db.session.execute(statement.returning(Notification.id)).scalar()
+@dataclass
+class Planned:
+    """One notification to write, and where it is to be delivered."""
+
+    values: dict
+    channel: str | None = None  # email, wecom, dingtalk, feishu
+    target: str | None = None
 
 
-def notify(event: str, recipients, *, complaint=None, data: dict | None = None,
-           dedupe_key: str | None = None) -> list[int]:
-    """Tell ``recipients`` (StaffUser / Contact, duplicates ignored) about ``event``.
-
-    Each gets an in-app notification (unread unless they switched in-app off) and, if they
-    want it, an e-mail; the tenant's robots subscribed to the event get one message each.
-    Returns the ids of the notifications written (empty when all were already sent).
-    """
+def plan(event: str, recipients, *, tenant: Tenant, complaint=None, data: dict | None = None,
+         dedupe_key: str | None = None) -> list[Planned]:
+    """The notifications ``notify`` would write, without touching the database."""
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}")
-    tenant = db.session.get(Tenant, active_tenant_id())
     data = dict(data or {})
     if complaint is not None:
         data.setdefault("number", complaint.number)
         data.setdefault("title", complaint.title)
-    complaint_id = complaint.id if complaint is not None else None
-    base = f"{tenant.id}:{dedupe_key}" if dedupe_key else None
-    written: list[int] = []
+    base = f"{tenant.id}:{dedupe_key}" if dedupe_key else f"{tenant.id}:once:{uuid.uuid4().hex}"
+    now = utcnow()
+
+    def values(who: str, read: bool) -> dict:
+        return dict(tenant_id=tenant.id, recipient=who, event=event,
+                    complaint_id=complaint.id if complaint is not None else None, data=data,
+                    dedupe_key=f"{base}:{who}", created_at=now, read_at=now if read else None)
+
+    result: list[Planned] = []
     seen: set[str] = set()
     for user in recipients:
         if user is None or not getattr(user, "active", True):
@@ -87,39 +88,70 @@ def notify(event: str, recipients, *, complaint=None, data: dict | None = None,
         in_app, email = wants(user, event, "in_app"), wants(user, event, "email")
         if not (in_app or email):
             continue
-        notification_id = _create(who, event, complaint_id, data,
-                                  f"{base}:{who}" if base else None, read=not in_app)
-        if notification_id is None:
-            continue
-        written.append(notification_id)
-        if email and user.email:
-            _deliver(notification_id, "email", user.email)
+        result.append(Planned(values(who, read=not in_app),
+                              "email" if email and user.email else None, user.email))
     for index, robot in enumerate(tenant.setting("webhooks") or ()):
         if robot.get("channel") not in ROBOT_CHANNELS or not robot.get("url"):
             continue
         if event not in (robot.get("events") or ()):
             continue
-        who = f"robot:{index}"
-        notification_id = _create(who, event, complaint_id, data,
-                                  f"{base}:{who}" if base else None, read=True)
-        if notification_id is not None:
-            written.append(notification_id)
-            _deliver(notification_id, robot["channel"], _mask(robot["url"]), robot_index=index)
+        result.append(Planned(values(f"robot:{index}", read=True), robot["channel"],
+                              f"{index}|{_mask(robot['url'])}"))
+    return result
+
+
+def write(planned: list[Planned], chunk: int = 1000) -> list[int]:
+    """Write planned notifications in a few multi-row statements; skip those whose dedupe
+    key exists; add their deliveries and queue one send job each. Returns the new ids."""
+    from ..models import OutboxMessage
+
+    written: list[int] = []
+    deliveries: list[dict] = []
+    for i in range(0, len(planned), chunk):
+        part = planned[i:i + chunk]
+        statement = (_insert()(Notification).values([p.values for p in part])
+                     .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                     .returning(Notification.id, Notification.dedupe_key))
+        ids = dict((key, ident) for ident, key in db.session.execute(statement).all())
+        for p in part:
+            ident = ids.get(p.values["dedupe_key"])
+            if ident is None:
+                continue
+            written.append(ident)
+            if p.channel:
+                deliveries.append(dict(tenant_id=p.values["tenant_id"], notification_id=ident,
+                                       channel=p.channel, target=p.target, status="pending",
+                                       attempts=0, created_at=utcnow()))
+    if deliveries:
+        delivery_ids = list(db.session.scalars(
+            insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), deliveries))
+        messages = [dict(tenant_id=d["tenant_id"], queue=NOTIFY_QUEUE, job="jobs.notify.deliver",
+                         args=[ident], job_id=f"delivery-{d['tenant_id']}-{ident}",
+                         created_at=utcnow(), attempts=0)
+                    for d, ident in zip(deliveries, delivery_ids, strict=True)]
+        outbox_ids = list(db.session.scalars(
+            insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
+            messages))
+        db.session.info.setdefault("outbox_ids", []).extend(outbox_ids)
     return written
+
+
+def notify(event: str, recipients, *, complaint=None, data: dict | None = None,
+           dedupe_key: str | None = None) -> list[int]:
+    """Tell ``recipients`` (StaffUser / Contact, duplicates ignored) about ``event``.
+
+    Each gets an in-app notification (unread unless they switched in-app off) and, if they
+    want it, an e-mail; the tenant's robots subscribed to the event get one message each.
+    Returns the ids of the notifications written (empty when all were already sent).
+    """
+    tenant = db.session.get(Tenant, active_tenant_id())
+    return write(plan(event, recipients, tenant=tenant, complaint=complaint, data=data,
+                      dedupe_key=dedupe_key))
 
 
 def _mask(url: str) -> str:
     """Robot URLs carry their credential (key, access_token, hook id): keep only a hint."""
     return url if len(url) <= 48 else url[:40] + "…" + url[-4:]
-
-
-def _deliver(notification_id: int, channel: str, target: str, robot_index: int | None = None):
-    delivery = Delivery(notification_id=notification_id, channel=channel,
-                        target=target if robot_index is None else f"{robot_index}|{target}")
-    db.session.add(delivery)
-    db.session.flush()
-    enqueue("jobs.notify.deliver", delivery.id, queue=NOTIFY_QUEUE,
-            job_id=f"delivery-{delivery.tenant_id}-{delivery.id}")
 
 
 def _locale_of(recipient: str, tenant: Tenant) -> tuple[str, object | None]:
