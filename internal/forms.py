@@ -182,9 +182,13 @@ class RootCauseForm(VersionedForm):
     def factors(self) -> list[dict]:
         return [{"category": c, "text": getattr(self, c).data or ""} for c in FIVE_M_ONE_E]
 
-    def validate_why1(self, field):
+    def validate(self, extra_validators=None) -> bool:
+        # The whys are optional fields (their checks stop when empty): the chain is checked here.
+        valid = super().validate(extra_validators)
         if not any(w.strip() for w in self.whys()):
-            raise ValidationError(_l("Write at least the first why."))
+            self.why1.errors = [*self.why1.errors, _l("Write at least the first why.")]
+            valid = False
+        return valid
 
 
 class EffectivenessForm(VersionedForm):
@@ -194,9 +198,12 @@ class EffectivenessForm(VersionedForm):
         validators=[InputRequired(CHOOSE)])
     note = text(_l("Evidence and reasoning"), required=False)
 
-    def validate_note(self, field):
-        if self.verdict.data == "not_effective" and not (field.data or "").strip():
-            raise ValidationError(_l("Say why the actions were not effective."))
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.verdict.data == "not_effective" and not (self.note.data or "").strip():
+            self.note.errors = [*self.note.errors, _l("Say why the actions were not effective.")]
+            valid = False
+        return valid
 
 
 class AnswerForm(VersionedForm):
@@ -213,13 +220,16 @@ class RequestForm(FlaskForm):
         Optional(), NumberRange(min=0.01, max=100_000_000, message=_l("Enter an amount above zero."))])
     note = text(_l("Note"), required=False)
 
-    def validate_quantity(self, field):
-        if self.kind.data != "claim" and not field.data:
-            raise ValidationError(_l("Enter the quantity."))
-
-    def validate_amount(self, field):
-        if self.kind.data == "claim" and not field.data:
-            raise ValidationError(_l("Enter the amount claimed."))
+    def validate(self, extra_validators=None) -> bool:
+        # Optional fields skip their own checks when empty, so the either-or rules live here.
+        valid = super().validate(extra_validators)
+        if self.kind.data != "claim" and not self.quantity.data and not self.quantity.errors:
+            self.quantity.errors = [*self.quantity.errors, _l("Enter the quantity.")]
+            valid = False
+        if self.kind.data == "claim" and not self.amount.data and not self.amount.errors:
+            self.amount.errors = [*self.amount.errors, _l("Enter the amount claimed.")]
+            valid = False
+        return valid
 
 
 class DecisionForm(FlaskForm):
@@ -230,9 +240,12 @@ class DecisionForm(FlaskForm):
         if field.data not in ("approve", "refuse"):
             raise ValidationError(CHOOSE)
 
-    def validate_note(self, field):
-        if self.decision.data == "refuse" and not (field.data or "").strip():
-            raise ValidationError(_l("Say why you refuse."))
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.decision.data == "refuse" and not (self.note.data or "").strip():
+            self.note.errors = [*self.note.errors, _l("Say why you refuse.")]
+            valid = False
+        return valid
 
 
 class ShipForm(FlaskForm):
@@ -296,9 +309,13 @@ class FilingForm(FlaskForm):
     demands = MultiCheckboxField(_l("The customer asks for"),
                                  choices=opts((d, DEMAND_LABELS[d]) for d in DEMANDS))
 
-    def validate_lot(self, field):
-        if not (field.data or "").strip() and not self.shipped_on.data:
-            raise ValidationError(_l("Give the shipping date or the lot."))
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not (self.lot.data or "").strip() and not self.shipped_on.data \
+                and not self.shipped_on.errors:
+            self.lot.errors = [*self.lot.errors, _l("Give the shipping date or the lot.")]
+            valid = False
+        return valid
 
     def serial_list(self) -> list[str]:
         values = []
