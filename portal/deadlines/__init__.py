@@ -17,6 +17,7 @@ from __future__ import annotations
 from ..complaints import operations as _operations
 from ..complaints import workflow as _workflow
 from . import clocks as _clocks
+from . import escalation as _escalation
 from .clocks import (
     ClockView,
     Promise,
@@ -32,6 +33,8 @@ from .clocks import (
 
 _workflow.on_transition(_clocks.on_transition)
 _operations.on_submitted(_clocks.on_submitted)
+_workflow.on_transition(_escalation.on_transition)
+_operations.on_submitted(_escalation.on_submitted)
 
 __all__ = ["ClockView", "Promise", "badge_for", "clocks_for", "context_for",
            "humanize_minutes", "next_promise", "prefetch_badges", "promises_for", "refresh"]
