@@ -1,0 +1,174 @@
+"""Following complaints: "My complaints", a complaint's page, its photos, answering a question
+from staff, and accepting or disputing the answer. Every status change goes through the
+workflow; every complaint is looked up within the contact's company (others are a 404)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import photos, uow
+from portal.complaints import workflow
+from portal.complaints.workflow import STATE_LABELS, STATES, TransitionError
+from portal.web import render
+
+from . import blueprint, uploads
+from .forms import DEMAND_LABELS, AcceptForm, DisputeForm, MessageForm, new_key
+from .queries import (
+    STATUS_GROUP_LABELS,
+    STATUS_GROUPS,
+    containment_actions,
+    customer_photos,
+    customer_timeline,
+    event_label,
+    latest_question,
+    next_promises,
+    search_complaints,
+    visible_complaint_or_404,
+    visible_photo_or_404,
+)
+
+
+@blueprint.get("/complaints")
+def complaints():
+    q = request.args.get("q", "")[:100]
+    status = request.args.get("status", "")
+    if status not in STATUS_GROUPS and status not in STATES:
+        status = ""
+    try:
+        page = max(1, min(int(request.args.get("page", 1)), 10_000))
+    except ValueError:
+        page = 1
+    rows, has_more = search_complaints(current_user, q, status, page)
+    return render("customer/complaints.html", fragment="customer/_complaint_list.html",
+                  complaints=rows, has_more=has_more, page=page, q=q, status=status,
+                  promises=next_promises(rows), state_labels=STATE_LABELS,
+                  group_labels=STATUS_GROUP_LABELS, states=STATES)
+
+
+def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=(),
+            photo_errors=(), step_error=None):
+    actor = current_user
+    if message_form is None:
+        message_form = MessageForm(formdata=None)
+        message_form.form_key.data = new_key()
+    events = customer_timeline(complaint)
+    all_photos = customer_photos(complaint)
+    return render(
+        "customer/complaint.html", complaint=complaint, events=events, event_label=event_label,
+        photos=[p for p in all_photos if p.event_id is None],
+        event_photos={e.id: [p for p in all_photos if p.event_id == e.id] for e in events},
+        containment=containment_actions(complaint), question=latest_question(complaint),
+        can_answer=workflow.can(complaint, actor, "provide_information"),
+        can_accept=workflow.can(complaint, actor, "customer_accept"),
+        can_dispute=workflow.can(complaint, actor, "dispute"),
+        message_form=message_form, dispute_form=dispute_form or DisputeForm(formdata=None),
+        accept_form=AcceptForm(formdata=None), staged=staged, photo_errors=photo_errors,
+        step_error=step_error, state_labels=STATE_LABELS, demand_labels=DEMAND_LABELS,
+        max_photos=int(_tenant().setting("max_photos")),
+        max_photo_mb=int(_tenant().setting("max_photo_mb")), status=status)
+
+
+def _tenant():
+    from portal.tenancy import current_tenant
+
+    return current_tenant._get_current_object()
+
+
+@blueprint.get("/complaints/<number>")
+def complaint(number: str):
+    return _detail(visible_complaint_or_404(current_user, number))
+
+
+@blueprint.get("/complaints/<number>/photos/<int:photo_id>")
+def photo_tile(number: str, photo_id: int):
+    """One photo's tile (polled by htmx while the photo is being processed)."""
+    complaint = visible_complaint_or_404(current_user, number)
+    photo = visible_photo_or_404(complaint, photo_id)
+    return render("customer/_photo.html", complaint=complaint, photo=photo)
+
+
+@blueprint.get("/complaints/<number>/photos/<int:photo_id>/<variant>")
+def photo_file(number: str, photo_id: int, variant: str):
+    complaint = visible_complaint_or_404(current_user, number)
+    photo = visible_photo_or_404(complaint, photo_id)
+    if variant not in photos.VARIANTS:
+        from flask import abort
+
+        abort(404)
+    return photos.photo_response(photo, variant)
+
+
+def _step(complaint, name: str, message: str | None = None):
+    """Run a workflow step; returns an error message for the page, or None."""
+    try:
+        return workflow.transition(complaint, current_user, name, message), None
+    except TransitionError as refused:  # raised before anything changed
+        return None, str(refused.message)
+
+
+@blueprint.post("/complaints/<number>/information")
+def provide_information(number: str):
+    complaint = visible_complaint_or_404(current_user, number)
+    tenant = _tenant()
+    form = MessageForm()
+    key = uploads.valid_key(form.form_key.data) or new_key()
+    form.form_key.data = key
+    staged, photo_errors = uploads.gather(tenant, key, existing=photos.photo_count(complaint))
+    if not form.validate() or photo_errors:
+        return _detail(complaint, 422, message_form=form,
+                       staged=uploads.tokens(staged, tenant, key), photo_errors=photo_errors)
+    done, error = _step(complaint, "provide_information", form.message.data)
+    if error:
+        return _detail(complaint, 409, message_form=form, step_error=error,
+                       staged=uploads.tokens(staged, tenant, key))
+    event = complaint.events[-1]
+    for upload in staged:
+        photos.attach(complaint, upload, current_user.get_id(), event=event)
+    if not _commit():
+        return redirect(url_for("customer.complaint", number=number), code=303)
+    flash(_("Thank you. Your answer was sent; we continue with your complaint."), "success")
+    return redirect(url_for("customer.complaint", number=number), code=303)
+
+
+@blueprint.post("/complaints/<number>/accept")
+def accept_answer(number: str):
+    complaint = visible_complaint_or_404(current_user, number)
+    if not AcceptForm().validate_on_submit():
+        from flask import abort
+
+        abort(400)
+    done, error = _step(complaint, "customer_accept")
+    if error:
+        flash(error, "error")
+    elif _commit():
+        flash(_("Thank you. The complaint is closed."), "success")
+    return redirect(url_for("customer.complaint", number=number), code=303)
+
+
+@blueprint.post("/complaints/<number>/dispute")
+def dispute_answer(number: str):
+    complaint = visible_complaint_or_404(current_user, number)
+    form = DisputeForm()
+    if not form.validate():
+        return _detail(complaint, 422, dispute_form=form)
+    done, error = _step(complaint, "dispute", form.reason.data)
+    if error:
+        return _detail(complaint, 409, dispute_form=form, step_error=error)
+    if _commit():
+        flash(_("We received your reasons and look at the problem again."), "success")
+    return redirect(url_for("customer.complaint", number=number), code=303)
+
+
+def _commit() -> bool:
+    """Commit; if someone changed the complaint meanwhile, say so instead of failing."""
+    try:
+        uow.commit()
+        return True
+    except StaleDataError:
+        uow.rollback()
+        flash(_("The complaint changed while you were writing. Check the latest state and try "
+                "again."), "error")
+        return False

@@ -1,0 +1,138 @@
+"""What a contact may see: the complaints of their own company, and what the portal shows of
+each (the customer-visible timeline, containment, promised times)."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from portal.complaints.workflow import TRANSITIONS
+from portal.extensions import db
+from portal.models import (
+    Action,
+    Complaint,
+    Photo,
+    ProductModel,
+    SerialNumber,
+    TimelineEvent,
+)
+
+# Status filter of "My complaints": groups people think in, then every single state.
+STATUS_GROUPS = {
+    "needs_you": ("waiting_customer", "answered"),
+    "open": ("received", "verifying", "waiting_customer", "accepted", "containment", "analysis",
+             "corrective_action", "verifying_effectiveness", "answered"),
+    "done": ("closed", "rejected"),
+}
+STATUS_GROUP_LABELS = {
+    "needs_you": _l("Waiting for you"),
+    "open": _l("Open"),
+    "done": _l("Closed or not accepted"),
+}
+PAGE_SIZE = 30
+
+
+def company_complaints(contact):
+    """The select of complaints ``contact`` may see: those of their company, nobody else's."""
+    return select(Complaint).where(Complaint.customer_company_id == contact.company_id)
+
+
+def visible_complaint_or_404(contact, number: str) -> Complaint:
+    complaint = db.session.scalar(company_complaints(contact).where(Complaint.number == number))
+    if complaint is None:
+        abort(404)
+    return complaint
+
+
+def search_complaints(contact, q: str | None, status: str | None, page: int):
+    """(complaints, has_more) for the list page, newest first."""
+    statement = company_complaints(contact)
+    if status in STATUS_GROUPS:
+        statement = statement.where(Complaint.status.in_(STATUS_GROUPS[status]))
+    elif status:
+        statement = statement.where(Complaint.status == status)
+    q = (q or "").strip()[:100]
+    if q:
+        like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        serial_hit = select(SerialNumber.complaint_id).where(
+            func.lower(SerialNumber.value).like(like, escape="\\"))
+        model_hit = select(ProductModel.id).where(or_(
+            func.lower(ProductModel.code).like(like, escape="\\"),
+            func.lower(ProductModel.name_zh).like(like, escape="\\"),
+            func.lower(ProductModel.name_en).like(like, escape="\\")))
+        statement = statement.where(or_(
+            func.lower(Complaint.number).like(like, escape="\\"),
+            func.lower(Complaint.title).like(like, escape="\\"),
+            func.lower(Complaint.description).like(like, escape="\\"),
+            Complaint.id.in_(serial_hit), Complaint.product_model_id.in_(model_hit)))
+    rows = list(db.session.scalars(
+        statement.order_by(Complaint.created_at.desc(), Complaint.id.desc())
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def next_promises(complaints) -> dict[int, object]:
+    """The next open promise (a deadline's due time) of each complaint, from the deadline
+    engine."""
+    from portal.deadlines import next_promise
+
+    found = {}
+    for complaint in complaints:
+        promise = next_promise(complaint)
+        if promise is not None:
+            found[complaint.id] = promise.due_at
+    return found
+
+
+_TRANSITION_LABELS = {}
+for _t in TRANSITIONS:
+    _TRANSITION_LABELS.setdefault(_t.name, _t.label)
+
+EVENT_LABELS = {
+    "submitted": _l("Complaint received"),
+    "contact_linked": _l("Linked to your account"),
+}
+
+
+def event_label(event: TimelineEvent):
+    if event.kind in EVENT_LABELS:
+        return EVENT_LABELS[event.kind]
+    if event.kind.startswith("transition."):
+        return _TRANSITION_LABELS.get(event.kind.partition(".")[2], _l("Update"))
+    return _l("Update")
+
+
+def customer_timeline(complaint: Complaint) -> list[TimelineEvent]:
+    return list(db.session.scalars(
+        select(TimelineEvent).where(TimelineEvent.complaint_id == complaint.id,
+                                    TimelineEvent.customer_visible.is_(True))
+        .order_by(TimelineEvent.created_at, TimelineEvent.id)))
+
+
+def customer_photos(complaint: Complaint) -> list[Photo]:
+    return list(db.session.scalars(
+        select(Photo).where(Photo.complaint_id == complaint.id,
+                            Photo.customer_visible.is_(True)).order_by(Photo.id)))
+
+
+def visible_photo_or_404(complaint: Complaint, photo_id: int) -> Photo:
+    photo = db.session.scalar(select(Photo).where(
+        Photo.id == photo_id, Photo.complaint_id == complaint.id,
+        Photo.customer_visible.is_(True)))
+    if photo is None:
+        abort(404)
+    return photo
+
+
+def containment_actions(complaint: Complaint) -> list[Action]:
+    return list(db.session.scalars(
+        select(Action).where(Action.complaint_id == complaint.id, Action.kind == "containment")
+        .order_by(Action.id)))
+
+
+def latest_question(complaint: Complaint) -> TimelineEvent | None:
+    return db.session.scalar(
+        select(TimelineEvent).where(TimelineEvent.complaint_id == complaint.id,
+                                    TimelineEvent.kind == "transition.request_information")
+        .order_by(TimelineEvent.id.desc()).limit(1))

@@ -1,0 +1,264 @@
+"""Complaint photos, the upload side and serving: check what a phone sends (size, real type by
+its bytes, declared dimensions), stage it on storage, record the Photo and queue its
+processing (``jobs.photos.process_photo`` turns it into JPEG and thumbnails); and send a
+photo's bytes to someone the caller has already allowed to see its complaint.
+
+Nothing here commits. Every function assumes the complaint's tenant is active.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import uuid
+import warnings
+from dataclasses import asdict, dataclass
+
+from flask import current_app, redirect, send_file
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from PIL import Image
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import Complaint, Photo, Tenant
+from .queueing import enqueue
+from .storage import get_storage, tenant_key
+
+# A phone's largest ordinary photo is 50 MP (some take 200 MP in a special mode; the browser
+# shrinks those before upload). Decoding more would let one upload exhaust a worker's memory.
+MAX_PIXELS = 100_000_000
+MAX_SIDE = 20_000
+STAGED_MAX_AGE = 24 * 3600  # seconds a staged upload may wait for its form
+
+TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "heic": "image/heic",
+         "heif": "image/heif"}
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"}
+_HEIF_BRANDS = {b"mif1", b"msf1", b"heif"}
+_PIL_FORMATS = {"jpeg": {"JPEG", "MPO"}, "png": {"PNG"}, "webp": {"WEBP"},
+                "heic": {"HEIF"}, "heif": {"HEIF"}}
+
+_heif_registered = False
+
+
+class PhotoRefused(Exception):
+    """An upload was refused before anything was stored. ``message`` names the file."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def sniff(head: bytes) -> str | None:
+    """The image kind the first bytes say, whatever the file is called: jpeg, png, webp,
+    heic, heif, or None (SVG, PDF, executables, AVIF and everything else)."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp":
+        size = int.from_bytes(head[:4], "big")
+        box = head[8:max(16, min(size, len(head)))]
+        major = box[:4]
+        compatible = {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
+        if b"avif" in compatible or major == b"avif":
+            return None
+        if major in _HEIC_BRANDS or compatible & _HEIC_BRANDS:
+            return "heic"
+        if major in _HEIF_BRANDS:
+            return "heif"
+    return None
+
+
+def clean_filename(name: str | None) -> str:
+    """The file's own name for display: no path, no control characters, at most 255 chars."""
+    name = re.split(r"[\\/]", name or "")[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:255] or "photo"
+
+
+@dataclass
+class StagedUpload:
+    """An accepted upload whose bytes are on storage under ``key``, waiting for its Photo row."""
+
+    key: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    width: int
+    height: int
+
+
+def _limits(tenant: Tenant) -> tuple[int, int]:
+    return int(tenant.setting("max_photo_mb")), int(tenant.setting("max_photos"))
+
+
+def inspect_upload(tenant: Tenant, file_storage) -> tuple[bytes, StagedUpload]:
+    """Read and check one upload; raise PhotoRefused (naming the file) when it is empty, larger
+    than the tenant's ``max_photo_mb``, not really a JPEG/PNG/WebP/HEIC/HEIF, unreadable, or
+    declares more pixels than a photo has. Reads dimensions without decoding the pixels."""
+    filename = clean_filename(getattr(file_storage, "filename", None))
+    max_mb, _ = _limits(tenant)
+    limit = max_mb * 1024 * 1024
+    data = file_storage.stream.read(limit + 1)
+    if not data:
+        raise PhotoRefused(_l("%(name)s is empty. Take or choose the photo again.", name=filename))
+    if len(data) > limit:
+        raise PhotoRefused(_l("%(name)s is larger than %(mb)d MB. Send a smaller photo.",
+                              name=filename, mb=max_mb))
+    kind = sniff(data[:64])
+    if kind is None:
+        raise PhotoRefused(_l("%(name)s is not a photo we can take. Send JPEG, PNG, WebP or "
+                              "HEIC photos.", name=filename))
+    width, height = _dimensions(data, kind, filename)
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise PhotoRefused(_l("%(name)s declares %(width)d × %(height)d pixels, more than a "
+                              "photo has. Send the photo as the camera took it.",
+                              name=filename, width=width, height=height))
+    return data, StagedUpload(
+        key="", filename=filename, content_type=TYPES[kind], size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), width=width, height=height)
+
+
+def _dimensions(data: bytes, kind: str, filename: str) -> tuple[int, int]:
+    global _heif_registered
+    if kind in ("heic", "heif") and not _heif_registered:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+        _heif_registered = True
+    unreadable = PhotoRefused(_l("%(name)s could not be read as a photo. It may be damaged; "
+                                 "take or choose it again.", name=filename))
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (and beyond twice its limit raises) on huge declared sizes; we
+            # check the size ourselves with a clearer message.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:  # reads the header, not the pixels
+                if image.format not in _PIL_FORMATS[kind]:
+                    raise unreadable
+                return image.size
+    except Image.DecompressionBombError as exc:
+        raise PhotoRefused(_l("%(name)s declares more pixels than a photo has. Send the photo "
+                              "as the camera took it.", name=filename)) from exc
+    except PhotoRefused:
+        raise
+    except Exception as exc:  # noqa: BLE001 — any parser failure means "not a usable photo"
+        raise unreadable from exc
+
+
+def stage(tenant_id: int, data: bytes, upload: StagedUpload) -> StagedUpload:
+    """Put the checked bytes on storage under ``t/<tenant>/staging/<uuid>``."""
+    upload.key = tenant_key(tenant_id, "staging", uuid.uuid4().hex)
+    get_storage().put(upload.key, data, upload.content_type)
+    return upload
+
+
+def attach(complaint: Complaint, upload: StagedUpload, uploaded_by, event=None,
+           customer_visible: bool = True) -> Photo:
+    """Record a staged upload as the complaint's Photo (status "staged") and queue its
+    processing on the "photos" queue. Flushes."""
+    photo = Photo(
+        complaint_id=complaint.id, event_id=getattr(event, "id", None),
+        uploaded_by=_principal(uploaded_by), customer_visible=customer_visible,
+        status="staged", original_filename=upload.filename, content_type=upload.content_type,
+        size_bytes=upload.size, checksum_sha256=upload.sha256, staging_key=upload.key,
+        width=upload.width, height=upload.height,
+    )
+    db.session.add(photo)
+    db.session.flush()
+    enqueue("jobs.photos.process_photo", photo.id, queue="photos")
+    return photo
+
+
+def photo_count(complaint: Complaint) -> int:
+    return db.session.scalar(select(func.count()).select_from(Photo).where(
+        Photo.complaint_id == complaint.id, Photo.status != "rejected")) or 0
+
+
+def check_room(tenant: Tenant, existing: int, adding: int) -> None:
+    _, max_photos = _limits(tenant)
+    if existing + adding > max_photos:
+        raise PhotoRefused(_l("A complaint can have at most %(max)d photos.", max=max_photos))
+
+
+def accept_upload(complaint: Complaint, file_storage, uploaded_by, event=None) -> Photo:
+    """Check one uploaded file, stage its bytes and record it as a Photo of ``complaint``.
+
+    Raises PhotoRefused (nothing stored) when the complaint already has the tenant's
+    ``max_photos``, or the file is refused by ``inspect_upload``. ``uploaded_by`` is a
+    principal string ("contact:9") or an actor with ``get_id()``. Flushes, never commits;
+    the processing job is queued in the same transaction.
+    """
+    tenant = db.session.get(Tenant, complaint.tenant_id)
+    check_room(tenant, photo_count(complaint), 1)
+    data, upload = inspect_upload(tenant, file_storage)
+    return attach(complaint, stage(tenant.id, data, upload), uploaded_by, event)
+
+
+def _principal(uploaded_by) -> str:
+    if isinstance(uploaded_by, str):
+        return uploaded_by[:40]
+    get_id = getattr(uploaded_by, "get_id", None)
+    return (get_id() if get_id else "visitor")[:40]
+
+
+# -- staged uploads travelling in a form ---------------------------------------------------
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="closeloop.staged-photo")
+
+
+def sign_staged(upload: StagedUpload, tenant_id: int, form_key: str) -> str:
+    """A token for a hidden form field: the staged upload, bound to this tenant and form."""
+    return _serializer().dumps({"u": asdict(upload), "t": tenant_id, "f": form_key})
+
+
+def load_staged(token: str, tenant_id: int, form_key: str) -> StagedUpload | None:
+    """The staged upload a token names, or None if it was forged, is too old, or belongs to
+    another tenant or form."""
+    if not token or len(token) > 2000:
+        return None
+    try:
+        payload = _serializer().loads(token, max_age=STAGED_MAX_AGE)
+    except BadSignature:
+        return None
+    if payload.get("t") != tenant_id or payload.get("f") != form_key:
+        return None
+    try:
+        upload = StagedUpload(**payload["u"])
+    except (TypeError, KeyError):
+        return None
+    if not upload.key.startswith(f"t/{tenant_id}/staging/"):
+        return None
+    return upload
+
+
+# -- serving -------------------------------------------------------------------------------
+
+VARIANTS = ("thumb", "large")
+
+
+def photo_response(photo: Photo, variant: str):
+    """Send a processed photo. The caller has checked that the user may see its complaint;
+    this only refuses variants that do not exist (404). Unprocessed photos are never sent:
+    their staged bytes still carry the camera's metadata (location)."""
+    from flask import abort
+
+    key = {"thumb": photo.thumb_key, "large": photo.large_key or photo.thumb_key}.get(variant)
+    if photo.status != "stored" or not key:
+        abort(404)
+    storage = get_storage()
+    url = storage.download_url(key, filename=None, expires=300)
+    if url:
+        response = redirect(url, code=302)
+    else:
+        response = send_file(storage.open(key), mimetype="image/jpeg", max_age=300,
+                             conditional=False, etag=False)
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
