@@ -4,4 +4,4 @@ from flask import Blueprint
 
 blueprint = Blueprint("customer", __name__, template_folder="templates")
 
-from . import complaints, follow, uploads, views  # noqa: E402,F401
+from . import complaints, follow, surveys, uploads, views  # noqa: E402,F401

@@ -10,5 +10,6 @@ from . import (  # noqa: E402,F401  (each module registers its pages on the blue
     admin_people,  # tenant administration: hub, first run, people, departments
     admin_settings,  # tenant administration: rules and their history
     deadlines,  # deadline pages and template helpers
+    surveys,  # survey campaigns and results
     views,
 )

@@ -62,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     from customer import blueprint as customer_bp
     from internal import blueprint as internal_bp
 
+    from . import surveys  # noqa: F401  (closing a complaint queues its survey)
     from .health import blueprint as health_bp
     from .web import blueprint as web_bp
 
