@@ -167,6 +167,8 @@ def make_tenant(db):
     def make(slug: str | None = None, **fields) -> Tenant:
         n = next(counter)
         with unscoped():
+            # English by default, so tests can assert the msgids; Chinese tests ask for it.
+            fields.setdefault("default_locale", "en")
             tenant = Tenant(slug=slug or f"tenant{n}-{uuid.uuid4().hex[:4]}",
                             name=fields.pop("name", f"Tenant {n}"), **fields)
             db.session.add(tenant)
