@@ -92,6 +92,12 @@ for _t in TRANSITIONS:
 EVENT_LABELS = {
     "submitted": _l("Complaint received"),
     "contact_linked": _l("Linked to your account"),
+    "action.added": _l("Immediate measure"),
+    "eight_d.summary": _l("8D report summary"),
+    "request.created": _l("Your request is being handled"),
+    "request.shipped": _l("Goods shipped (tracking number)"),
+    "request.received": _l("Returned goods received"),
+    "request.paid": _l("Claim paid"),
 }
 
 

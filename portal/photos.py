@@ -240,7 +240,7 @@ def load_staged(token: str, tenant_id: int, form_key: str) -> StagedUpload | Non
 
 # -- serving -------------------------------------------------------------------------------
 
-VARIANTS = ("thumb", "large")
+VARIANTS = ("thumb", "large", "original")
 
 
 def photo_response(photo: Photo, variant: str):
@@ -249,7 +249,8 @@ def photo_response(photo: Photo, variant: str):
     their staged bytes still carry the camera's metadata (location)."""
     from flask import abort
 
-    key = {"thumb": photo.thumb_key, "large": photo.large_key or photo.thumb_key}.get(variant)
+    key = {"thumb": photo.thumb_key, "large": photo.large_key or photo.thumb_key,
+           "original": photo.original_key or photo.large_key}.get(variant)
     if photo.status != "stored" or not key:
         abort(404)
     storage = get_storage()

@@ -191,13 +191,13 @@ def earlier_reports(values: list[str], company_id: int) -> list[tuple[str, str]]
     """(complaint number, serial) of the company's open complaints that name these serials."""
     from .workflow import OPEN_STATES
 
-    return list(db.session.execute(
+    return [tuple(row) for row in db.session.execute(
         select(Complaint.number, SerialNumber.value)
         .join(SerialNumber, SerialNumber.complaint_id == Complaint.id)
         .where(SerialNumber.value.in_(values), Complaint.customer_company_id == company_id,
                Complaint.status.in_(OPEN_STATES))
         .order_by(Complaint.id)
-    ).tuples())
+    )]
 
 
 # -- filing limits -------------------------------------------------------------------------

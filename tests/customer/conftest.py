@@ -16,8 +16,16 @@ from tests.conftest import csrf_from
 
 
 def image_bytes(fmt: str = "JPEG", size=(64, 48), color=(200, 30, 30)) -> bytes:
+    """A small picture (a lit disc on a dark plate) in ``fmt``, so screenshots show something."""
+    from PIL import ImageDraw, ImageOps
+
     buffer = io.BytesIO()
-    image = Image.new("RGB", size, color)
+    shade = Image.radial_gradient("L").resize(size)
+    image = ImageOps.colorize(shade, black=color, white=(40, 44, 52))
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    draw.rectangle((w // 8, h // 3, w * 7 // 8, h * 2 // 3), outline=(240, 240, 240),
+                   width=max(1, w // 60))
     if fmt == "HEIF":
         from pillow_heif import register_heif_opener
 
