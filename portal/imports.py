@@ -136,6 +136,31 @@ def read_table(data: bytes) -> tuple[list, Iterable[tuple[int, list]]]:
     return _read_csv(data)
 
 
+def sniff(data: bytes) -> str:
+    """A cheap check, fit for the web request: "xlsx" for a zip holding an Excel workbook,
+    "csv" for text that decodes; ImportFileError otherwise. ``read_table`` does the rest."""
+    import zipfile
+
+    if not data:
+        raise ImportFileError(_("The file is empty."))
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImportFileError(_("The file is larger than 30 MB. Split it into several files."))
+    if data.startswith(OLE_MAGIC):
+        raise ImportFileError(_("This is an old Excel file (.xls). Save it as .xlsx or CSV "
+                                "and upload it again."))
+    if data.startswith(XLSX_MAGIC):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if "xl/workbook.xml" not in archive.namelist():
+                    raise zipfile.BadZipFile("no workbook")
+        except zipfile.BadZipFile as exc:
+            raise ImportFileError(_("This file is not an Excel workbook we can read. Save it "
+                                    "as .xlsx or CSV and try again.")) from exc
+        return "xlsx"
+    _decode(data)
+    return "csv"
+
+
 def _read_xlsx(data: bytes):
     import zipfile
 
@@ -518,7 +543,7 @@ def start_run(kind: str, filename: str, data: bytes, staff) -> ImportRun:
     Checks only that the bytes look like a spreadsheet; the preview job does the rest."""
     if kind not in COLUMNS:
         raise ValueError(kind)
-    read_table(data)  # raises ImportFileError at once for a file that is no spreadsheet
+    sniff(data)  # refuses at once a file that is no spreadsheet; the job reads it in full
     run = ImportRun(kind=kind, filename=(filename or "upload")[:200],
                     created_by_id=getattr(staff, "id", None), upload_key="pending")
     db.session.add(run)

@@ -29,7 +29,7 @@ from tests.conftest import PASSWORD, csrf_from
 @pytest.fixture
 def admin_client(db, make_tenant, make_staff, client, sign_in):
     tenant = make_tenant()
-    admin = make_staff(tenant, "admin", name="Ada Admin")
+    admin = make_staff(tenant, "admin", name="Ada Admin", locale="en")
     assert sign_in(client, tenant, admin.email).status_code == 303
     client.tenant, client.admin = tenant, admin
     client.base = f"/t/{tenant.slug}/staff"
@@ -265,7 +265,7 @@ def test_product_and_manual_shipment(admin_client, db):
 
 
 def _settings_data(page: str, **changes) -> dict:
-    data = {"brand_color": "#0f6cbd", "default_locale": "zh_CN", "languages": ["zh_CN", "en"],
+    data = {"brand_color": "#0f6cbd", "default_locale": "en", "languages": ["zh_CN", "en"],
             "timezone": "Asia/Shanghai", "complaint_prefix": "QC",
             "return_approval_chain": "after_sales, quality, manager",
             "defect_ratio_exception": "3", "defect_ratio_special": "10",

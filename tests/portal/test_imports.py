@@ -8,6 +8,7 @@ import io
 from datetime import date, datetime
 
 import pytest
+from flask_babel import force_locale
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
@@ -80,8 +81,6 @@ def test_every_rows_problems_are_reported():
 
 def test_problem_messages_are_translated(app):
     problem = {"row": 3, "column": "quantity", "code": "not_a_number", "value": "many"}
-    from flask_babel import force_locale
-
     with app.test_request_context():
         with force_locale("en"):
             assert imports.problem_message(problem) == "“many” is not a whole number."
@@ -116,7 +115,7 @@ def test_chinese_headers_and_csv_encodings():
     (b"\xff\xfe\xfa\xfb\x80\x81 not text", "cannot be read"),
 ])
 def test_files_that_are_not_spreadsheets_are_refused(app, data, message):
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         with pytest.raises(imports.ImportFileError, match=message):
             check(data)
 
@@ -127,13 +126,13 @@ def test_a_zip_that_is_not_a_workbook_is_refused(app):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("hello.txt", "hi")
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         with pytest.raises(imports.ImportFileError, match="not an Excel workbook"):
             check(out.getvalue())
 
 
 def test_missing_columns_are_named(app):
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         with pytest.raises(imports.ImportFileError, match="Quantity / 数量"):
             check(xlsx([["CL-3000", "L1"]], header=["Model code", "Lot"]))
 
@@ -158,7 +157,7 @@ def test_neutralise_and_exports():
 @pytest.fixture
 def catalogue(db, make_tenant, make_staff, make_product, make_company, client, sign_in):
     tenant = make_tenant()
-    admin = make_staff(tenant, "admin")
+    admin = make_staff(tenant, "admin", locale="en")
     model = make_product(tenant, code="CL-3000")
     make_company(tenant, name="ACME Ltd")
     sign_in(client, tenant, admin.email)
@@ -314,7 +313,7 @@ def test_import_runs_of_another_tenant_are_404(client, db, catalogue, make_tenan
         "Location"]
     run_id = location.rstrip("/").rsplit("/", 1)[1]
     other = make_tenant()
-    other_admin = make_staff(other, "admin")
+    other_admin = make_staff(other, "admin", locale="en")
     from tests.conftest import PASSWORD
 
     other_client = client.application.test_client()

@@ -3,6 +3,7 @@ tenant overview across tenants, suspension and resumption (nothing deleted), and
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from portal.accounts import hash_password
@@ -10,6 +11,20 @@ from portal.models import OperatorSession, PlatformOperator, StaffUser
 from portal.tenancy import activate
 from tests.conftest import PASSWORD, csrf_from
 
+
+@pytest.fixture(autouse=True)
+def _english(app):
+    """Visitors outside any tenant get the browser's language; these tests read English."""
+    original = app.test_client
+
+    def english_client(*args, **kwargs):
+        client = original(*args, **kwargs)
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        return client
+
+    app.test_client = english_client
+    yield
+    del app.test_client
 
 def make_operator(db, email="op@closeloop.example.com"):
     operator = PlatformOperator(email=email, name="Olga Operator",

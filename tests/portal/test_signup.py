@@ -19,6 +19,21 @@ GOOD = {"company_name": "Hangzhou Pumps Co.", "slug": "hz-pumps", "admin_name": 
         "confirm": "a-long-password", "default_locale": "en", "timezone": "Asia/Shanghai"}
 
 
+
+@pytest.fixture(autouse=True)
+def _english(app):
+    """Visitors outside any tenant get the browser's language; these tests read English."""
+    original = app.test_client
+
+    def english_client(*args, **kwargs):
+        client = original(*args, **kwargs)
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        return client
+
+    app.test_client = english_client
+    yield
+    del app.test_client
+
 def _post(client, **changes):
     token = csrf_from(client.get("/signup").get_data(as_text=True))
     return client.post("/signup", data={**GOOD, **changes, "csrf_token": token})
