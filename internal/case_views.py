@@ -104,6 +104,11 @@ EVENT_LABELS = {
 
 @blueprint.app_template_global("event_label")
 def _event_label(kind: str) -> str:
+    if kind.startswith("transition."):
+        name = kind.split(".", 1)[1]
+        found = next((t for t in workflow.TRANSITIONS if t.name == name), None)
+        if found is not None:
+            return str(found.label)
     label = EVENT_LABELS.get(kind)
     return str(label) if label else kind.replace("_", " ").replace(".", ": ")
 
@@ -130,6 +135,15 @@ def load(complaint_id: int) -> Complaint:
 def _choices(rows, blank=True):
     options = [(str(i), str(n)) for i, n in rows]
     return opts(([("", "—")] + options) if blank else options)
+
+
+def unique_ids(form, key: str):
+    """Prefix the form's element ids with its key: one page holds many forms with fields of
+    the same name, and each label must point at its own field."""
+    for item in form:
+        item.id = f"{key}-{item.name}"
+        item.label.field_id = item.id
+    return form
 
 
 def page_context(complaint: Complaint, forms: dict) -> dict:
@@ -226,7 +240,10 @@ def page_context(complaint: Complaint, forms: dict) -> dict:
             form = SectionForm(formdata=None, discipline=str(d),
                                text=sections[d].text if d in sections else "")
             section_forms[d] = form
+        unique_ids(section_forms[d], key)
 
+    for key, form in f.items():
+        unique_ids(form, key)
     transitions = [t for t in workflow.available(complaint, current_user)
                    if t.name not in COMPOSED]
     return {

@@ -18,6 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -28,11 +29,9 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.models import CAUSE_CATEGORIES, COST_CATEGORIES, DEMANDS, INFO_CLASSES, SEVERITIES
-
 
 
 def opts(pairs) -> list[SelectChoice]:

@@ -60,9 +60,17 @@ def next_step(request: ServiceRequest) -> ApprovalStep | None:
     return next((s for s in request.approvals if s.decision is None), None)
 
 
+def _signed_before(request: ServiceRequest, actor) -> bool:
+    return any(s.decided_by_id == getattr(actor, "id", None) for s in request.approvals
+               if s.decision is not None)
+
+
 def may_decide(request: ServiceRequest, actor) -> bool:
+    """The next step's role is the actor's, and the actor has not signed an earlier step
+    (each signature of a chain is a different person)."""
     step = next_step(request)
-    return step is not None and step.role in actor_roles(actor)
+    return (step is not None and step.role in actor_roles(actor)
+            and not _signed_before(request, actor))
 
 
 def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: bool,
@@ -74,6 +82,9 @@ def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: boo
         raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
     if step.role not in actor_roles(actor):
         raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+    if _signed_before(request, actor):
+        raise TransitionError("forbidden", _l("You signed an earlier step of this approval; "
+                                              "the next signature must be someone else's."))
     note = (note or "").strip() or None
     if not approve and not note:
         raise TransitionError("message_required", _l("Please write a message for this step."))

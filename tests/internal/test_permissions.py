@@ -174,3 +174,21 @@ def test_own_action_under_another_complaint_is_404(shop, as_role, make_complaint
     response = as_role("quality").post(f"/complaints/{second_id}/actions/{action_id}/done",
                                        {"result": "x"})
     assert response.status_code == 404
+
+
+def test_one_person_cannot_sign_two_steps(shop, make_staff, make_complaint, db):
+    from portal.complaints.workflow import TransitionError
+
+    complaint = make_complaint(shop.tenant, shop.contact)
+    advance(db, shop, complaint, "containment")
+    both = make_staff(shop.tenant, "after_sales", "quality")
+    with activate(shop.tenant):
+        request = service_requests.create_request(complaint, both, kind="return", quantity=1)
+        service_requests.decide(complaint, request, both, approve=True, note=None)
+        assert not service_requests.may_decide(request, both)
+        with pytest.raises(TransitionError) as refused:
+            service_requests.decide(complaint, request, both, approve=True, note=None)
+        assert refused.value.code == "forbidden"
+        service_requests.decide(complaint, request, shop.staff["quality"], approve=True, note=None)
+        service_requests.decide(complaint, request, shop.staff["manager"], approve=True, note=None)
+        assert request.status == "approved"

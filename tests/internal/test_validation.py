@@ -23,7 +23,7 @@ def _setup(db, shop, make_complaint, status):
 
 CASES = [
     ("accepted", "quality", "/classify", {"severity": "", "cause_category": "man"}, "This field is required."),
-    ("accepted", "quality", "/classify", {"severity": "urgent", "cause_category": "man"}, 'id="severity-error"'),
+    ("accepted", "quality", "/classify", {"severity": "urgent", "cause_category": "man"}, 'id="classify-severity-error"'),
     ("containment", "after_sales", "/actions/containment",
      {"kind": "containment", "title": "", "owner": "Q", "due_at": "2026-03-01T10:00"}, "This field is required."),
     ("containment", "after_sales", "/actions/containment",
@@ -33,7 +33,7 @@ CASES = [
     ("containment", "finance", "/costs", {"category": "freight", "amount": "-5", "currency": "CNY", "department": "D"},
      "Enter an amount above zero."),
     ("containment", "finance", "/costs", {"category": "bribe", "amount": "5", "currency": "CNY", "department": "D"},
-     'id="category-error"'),
+     'id="cost-category-error"'),
     ("analysis", "quality", "/root-cause", {"root_cause": "Only a cause 原因", "why1": ""}, "Write at least the first why."),
     ("analysis", "quality", "/root-cause", {"root_cause": "bad\x00byte", "why1": "x"}, "not allowed"),
     ("verifying_effectiveness", "quality", "/effectiveness", {"verdict": "not_effective", "note": ""},
