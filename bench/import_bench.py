@@ -150,7 +150,6 @@ def main() -> None:
             with activate(tenant_id):
                 run = db.session.get(ImportRun, run_id)
                 second = (run.rows_new, run.rows_updated)
-                print("second run:", run.status, run.error, run.rows_written)
                 count2 = db.session.scalar(sa.select(sa.func.count()).select_from(Shipment))
 
         trivial = []
