@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask_babel import force_locale, format_datetime, gettext
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 # Event kinds a user or a group robot can subscribe to.
@@ -25,7 +25,7 @@ def _when(value: str | None, timezone: str) -> str:
     from datetime import datetime
 
     moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
-    return format_datetime(moment.replace(tzinfo=None), "yyyy-MM-dd HH:mm") + f" ({timezone})"
+    return moment.strftime("%Y-%m-%d %H:%M") + f" ({timezone})"
 
 
 def compose(event: str, data: dict, locale: str, timezone: str) -> tuple[str, list[str]]:
