@@ -3,8 +3,28 @@ and the template helpers the complaint, queue and customer pages use."""
 
 from __future__ import annotations
 
-from portal import deadlines
-from portal.deadlines.clocks import humanize_minutes
+from datetime import date
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal import deadlines, uow
+from portal.accounts.forms import ConfirmForm
+from portal.deadlines.clocks import forget_context, humanize_minutes
+from portal.deadlines.policy import (
+    DEFAULTS,
+    LABELS,
+    UNITS,
+    PolicyError,
+    policy_for,
+    validate_rule,
+)
+from portal.extensions import db
+from portal.models import CalendarException, SettingChange
+from portal.tenancy import current_tenant
+from portal.web import render
 
 from . import blueprint
 
@@ -27,3 +47,74 @@ def _customer_promises(complaint):
 @blueprint.app_template_global("deadline_humanize")
 def _deadline_humanize(minutes):
     return humanize_minutes(minutes)
+
+
+# -- the tenant admin's policy and calendar page ----------------------------------------------
+
+@blueprint.route("/admin/deadlines", methods=["GET", "POST"])
+def deadline_policy():
+
+    if not current_user.has_role("admin"):
+        abort(403)
+    tenant = current_tenant._get_current_object()
+    form = ConfirmForm()
+    errors: dict[tuple[str, str], str] = {}
+    values = policy_for(tenant)
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        what = request.form.get("what", "policy")
+        if what == "policy":
+            cleaned = {}
+            for kind in DEFAULTS:
+                raw = {key: request.form.get(f"{kind}-{key}") for key in
+                       ("amount", "misuse_amount", "unit")}
+                raw["enabled"] = request.form.get(f"{kind}-enabled") == "on"
+                values[kind] = {**values[kind], **{k: v for k, v in raw.items() if v is not None}}
+                try:
+                    cleaned[kind] = validate_rule(kind, raw)
+                except PolicyError as exc:
+                    errors[(kind, exc.field)] = str(exc.message)
+            if not errors:
+                old = tenant.setting("deadline_policy")
+                tenant.settings = {**(tenant.settings or {}), "deadline_policy": cleaned}
+                db.session.add(SettingChange(staff_id=current_user.id, key="deadline_policy",
+                                             old_value=old, new_value=cleaned))
+                uow.commit()
+                forget_context(tenant.id)
+                flash(_("The deadline policy is saved. It applies to clocks started from now."),
+                      "success")
+                return redirect(url_for("internal.deadline_policy"), code=303)
+            status = 422
+        elif what == "exception":
+            raw_day = (request.form.get("day") or "").strip()
+            note = (request.form.get("note") or "").strip()[:200] or None
+            try:
+                day = date.fromisoformat(raw_day)
+            except ValueError:
+                errors[("exception", "day")] = _("Enter a date like 2026-10-01.")
+                day = None
+            if day and db.session.scalar(select(CalendarException).where(
+                    CalendarException.day == day)):
+                errors[("exception", "day")] = _("This day already has an exception.")
+            if not errors:
+                db.session.add(CalendarException(day=day, note=note,
+                                                 working=request.form.get("working") == "1"))
+                uow.commit()
+                forget_context(tenant.id)
+                return redirect(url_for("internal.deadline_policy"), code=303)
+            status = 422
+        elif what == "remove":
+            raw = request.form.get("id", "")
+            exception = db.get_or_404(CalendarException, int(raw)) if raw.isdigit() else abort(404)
+            db.session.delete(exception)
+            uow.commit()
+            forget_context(tenant.id)
+            return redirect(url_for("internal.deadline_policy"), code=303)
+        else:
+            abort(400)
+    exceptions = db.session.scalars(select(CalendarException).order_by(CalendarException.day)).all()
+    return render("internal/deadlines/policy.html", form=form, values=values, errors=errors,
+                  labels=LABELS, units=UNITS, exceptions=exceptions, status=status,
+                  typed=request.form)
