@@ -125,8 +125,22 @@ def admin_contact_new(company_id: int):
     return _company_page(company, CompanyForm(obj=company), contact_form, 422)
 
 
-@blueprint.post("/admin/contacts/<int:contact_id>/<any(invite, deactivate, reactivate):action>")
-def admin_contact_action(contact_id: int, action: str):
+@blueprint.post("/admin/contacts/<int:contact_id>/invite")
+def admin_contact_invite(contact_id: int):
+    return _contact_action(contact_id, "invite")
+
+
+@blueprint.post("/admin/contacts/<int:contact_id>/deactivate")
+def admin_contact_deactivate(contact_id: int):
+    return _contact_action(contact_id, "deactivate")
+
+
+@blueprint.post("/admin/contacts/<int:contact_id>/reactivate")
+def admin_contact_reactivate(contact_id: int):
+    return _contact_action(contact_id, "reactivate")
+
+
+def _contact_action(contact_id: int, action: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     contact = db.get_or_404(Contact, contact_id)

@@ -244,8 +244,27 @@ def admin_person(user_id: int):
                   status=422 if request.method == "POST" else 200)
 
 
-@blueprint.post("/admin/people/<int:user_id>/<any(deactivate, reactivate, resend, revoke):action>")
-def admin_person_action(user_id: int, action: str):
+@blueprint.post("/admin/people/<int:user_id>/deactivate")
+def admin_person_deactivate(user_id: int):
+    return _person_action(user_id, "deactivate")
+
+
+@blueprint.post("/admin/people/<int:user_id>/reactivate")
+def admin_person_reactivate(user_id: int):
+    return _person_action(user_id, "reactivate")
+
+
+@blueprint.post("/admin/people/<int:user_id>/resend")
+def admin_person_resend(user_id: int):
+    return _person_action(user_id, "resend")
+
+
+@blueprint.post("/admin/people/<int:user_id>/revoke")
+def admin_person_revoke(user_id: int):
+    return _person_action(user_id, "revoke")
+
+
+def _person_action(user_id: int, action: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user = db.get_or_404(StaffUser, user_id)

@@ -79,6 +79,9 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
             "notification_id": notification.id, "delivery_id": delivery.id,
             "exception_id": exception.id, "calendar_exception_id": exception.id,
         }
+        db.session.add(m.ImportRun(kind="shipments", filename="x.xlsx",
+                                   upload_key=f"t/{tenant.id}/imports/x/upload.bin"))
+        db.session.flush()
         for model_name, key in (("ImportRun", "run_id"), ("ImportRun", "import_id"),
                                 ("Invitation", "invitation_id")):
             model = getattr(m, model_name, None)
