@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.validators import (
     DataRequired,
     Email,
+    InputRequired,
     Length,
     NumberRange,
     Optional,
@@ -146,7 +147,7 @@ class ComplaintForm(FlaskForm):
     confirm_serials = BooleanField(_l("I have checked these serial numbers; they are right."))
 
     defect_quantity = WholeNumberField(_l("How many units are defective?"), validators=[
-        DataRequired(_l("Enter how many units are defective.")),
+        InputRequired(_l("Enter how many units are defective.")),
         NumberRange(min=1, max=1_000_000, message=_l("Enter a number from 1 to 1,000,000."))])
     found_at_place = StringField(_l("Where was it found?"), filters=[strip], validators=[
         Optional(), Length(max=200), plain_text])
@@ -174,11 +175,17 @@ class ComplaintForm(FlaskForm):
     photos = MultipleFileField(_l("Photos"))
     submission_key = HiddenField()
 
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked after the fields: Optional() ends a field's own chain when it is empty.
+        field = self.claim_amount
+        if "claim" in (self.demands.data or ()) and field.data is None and not field.errors:
+            field.errors.append(_l("Enter the amount you claim."))
+            valid = False
+        return valid
+
     def validate_claim_amount(self, field):
-        wants_claim = "claim" in (self.demands.data or ())
-        if wants_claim and field.data is None and not field.errors:
-            raise ValidationError(_l("Enter the amount you claim."))
-        if field.data is not None and not wants_claim:
+        if field.data is not None and "claim" not in (self.demands.data or ()):
             raise ValidationError(_l("Tick “Compensation (claim)” or clear the amount."))
 
     def validate_quantity_used(self, field):

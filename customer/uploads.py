@@ -39,6 +39,7 @@ def gather(tenant, form_key: str, existing: int = 0) -> tuple[list[StagedUpload]
         if not file or not file.filename:
             continue
         if existing + len(staged) >= max_photos:
+            file.close()
             errors.append(_("%(name)s was not added: at most %(max)d photos per complaint.",
                             name=photos.clean_filename(file.filename), max=max_photos))
             continue
@@ -47,6 +48,8 @@ def gather(tenant, form_key: str, existing: int = 0) -> tuple[list[StagedUpload]
         except PhotoRefused as refused:
             errors.append(str(refused.message))
             continue
+        finally:
+            file.close()  # large parts are spooled to temporary files
         staged.append(photos.stage(tenant.id, data, upload))
     return staged, errors
 
@@ -90,6 +93,8 @@ def public_stage_photo():
         data, upload = photos.inspect_upload(tenant, file)
     except PhotoRefused as refused:
         return jsonify(error=str(refused.message)), 422
+    finally:
+        file.close()
     photos.stage(tenant.id, data, upload)
     return jsonify(token=photos.sign_staged(upload, tenant.id, form_key), name=upload.filename,
                    size=upload.size)
