@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from portal.extensions import db
+from portal.extensions import db, include_object
 from tests.conftest import DATABASE_URL, make_app
 
 pytestmark = pytest.mark.skipif(DATABASE_URL.startswith("sqlite"), reason="PostgreSQL only")
@@ -39,7 +39,7 @@ def test_up_from_empty_matches_models_and_down_to_empty(empty_schema):
         assert {"tenants", "complaints", "timeline_events", "outbox_messages"} <= tables
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={
-                "compare_type": True}), db.metadata)
+                "compare_type": True, "include_object": include_object}), db.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
 
         downgrade(revision="base")
