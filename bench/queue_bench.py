@@ -8,7 +8,7 @@ trivial endpoint measured in the same run, for ratios).
 Signs in as ``quality@bench1.example.com`` (the seed's user), starts gunicorn on
 127.0.0.1:5210 (the workspace helper's port range), warms up each URL, then runs
 ``wrk -t2 -c8 -d<duration>s --latency`` per URL and prints p50/p99 and requests per second as a
-Markdown table (also written to bench/queue_results.json).
+Markdown table (also written to bench/results/queue.json, which git ignores).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ end
 
 
 def run_wrk(url: str, cookie: str, duration: int, connections: int, script: str | None = None):
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency",
                "-H", f"Cookie: {cookie}"]
     if script:
         command += ["-s", script]
@@ -111,7 +111,9 @@ def main(argv=None) -> None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
 
     base = f"http://127.0.0.1:{args.port}"
+    # Plain http on 127.0.0.1: the cookie must not be Secure-only or the client drops it.
     env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": "bench-only-secret",
+           "SESSION_COOKIE_SECURE": "0",
            "PYTHONPATH": str(ROOT)}
     for name in ("REDIS_URL", "S3_BUCKET", "MAIL_URL"):
         env.pop(name, None)
@@ -153,7 +155,9 @@ def main(argv=None) -> None:
         ratio = r["p50_ms"] / trivial["p50_ms"] if trivial["p50_ms"] else 0
         print(f"| {label} | {r['p50_ms']} | {r['p99_ms']} | {r['rps']:.0f} | {ratio:.1f}× | "
               f"{r['errors']} |")
-    (ROOT / "bench" / "queue_results.json").write_text(json.dumps({
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "queue.json").write_text(json.dumps({
         "settings": vars(args) | {"database_url": "(local)"}, "results": results,
         "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=2, ensure_ascii=False))
 

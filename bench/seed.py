@@ -121,6 +121,10 @@ def seed(url: str, tenants: int, per_tenant: int, rng: random.Random) -> dict:
             timings["search_index_s"] = round(time.perf_counter() - t0, 1)
             t0 = time.perf_counter()
             raw.driver_connection.autocommit = True
+            # SSD storage: random reads cost about as much as sequential ones. With the default
+            # (4) the planner prefers scanning a tenant's rows over the trigram index.
+            name = url.rpartition("/")[2]
+            cursor.execute(f'ALTER DATABASE "{name}" SET random_page_cost = 1.1')
             cursor.execute("VACUUM ANALYZE")
             timings["vacuum_analyze_s"] = round(time.perf_counter() - t0, 1)
         finally:

@@ -46,9 +46,11 @@ def index():
     query = queue.QueueQuery.from_args(request.args)
     result = queue.page(query, current_user)
     prefetch_clocks(result.rows)
+    # Lazy labels become plain strings once per request (each row would translate them again).
     return render("internal/queue.html", fragment="internal/_queue_results.html",
                   q=query, result=result, views=queue.VIEWS, sorts=queue.SORTS,
-                  labels=STAFF_STATE_LABELS, states=STATES, severities=SEVERITY_LABELS,
+                  labels={k: str(v) for k, v in STAFF_STATE_LABELS.items()}, states=STATES,
+                  severities={k: str(v) for k, v in SEVERITY_LABELS.items()},
                   options=filter_options() if not _fragment() else None,
                   export_url=url_for("internal.export_queue", **query.to_args(page=1)))
 
