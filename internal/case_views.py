@@ -102,6 +102,27 @@ EVENT_LABELS = {
 }
 
 
+# What a transition's button says (the workflow's labels are written for the timeline).
+BUTTON_LABELS = {
+    "start_verification": _l("Start verification"),
+    "request_information": _l("Ask the customer"),
+    "resume_verification": _l("Resume verification"),
+    "accept": _l("Confirm as a quality case"),
+    "reject": _l("Not our product's problem: close with this explanation"),
+    "start_containment": _l("Start containment"),
+    "start_analysis": _l("Start root-cause analysis"),
+    "start_corrective_action": _l("Start corrective actions"),
+    "submit_for_verification": _l("Actions done: verify effectiveness"),
+    "close": _l("Close"),
+    "reopen": _l("Reopen"),
+}
+
+
+@blueprint.app_template_global("button_label")
+def _button_label(transition) -> str:
+    return str(BUTTON_LABELS.get(transition.name, transition.label))
+
+
 @blueprint.app_template_global("event_label")
 def _event_label(kind: str) -> str:
     if kind.startswith("transition."):
