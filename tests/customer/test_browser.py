@@ -294,3 +294,76 @@ def test_whole_loop_on_a_phone(live_server, phone_page, language):
         complaint = db.session.scalar(select(Complaint).where(Complaint.number == number))
         assert complaint.status == "closed" and complaint.customer_verdict == "accepted"
     assert page.get_attribute("html", "lang") == html_lang
+
+
+def test_failed_photo_is_retried_without_losing_the_form(live_server, phone_page):
+    """A flaky connection: the first upload of a photo fails, Retry sends it again; what was
+    typed stays; a double tap on Send files one complaint."""
+    page = phone_page
+    world = _seed(live_server, "en")
+    base = f"{live_server.url}/t/{world['slug']}"
+    failures = {"left": 1}
+
+    def flaky(route):
+        if failures["left"]:
+            failures["left"] -= 1
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/photos/stage", flaky)
+    page.goto(f"{base}/complaints/new")
+    for selector, value in (("#reporter_name", "Li Wei"), ("#reporter_company", "Sample Works"),
+                            ("#reporter_email", f"li2@{world['slug']}.example.com"),
+                            ("#reporter_phone", "+86 21 5555 0101"), ("#product", "PX-100"),
+                            ("#serials", "AB000201"), ("#defect_quantity", "1"),
+                            ("#description", "Coolant pump leaks at the seal.")):
+        page.fill(selector, value)
+    page.check("input[name=demands][value=answer]")
+    page.locator("input[type=file][name=photos][multiple]").set_input_files([
+        {"name": "leak.jpg", "mimeType": "image/jpeg", "buffer": image_bytes("JPEG", (640, 480))}])
+    page.wait_for_selector(".photo-item.failed")
+    assert page.locator("button.submit").is_enabled()
+    page.locator(".photo-item.failed button", has_text="Retry").click()
+    page.wait_for_selector(".photo-item.done")
+    assert page.input_value("#description") == "Coolant pump leaks at the seal."
+    page.locator("button.submit").dblclick()
+    page.wait_for_url(re.compile(r"/filed$"))
+    with live_server.seed(world["tenant_id"]) as db:
+        complaints = db.session.scalars(select(Complaint)).all()
+        assert len(complaints) == 1 and len(complaints[0].photos) == 1
+
+
+def test_the_form_works_without_javascript(live_server, browser):
+    """The plain multipart form: photos travel with the form; an error keeps them."""
+    world = _seed(live_server, "en")
+    base = f"{live_server.url}/t/{world['slug']}"
+    context = browser.new_context(viewport={"width": 360, "height": 640}, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/complaints/new")
+        page.fill("#reporter_name", "Li Wei")
+        page.fill("#reporter_company", "Sample Works")
+        page.fill("#reporter_email", f"nojs@{world['slug']}.example.com")
+        page.fill("#reporter_phone", "+86 21 5555 0101")
+        page.fill("#product", "PX-100")
+        page.fill("#serials", "AB000111\nAB000112")
+        page.fill("#defect_quantity", "2")
+        page.check("input[name=demands][value=onsite]")
+        page.locator("input[type=file][name=photos][multiple]").set_input_files([
+            {"name": "a.jpg", "mimeType": "image/jpeg", "buffer": image_bytes("JPEG")},
+            {"name": "b.heic", "mimeType": "image/heic", "buffer": heic()}])
+        page.locator("button.submit").click()  # the description is missing
+        page.wait_for_load_state()
+        assert page.locator("#description-error").is_visible()
+        assert page.locator(".photo-item.done").count() == 2  # kept, not asked again
+        assert page.input_value("#serials").strip() == "AB000111\nAB000112"
+        page.fill("#description", "Hydraulic unit loses pressure overnight.")
+        page.locator("button.submit").click()
+        page.wait_for_url(re.compile(r"/filed$"))
+        _shoot(page, "en-filed-nojs")
+    finally:
+        context.close()
+    with live_server.seed(world["tenant_id"]) as db:
+        complaint = db.session.scalar(select(Complaint))
+        assert sorted(p.original_filename for p in complaint.photos) == ["a.jpg", "b.heic"]
