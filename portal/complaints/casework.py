@@ -100,15 +100,16 @@ def record_onsite_visit(complaint: Complaint, actor, *, visited_on: date, visito
 
 
 def store_visit_photo(complaint: Complaint, actor, event, upload):
-    """Hand a visit photo to the photo pipeline (portal.photos) when it exists."""
+    """Hand a visit photo to the photo pipeline (portal.photos: checked, staged, processed into
+    thumbnails by a job, linked to the visit's timeline entry, staff-only)."""
+    from .. import photos
+
     try:
-        from .. import photos
-    except ImportError:  # the photo pipeline is not installed: keep the file as evidence
-        return store_evidence(complaint, upload)
-    stage = getattr(photos, "stage_photo", None)
-    if stage is None:
-        return store_evidence(complaint, upload)
-    return stage(complaint, actor, upload, event=event)
+        photo = photos.accept_upload(complaint, upload, actor, event=event)
+    except photos.PhotoRefused as refused:
+        raise TransitionError("invalid", refused.message) from refused
+    photo.customer_visible = False
+    return photo
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
