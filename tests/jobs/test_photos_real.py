@@ -150,8 +150,11 @@ def test_worker_killed_mid_job_still_stores_the_photo_once(real):
     from rq import Queue
 
     first = real.start_worker()
+    # Zero retry interval: RQ's scheduler lock stays with the dead worker for another minute,
+    # so a retry that must wait for the scheduler would wait that long.
     tenant_id, _, (photo_id,) = seed_complaint(
-        real, photos=[("big.jpg", jpeg_bytes((6000, 4500), seed=3))])
+        real, app=real.app_with(RQ_RETRY_INTERVALS=[0, 0, 0]),
+        photos=[("big.jpg", jpeg_bytes((6000, 4500), seed=3))])
     started = Queue("photos", connection=Redis.from_url(REDIS_URL)).started_job_registry
     wait_for(lambda: started.get_job_ids(), timeout=30, interval=0.02, what="job started")
     os.killpg(first.pid, signal.SIGKILL)  # the worker and its work horse, mid-job
@@ -159,10 +162,9 @@ def test_worker_killed_mid_job_still_stores_the_photo_once(real):
     assert photos_of(real, tenant_id, [photo_id])[0].status == "staged"
 
     # A new worker's maintenance finds the abandoned job once its heartbeat lapses (seconds
-    # here, via RQ_HEARTBEAT_GRACE) and requeues it (zero retry interval: RQ's scheduler lock
-    # is still held by the dead worker for another minute).
-    real.start_worker(RQ_RETRY_INTERVALS="0")
-    (row,) = wait_done(real, tenant_id, [photo_id], timeout=90)
+    # here, via RQ_HEARTBEAT_GRACE) and requeues it.
+    real.start_worker()
+    (row,) = wait_done(real, tenant_id, [photo_id], timeout=60)
     assert row.status == "stored"
     keys = photo_objects(real, tenant_id, photo_id)
     assert len(keys) == 3 and all(k.startswith(f"t/{tenant_id}/photos/{photo_id}/") for k in keys)
