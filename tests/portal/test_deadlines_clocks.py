@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import render_template
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from portal.deadlines import clocks_for
@@ -29,7 +30,7 @@ def test_submission_starts_the_policy_clocks(db, make_tenant, make_complaint, ap
         assert clocks["forward"].working_time and clocks["forward"].budget_minutes == 225
         views = clocks_for(complaint)
         assert [v.state for v in views] == ["running"] * 3
-        with app.test_request_context():
+        with app.test_request_context(), force_locale("en"):
             html = render_template("internal/_clocks.html", complaint=complaint)
             assert "First contact with the customer" in html
             assert "promised to the customer" in html

@@ -20,7 +20,7 @@ def _staff_client(client, sign_in, make_staff, tenant, *roles):
 
 
 def test_bell_list_and_preferences(client, db, sign_in, make_tenant, make_staff, make_complaint):
-    tenant = make_tenant()
+    tenant = make_tenant(default_locale="en")
     user = _staff_client(client, sign_in, make_staff, tenant, "quality")
     complaint = make_complaint(tenant)
     with activate(tenant):
@@ -46,7 +46,7 @@ def test_bell_list_and_preferences(client, db, sign_in, make_tenant, make_staff,
 
 
 def test_failed_sends_page_and_other_tenants(client, db, sign_in, make_tenant, make_staff):
-    tenant, other = make_tenant(), make_tenant()
+    tenant, other = make_tenant(default_locale="en"), make_tenant()
     _staff_client(client, sign_in, make_staff, tenant, "admin")
     with activate(other):
         note = Notification(recipient="robot:0", event="deadline.warning", data={})
@@ -76,7 +76,7 @@ def test_failed_sends_page_and_other_tenants(client, db, sign_in, make_tenant, m
 
 
 def test_only_admins_see_sends_and_policy(client, db, sign_in, make_tenant, make_staff):
-    tenant = make_tenant()
+    tenant = make_tenant(default_locale="en")
     _staff_client(client, sign_in, make_staff, tenant, "quality")
     assert client.get(f"/t/{tenant.slug}/staff/admin/deliveries").status_code == 403
     assert client.get(f"/t/{tenant.slug}/staff/admin/deadlines").status_code == 403
@@ -84,7 +84,7 @@ def test_only_admins_see_sends_and_policy(client, db, sign_in, make_tenant, make
 
 def test_policy_edit_validates_and_keeps_what_was_typed(client, db, sign_in, make_tenant,
                                                         make_staff):
-    tenant = make_tenant()
+    tenant = make_tenant(default_locale="en")
     _staff_client(client, sign_in, make_staff, tenant, "admin")
     url = f"/t/{tenant.slug}/staff/admin/deadlines"
     page = client.get(url)
@@ -121,7 +121,7 @@ def test_policy_edit_validates_and_keeps_what_was_typed(client, db, sign_in, mak
 
 def test_report_pages_pdf_and_other_tenants(client, db, sign_in, make_tenant, make_staff,
                                             make_product, make_complaint):
-    tenant, other = make_tenant(), make_tenant()
+    tenant, other = make_tenant(default_locale="en"), make_tenant()
     _staff_client(client, sign_in, make_staff, tenant, "quality")
     product = make_product(tenant)
     with activate(tenant):
