@@ -124,7 +124,9 @@ def provide_information(number: str):
     if error:
         return _detail(complaint, 409, message_form=form, step_error=error,
                        staged=uploads.tokens(staged, tenant, key))
-    event = complaint.events[-1]
+    # Listeners may add events after the transition's own; take the transition's.
+    event = next(e for e in reversed(complaint.events)
+                 if e.kind == "transition.provide_information")
     for upload in staged:
         photos.attach(complaint, upload, current_user.get_id(), event=event)
     if not _commit():

@@ -134,9 +134,10 @@ def test_whole_loop_on_a_phone(live_server, phone_page, language):
     page.wait_for_load_state()
     assert page.get_attribute("html", "lang") == html_lang
 
+    page.goto(f"{base}/sign-in")
+    _check_phone_layout(page)
+    _check_axe(page, "sign-in")
     if not visitor:
-        page.goto(f"{base}/sign-in")
-        _check_axe(page, "sign-in")
         page.fill("input[name=email]", world["contact_email"])
         page.fill("input[name=password]", PASSWORD)
         page.locator("form:has(input[name=password]) button[type=submit]").click()
@@ -356,6 +357,8 @@ def test_the_form_works_without_javascript(live_server, browser):
         page.locator("button.submit").click()  # the description is missing
         page.wait_for_load_state()
         assert page.locator("#description-error").is_visible()
+        page.locator("#description").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "en-form-error-nojs.png"))  # the visible part
         assert page.locator(".photo-item.done").count() == 2  # kept, not asked again
         assert page.input_value("#serials").strip() == "AB000111\nAB000112"
         page.fill("#description", "Hydraulic unit loses pressure overnight.")
