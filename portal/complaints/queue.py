@@ -163,7 +163,8 @@ def _search_clauses(q: str) -> list:
     else:
         # Shorter (two Chinese characters are a word) has no trigram; the tenant's rows are
         # read through the tenant index instead, which is bounded by one tenant's size.
-        clauses.append(func.strpos(func.lower(expression), q.lower()) > 0)
+        position = func.instr if db.session.get_bind().dialect.name == "sqlite" else func.strpos
+        clauses.append(position(func.lower(expression), q.lower()) > 0)
     serial_ids = db.session.scalars(
         select(SerialNumber.complaint_id).where(SerialNumber.value == q.upper()).limit(200)
     ).all()
