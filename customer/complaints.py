@@ -137,7 +137,8 @@ def _record(tenant, contact, form: ComplaintForm, product, report, key, staged):
     description = form.description.data
     first_line = description.splitlines()[0].strip() if description else ""
     title = first_line if len(first_line) <= 80 else first_line[:79].rstrip() + "…"
-    matched = report.matched[0].shipment if report and report.matched else None
+    revealed = [c for c in (report.matched if report else ()) if c.revealed]
+    matched = revealed[0].shipment if revealed else None
     data = {
         "source": "customer", "channel": "portal",
         "reporter_name": contact.name if contact else form.reporter_name.data,

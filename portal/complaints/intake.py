@@ -108,6 +108,9 @@ class SerialCheck:
     shipment: Shipment | None = None
     error: object | None = None  # refuses the form
     warnings: list = field(default_factory=list)  # the customer may confirm these
+    # May the catalogue's model, date and lot be shown? Only for shipments to nobody in
+    # particular or to the viewer's own company: others' deliveries are not theirs to read.
+    revealed: bool = False
 
     @property
     def needs_confirmation(self) -> bool:
@@ -168,16 +171,25 @@ def check_serials(tenant: Tenant, text: str | None, *, product: ProductModel | N
                                          "model.", serial=value))
             continue
         shipment = check.shipment
+        check.revealed = shipment.customer_company_id in (None, company_id)
         if product is not None and shipment.product_model_id != product.id:
-            check.warnings.append(_l("%(serial)s was shipped as model %(model)s, not the model "
-                                     "you chose.", serial=value,
-                                     model=shipment.product_model.code))
+            check.warnings.append(
+                _l("%(serial)s was shipped as model %(model)s, not the model you chose.",
+                   serial=value, model=shipment.product_model.code) if check.revealed
+                else _l("%(serial)s was shipped as another model than the one you chose.",
+                        serial=value))
         if shipped_on and shipped_on != shipment.shipped_on:
-            check.warnings.append(_l("%(serial)s was shipped on %(date)s, not on the date you "
-                                     "gave.", serial=value, date=shipment.shipped_on.isoformat()))
+            check.warnings.append(
+                _l("%(serial)s was shipped on %(date)s, not on the date you gave.",
+                   serial=value, date=shipment.shipped_on.isoformat()) if check.revealed
+                else _l("%(serial)s was shipped on another date than the one you gave.",
+                        serial=value))
         if lot and lot.strip().upper() != shipment.lot.upper():
-            check.warnings.append(_l("%(serial)s belongs to lot %(lot)s, not the lot you gave.",
-                                     serial=value, lot=shipment.lot))
+            check.warnings.append(
+                _l("%(serial)s belongs to lot %(lot)s, not the lot you gave.",
+                   serial=value, lot=shipment.lot) if check.revealed
+                else _l("%(serial)s belongs to another lot than the one you gave.",
+                        serial=value))
     if company_id is not None and checks:
         for number, value in earlier_reports([c.value for c in checks], company_id):
             for check in checks:

@@ -178,3 +178,21 @@ def test_adopt_complaint_new_company(shipped, db):
         assert complaint.events[-1].kind == "contact_linked"
         assert intake.claimed_complaint(intake.ComplaintClaim(complaint.id).get_id()) == complaint
         assert intake.claimed_complaint("contact:1") is None
+
+
+def test_another_customers_delivery_is_not_described(shipped, make_company, db):
+    tenant, a, b, ranged, _listed = shipped
+    theirs, ours = make_company(tenant), make_company(tenant)
+    with activate(tenant):
+        ranged.customer_company_id = theirs.id
+        db.session.flush()
+        report = intake.check_serials(tenant, "AB000101", product=b, shipped_on=date(2026, 1, 1),
+                                      lot="L2", company_id=ours.id)
+        check = report.checks[0]
+        assert check.shipment == ranged and not check.revealed
+        assert [str(w) for w in check.warnings] == [
+            "AB000101 was shipped as another model than the one you chose.",
+            "AB000101 was shipped on another date than the one you gave.",
+            "AB000101 belongs to another lot than the one you gave."]
+        assert intake.check_serials(tenant, "AB000101", product=a,
+                                    company_id=theirs.id).checks[0].revealed
