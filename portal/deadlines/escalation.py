@@ -113,7 +113,9 @@ def figures_for(tenant: Tenant, complaint: Complaint, now: datetime | None = Non
     defects = sum(int(r.defect_quantity or 0) for r in rows)
     repeat_days = int(tenant.setting("repeat_complaints_days"))
     repeat_since = now - timedelta(days=repeat_days)
-    if complaint.problem_id:
+    if not complaint.product_model_id and not complaint.problem_id:
+        repeat = 0  # nothing ties this complaint to others: no "same problem" to count
+    elif complaint.problem_id:
         repeat = db.session.scalar(select(func.count()).select_from(Complaint).where(
             Complaint.problem_id == complaint.problem_id, Complaint.created_at >= repeat_since,
             Complaint.status != "rejected"))

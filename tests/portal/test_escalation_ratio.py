@@ -114,3 +114,10 @@ def test_a_lot_over_threshold_escalates_with_its_lot(db, setup, make_complaint):
     report = _reports(db, tenant)["market_exception"]  # 2/500 = 4‰ in the lot
     assert report.lot == "L7"
     assert report.evidence["figures"]["shipped"] == 500
+
+
+def test_complaints_without_a_product_are_not_one_problem(db, make_tenant, make_complaint):
+    tenant = make_tenant()
+    for _ in range(4):
+        make_complaint(tenant)
+    assert _reports(db, tenant) == {}
