@@ -119,7 +119,7 @@ def worker(burst: bool, queues: str | None, no_relay: bool) -> None:
     from rq import Queue, Worker
 
     from .extensions import db
-    from .queueing import redis_connection
+    from .queueing import queue_name, redis_connection
 
     app = current_app._get_current_object()
     connection = redis_connection()
@@ -149,7 +149,7 @@ def worker(burst: bool, queues: str | None, no_relay: bool) -> None:
 
     try:
         ClosingLoopWorker(
-            [Queue(n, connection=connection) for n in names], connection=connection,
+            [Queue(queue_name(n), connection=connection) for n in names], connection=connection,
             worker_ttl=int(config.get("RQ_WORKER_TTL", 420)),
             job_monitoring_interval=int(config.get("RQ_JOB_MONITORING_INTERVAL", 30)),
             maintenance_interval=int(config.get("RQ_MAINTENANCE_INTERVAL", 600)),

@@ -101,6 +101,9 @@ def load(instance_path: str) -> dict:
         # Jobs: with no Redis, jobs run in process right after the request commits.
         "REDIS_URL": _env("REDIS_URL"),
         "RQ_QUEUES": ["default", "photos", "mail"],
+        # Prepended to every RQ queue name, so that several deployments (or test sessions)
+        # can share one Redis database without taking each other's jobs.
+        "RQ_QUEUE_PREFIX": _env("RQ_QUEUE_PREFIX", ""),
         # Retries of failed jobs (seconds between attempts) and the worker's clocks; tests
         # shorten them instead of sleeping. A job whose worker died is retried once its
         # heartbeat (monitoring interval + grace) has lapsed and a maintenance pass sees it.

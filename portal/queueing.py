@@ -106,6 +106,11 @@ def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
     return moved
 
 
+def queue_name(name: str) -> str:
+    """The RQ queue a logical queue ("photos", "mail") maps to under RQ_QUEUE_PREFIX."""
+    return (current_app.config.get("RQ_QUEUE_PREFIX") or "") + name
+
+
 def _has_redis() -> bool:
     return bool(current_app.config.get("REDIS_URL"))
 
@@ -117,7 +122,7 @@ def _push(message: OutboxMessage) -> None:
     connection = redis_connection()
     if Job.exists(message.job_id, connection=connection):
         return  # pushed before, and the commit recording it was lost: one job, not two
-    queue = Queue(message.queue, connection=connection)
+    queue = Queue(queue_name(message.queue), connection=connection)
     intervals = list(current_app.config.get("RQ_RETRY_INTERVALS") or [5, 15, 60, 300, 900])
     kwargs = dict(job_id=message.job_id, retry=Retry(max=len(intervals), interval=intervals),
                   failure_ttl=30 * 24 * 3600)

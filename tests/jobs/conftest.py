@@ -2,8 +2,9 @@
 Redis database 3, moto's S3 over HTTP, an aiosmtpd sink, a proxy that can break S3, and real
 `flask worker` processes.
 
-Ports 5300-5399 belong to these tests (offset per xdist worker); Redis database 3 is theirs
-and is flushed before each test that uses it, never another database.
+Ports 5300-5399 belong to these tests (offset per xdist worker); Redis database 3 is theirs.
+Several test sessions may share that database on one machine, so each session's queues carry
+its own prefix (RQ_QUEUE_PREFIX) and only keys with that prefix are ever deleted.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _OFFSET = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or 0) * 
 MOTO_PORT, PROXY_PORT, SMTP_PORT, CLOSED_PORT = (5310 + _OFFSET, 5311 + _OFFSET,
                                                  5312 + _OFFSET, 5319 + _OFFSET)
 BUCKET = "closeloop-test"
+QUEUE_PREFIX = f"t{uuid.uuid4().hex[:8]}-"
 
 needs_services = pytest.mark.skipif(DATABASE_URL.startswith("sqlite"),
                                     reason="needs PostgreSQL, Redis, S3 and SMTP")
@@ -143,7 +145,7 @@ class Services:
             "REDIS_URL": REDIS_URL, "S3_BUCKET": BUCKET, "S3_ENDPOINT_URL": moto_url,
             "S3_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
             "MAIL_URL": f"smtp://127.0.0.1:{SMTP_PORT}", "PUBLIC_URL": "http://closeloop.test",
-            "RQ_RETRY_INTERVALS": [1, 1, 1, 2, 2],
+            "RQ_RETRY_INTERVALS": [1, 1, 1, 2, 2], "RQ_QUEUE_PREFIX": QUEUE_PREFIX,
         }
         self.app = make_app(schema, LOCAL_STORAGE_DIR=storage_dir, **self.settings)
         self.workers: list[subprocess.Popen] = []
@@ -173,7 +175,7 @@ class Services:
             "INSTANCE_PATH": str(self.instance_dir), "PYTHONPATH": str(ROOT),
             "RQ_RETRY_INTERVALS": "1,1,1,2,2", "RQ_MAINTENANCE_INTERVAL": "1",
             "RQ_JOB_MONITORING_INTERVAL": "1", "RQ_HEARTBEAT_GRACE": "2", "RQ_WORKER_TTL": "16",
-            "PYTHONWARNINGS": "ignore",
+            "PYTHONWARNINGS": "ignore", "RQ_QUEUE_PREFIX": QUEUE_PREFIX,
         })
         env.update({k: str(v) for k, v in extra.items()})
         return env
@@ -278,11 +280,21 @@ def services(tmp_path_factory):
 
 
 def _flush_redis():
+    """Delete this session's RQ keys (its queues, registries, locks and jobs) in database 3."""
     from redis import Redis
 
     connection = Redis.from_url(REDIS_URL)
     assert connection.connection_pool.connection_kwargs["db"] == REDIS_DB
-    connection.flushdb()
+    job_ids = set()
+    for key in connection.scan_iter(match=f"*{QUEUE_PREFIX}*", count=1000):
+        kind = connection.type(key)
+        if kind == b"list":
+            job_ids.update(connection.lrange(key, 0, -1))
+        elif kind == b"zset":
+            job_ids.update(m.split(b":")[0] for m in connection.zrange(key, 0, -1))
+        connection.delete(key)
+    for job_id in job_ids:
+        connection.delete(b"rq:job:" + job_id, b"rq:results:" + job_id)
     connection.close()
 
 

@@ -16,7 +16,7 @@ from portal.models import Complaint, OutboxMessage, Photo
 from portal.queueing import enqueue
 from portal.storage import get_storage, tenant_key
 
-from .conftest import CLOSED_PORT, PROXY_PORT, REDIS_URL, needs_services, wait_for
+from .conftest import CLOSED_PORT, PROXY_PORT, QUEUE_PREFIX, REDIS_URL, needs_services, wait_for
 from .images import assert_no_metadata, bomb_png, heic_bytes, jpeg_bytes
 
 pytestmark = [needs_services, pytest.mark.services]
@@ -158,7 +158,7 @@ def test_worker_killed_mid_job_still_stores_the_photo_once(real):
         real, app=real.app_with(RQ_RETRY_INTERVALS=[0, 0, 0]),
         photos=[("big.jpg", jpeg_bytes((6000, 4500), seed=3))])
     connection = Redis.from_url(REDIS_URL)
-    started = Queue("photos", connection=connection).started_job_registry
+    started = Queue(QUEUE_PREFIX + "photos", connection=connection).started_job_registry
     job_id = wait_for(lambda: started.get_job_ids(), timeout=30, interval=0.02,
                       what="job taken")[0].split(":")[0]
     # The work horse marks the job started a moment after the worker registers it; a kill
