@@ -204,7 +204,14 @@ def campaign_bench(args):
     svc, teardown = setup(sink)
     try:
         from portal import surveys, uow
-        from portal.models import Contact, CustomerCompany, OutboxMessage, Survey, SurveyCampaign
+        from portal.models import (
+            Contact,
+            CustomerCompany,
+            OutboxMessage,
+            Survey,
+            SurveyCampaign,
+            utcnow,
+        )
 
         tenant_id = new_tenant(svc, default_locale="en")
         with svc.tenant_context(tenant_id) as db:
@@ -212,12 +219,13 @@ def campaign_bench(args):
             db.session.add_all(companies)
             db.session.flush()
             ids = [c.id for c in companies]
+            now = utcnow()
             t0 = time.time()
             for start in range(0, args.contacts, 10_000):
                 db.session.execute(Contact.__table__.insert(), [
                     {"tenant_id": tenant_id, "company_id": ids[i % 1000], "name": f"Contact {i}",
                      "email": f"contact{i}@customer{i % 1000}.example.com", "active": True,
-                     "created_at": sa.func.now(), "updated_at": sa.func.now()}
+                     "created_at": now, "updated_at": now}
                     for i in range(start, min(start + 10_000, args.contacts))])
             db.session.commit()
             print(f"{args.contacts} contacts loaded in {time.time() - t0:.1f} s", flush=True)

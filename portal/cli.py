@@ -88,9 +88,15 @@ def run_relay_forever(app: Flask, interval: float = 1.0, stop: threading.Event |
     from .queueing import relay_pending
 
     stop = stop or threading.Event()
+    last_sweep = 0.0
     while not stop.is_set():
         with app.app_context():
             try:
+                if time.monotonic() - last_sweep > 600:  # re-queue work whose job was lost
+                    last_sweep = time.monotonic()
+                    import importlib
+
+                    importlib.import_module("jobs.photos").requeue_stale()
                 moved = relay_pending()
             except Exception as exc:  # noqa: BLE001 — Redis or the database is down; retry
                 log.warning("relay pass failed: %r", exc)

@@ -149,3 +149,22 @@ def test_unaccepted_format_is_refused():
     with pytest.raises(imaging.ImageRejected) as info:
         imaging.process(buffer.getvalue())
     assert info.value.reason == imaging.REASON_FORMAT
+
+
+def test_photos_left_staged_are_queued_again_once_per_period(db, complaint):
+    from datetime import timedelta
+
+    from jobs.photos import requeue_stale
+    from portal.models import utcnow
+
+    tenant, c = complaint
+    fresh = stage(db, tenant, c, jpeg_bytes((64, 48)))
+    stale = stage(db, tenant, c, jpeg_bytes((64, 48)))
+    with activate(tenant):
+        stale.created_at = utcnow() - timedelta(hours=2)
+        db.session.flush()
+    # Embedded default: the re-queued job runs in process right after the commit.
+    assert requeue_stale() == 1
+    assert reload(db, tenant, stale.id).status == "stored"
+    assert reload(db, tenant, fresh.id).status == "staged"
+    assert requeue_stale() == 0
