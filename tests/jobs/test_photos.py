@@ -163,8 +163,9 @@ def test_photos_left_staged_are_queued_again_once_per_period(db, complaint):
     with activate(tenant):
         stale.created_at = utcnow() - timedelta(hours=2)
         db.session.flush()
+    stale_id, fresh_id = stale.id, fresh.id
     # Embedded default: the re-queued job runs in process right after the commit.
     assert requeue_stale() == 1
-    assert reload(db, tenant, stale.id).status == "stored"
-    assert reload(db, tenant, fresh.id).status == "staged"
+    assert reload(db, tenant, stale_id).status == "stored"
+    assert reload(db, tenant, fresh_id).status == "staged"
     assert requeue_stale() == 0
