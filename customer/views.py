@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from portal import uow
 from portal.accounts import consume_token, end_session, issue_token, load_principal, start_session
-from portal.accounts.forms import ConfirmForm, EmailLinkForm, PasswordChangeForm, SignInForm
-from portal.accounts.views import password_change, password_sign_in
+from portal.accounts.forms import ConfirmForm, EmailLinkForm, SignInForm
+from portal.accounts.views import password_change, password_form, password_sign_in
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import Complaint, Contact
@@ -112,7 +112,7 @@ def sign_out():
 
 @blueprint.route("/account/password", methods=["GET", "POST"])
 def password():
-    form = PasswordChangeForm()
+    form = password_form(current_user)
     if password_change(current_user, form):
         return redirect(url_for("customer.index"), code=303)
     return render("customer/password.html", form=form,

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from portal import uow
 from portal.accounts import end_all_sessions, end_session
-from portal.accounts.forms import ConfirmForm, PasswordChangeForm, SignInForm
-from portal.accounts.views import password_change, password_sign_in
+from portal.accounts.forms import ConfirmForm, SignInForm
+from portal.accounts.views import password_change, password_form, password_sign_in
 from portal.extensions import db
 from portal.models import StaffUser
 from portal.web import render, safe_next
@@ -55,7 +55,7 @@ def sign_out():
 
 @blueprint.route("/account/password", methods=["GET", "POST"])
 def password():
-    form = PasswordChangeForm()
+    form = password_form(current_user)
     if password_change(current_user, form):
         return redirect(url_for("internal.index"), code=303)
     return render("internal/password.html", form=form,

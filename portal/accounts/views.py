@@ -30,10 +30,19 @@ def password_sign_in(model, form: SignInForm):
     return user
 
 
+def password_form(user) -> PasswordChangeForm:
+    """The password form; someone who signs in only by e-mail link has no current password
+    to give, so that field is dropped for them (the signed-in session is the proof)."""
+    form = PasswordChangeForm()
+    if not user.password_hash:
+        del form.current_password
+    return form
+
+
 def password_change(user, form: PasswordChangeForm) -> bool:
     if not form.validate_on_submit():
         return False
-    if not user.password_hash or not verify_password(user, form.current_password.data):
+    if user.password_hash and not verify_password(user, form.current_password.data):
         form.current_password.errors.append(_("The current password is not right."))
         return False
     change_password(user, form.new_password.data)

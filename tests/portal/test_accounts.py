@@ -293,3 +293,27 @@ def test_safe_next_refuses_other_sites(target):
     from portal.web import safe_next
 
     assert safe_next(target, "/home") == "/home"
+
+
+def test_contact_without_password_can_set_one(client, make_tenant, make_contact, sign_in, db):
+    """Visitors who became contacts by e-mail link have no password yet: they set one
+    without being asked for a current password, then can sign in with it."""
+    from portal.accounts import issue_token
+
+    tenant = make_tenant()
+    contact = make_contact(tenant, password_hash=None)
+    with client.application.test_request_context(), activate(tenant):
+        token = issue_token(contact)
+        db.session.flush()
+    link = f"/t/{tenant.slug}/sign-in/link/{token}"
+    client.post(link, data={"csrf_token": csrf_from(client.get(link).get_data(as_text=True))})
+    url = f"/t/{tenant.slug}/account/password"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="current_password"' not in page
+    response = client.post(url, data={"csrf_token": csrf_from(page),
+                                      "new_password": "my-first-passphrase",
+                                      "confirm": "my-first-passphrase"})
+    assert response.status_code == 303
+    other = client.application.test_client()
+    assert sign_in(other, tenant, contact.email, password="my-first-passphrase",
+                   staff=False).status_code == 303
