@@ -43,9 +43,10 @@ def select_timezone() -> str:
 def register(app: Flask) -> None:
     @app.context_processor
     def _languages():
-        locale = str(get_locale())
+        # Babel spells zh_CN as zh_Hans_CN: compare by language, not by the string.
+        chinese = get_locale().language == "zh"
         return {
             "languages": LANGUAGE_NAMES,
-            "current_locale": locale,
-            "html_lang": "zh-CN" if locale.startswith("zh") else "en",
+            "current_locale": "zh_CN" if chinese else "en",
+            "html_lang": "zh-CN" if chinese else "en",
         }

@@ -70,6 +70,8 @@ def test_language_switch_is_remembered(client, make_tenant):
     tenant = make_tenant(default_locale="zh_CN")
     page = client.get(f"/t/{tenant.slug}/").get_data(as_text=True)
     assert 'lang="zh-CN"' in page
+    # the switch offers only the other language
+    assert 'value="en"' in page and 'name="locale" value="zh_CN"' not in page
     response = client.post("/lang", data={"locale": "en", "next": f"/t/{tenant.slug}/",
                                           "csrf_token": csrf_from(page)})
     assert response.status_code == 303
