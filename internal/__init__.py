@@ -8,6 +8,7 @@ from . import (  # noqa: E402,F401  (each module registers its pages on the blue
     admin_catalogue,  # tenant administration: catalogue, shipments, imports
     admin_customers,  # tenant administration: customers and contacts
     admin_people,  # tenant administration: hub, first run, people, departments
+    admin_robots,  # tenant administration: WeCom / DingTalk / Feishu group robots
     admin_settings,  # tenant administration: rules and their history
     deadlines,  # deadline pages and template helpers
     notifications,  # the bell, notification choices, failed sends

@@ -24,6 +24,16 @@ from .admin_forms import FailureModeForm, SettingsForm
 TENANT_FIELDS = ("brand_color", "default_locale", "timezone", "logo_key")
 
 
+def _for_history(key: str, value):
+    """Robot secrets and webhook keys never reach the history list."""
+    if key != "webhooks" or not value:
+        return value
+    from urllib.parse import urlsplit
+
+    return [{**robot, "secret": "•••" if robot.get("secret") else None,
+             "url": f"https://{urlsplit(robot.get('url', '')).hostname}/…"} for robot in value]
+
+
 def change_settings(tenant, staff, changes: dict) -> list[str]:
     """Apply ``changes`` (key -> new value) to the tenant and record each real change.
     Tenant columns and settings keys alike. Returns the keys that changed. Flushes."""
@@ -38,7 +48,8 @@ def change_settings(tenant, staff, changes: dict) -> list[str]:
         else:
             settings[key] = new
         db.session.add(SettingChange(staff_id=getattr(staff, "id", None), key=key,
-                                     old_value=old, new_value=new))
+                                     old_value=_for_history(key, old),
+                                     new_value=_for_history(key, new)))
         changed.append(key)
     tenant.settings = settings  # a new dict, so the JSON column is seen as changed
     db.session.flush()

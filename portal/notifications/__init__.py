@@ -78,6 +78,8 @@ def plan(event: str, recipients, *, tenant: Tenant, complaint=None, data: dict |
 
     result: list[Planned] = []
     seen: set[str] = set()
+    # The tenant switches whole channels off in its settings; users choose within them.
+    tenant_channels = set(tenant.setting("notification_channels"))
     for user in recipients:
         if user is None or not getattr(user, "active", True):
             continue
@@ -85,7 +87,8 @@ def plan(event: str, recipients, *, tenant: Tenant, complaint=None, data: dict |
         if who in seen:
             continue
         seen.add(who)
-        in_app, email = wants(user, event, "in_app"), wants(user, event, "email")
+        in_app = "in_app" in tenant_channels and wants(user, event, "in_app")
+        email = "email" in tenant_channels and wants(user, event, "email")
         if not (in_app or email):
             continue
         result.append(Planned(values(who, read=not in_app),
