@@ -10,9 +10,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from .accounts import hash_password
-from .complaints import workflow
+from .complaints import casework, workflow
 from .complaints.operations import classify, submit_complaint
-from .complaints.timeline import record
 from .extensions import db
 from .models import (
     Action,
@@ -226,33 +225,33 @@ def _walk(complaint, target, staff, contact, departments, mode_code, rng) -> Non
                      cause_category=rng.choice(["machine", "material", "method"]),
                      failure_mode_id=mode.id, owner_id=staff["quality"].id)
         elif step == "@containment":
-            action = Action(complaint_id=complaint.id, kind="containment",
-                            title="发送备件并指导临时处理 Ship a spare part and guide a temporary fix",
-                            owner_id=staff["after_sales"].id, due_at=utcnow() + timedelta(days=1))
-            db.session.add(action)
-            record(complaint, actor, "action.added", data={"kind": "containment",
-                                                          "title": action.title})
-            db.session.flush()
+            casework.add_action(
+                complaint, actor, kind="containment",
+                title="发送备件并指导临时处理 Ship a spare part and guide a temporary fix",
+                owner_id=staff["after_sales"].id, due_at=utcnow() + timedelta(days=1))
         elif step == "@root_cause":
-            complaint.root_cause = "轴承预紧力不足，装配工艺未规定扭矩值。 Bearing preload too low: the assembly instruction gave no torque."
-            record(complaint, actor, "root_cause.recorded", message=complaint.root_cause)
-            db.session.add(Action(complaint_id=complaint.id, kind="corrective",
-                                  title="装配作业指导书增加扭矩要求 Add torque value to the assembly instruction",
-                                  owner_id=staff["responder"].id,
-                                  due_at=utcnow() + timedelta(days=7)))
-            db.session.flush()
+            casework.record_root_cause(
+                complaint, actor,
+                text="轴承预紧力不足，装配工艺未规定扭矩值。 Bearing preload too low: the "
+                     "assembly instruction gave no torque.",
+                whys=["主轴异响 Spindle noise", "轴承游隙过大 Bearing play too large",
+                      "预紧力不足 Preload too low", "未规定扭矩 No torque specified"],
+                factors=[{"category": "method", "text": "作业指导书缺少扭矩值 No torque in the instruction"}],
+                expected_version=complaint.version)
+            casework.add_action(
+                complaint, actor, kind="corrective",
+                title="装配作业指导书增加扭矩要求 Add torque value to the assembly instruction",
+                owner_id=staff["responder"].id, due_at=utcnow() + timedelta(days=7))
         elif step == "@corrective_done":
             for action in db.session.scalars(select(Action).where(
                     Action.complaint_id == complaint.id, Action.kind == "corrective")):
-                action.done_at = utcnow()
-                action.result = "已更新作业指导书 Instruction updated"
-            record(complaint, actor, "action.done", data={"kind": "corrective"})
-            db.session.flush()
+                casework.complete_action(complaint, action, actor,
+                                         result="已更新作业指导书 Instruction updated")
         elif step == "@effective":
-            complaint.effective = True
-            complaint.effectiveness_note = "连续两批抽检无复发 No recurrence in two lots"
-            record(complaint, actor, "effectiveness.confirmed",
-                   message=complaint.effectiveness_note)
+            casework.verify_effectiveness(
+                complaint, actor, effective=True,
+                note="连续两批抽检无复发 No recurrence in two lots",
+                expected_version=complaint.version)
         else:
             workflow.transition(complaint, actor, step, message=message)
     db.session.flush()
