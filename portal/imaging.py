@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 try:  # HEIC/HEIF (iPhones) through libheif; registered once, at import.
     import pillow_heif
@@ -120,12 +120,18 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
             raise ImageRejected(REASON_DAMAGED, "empty image")
         if width * height > max_pixels:
             raise ImageRejected(REASON_TOO_LARGE, f"{width}x{height}")
+        # Another library in the process may allow truncated images globally (WeasyPrint
+        # does, at import); a photo cut off in transit must be refused, not grey-filled.
+        truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         try:
             image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageRejected(REASON_TOO_LARGE) from exc
         except (OSError, ValueError, SyntaxError, MemoryError) as exc:
             raise ImageRejected(REASON_DAMAGED, repr(exc)) from exc
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
     return image
 
 

@@ -169,3 +169,13 @@ def test_photos_left_staged_are_queued_again_once_per_period(db, complaint):
     assert reload(db, tenant, stale_id).status == "stored"
     assert reload(db, tenant, fresh_id).status == "staged"
     assert requeue_stale() == 0
+
+
+def test_truncated_photo_is_refused_even_if_another_library_allows_truncation(monkeypatch):
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as WeasyPrint sets it
+    with pytest.raises(imaging.ImageRejected) as info:
+        imaging.process(jpeg_bytes((600, 400))[:3000])
+    assert info.value.reason == imaging.REASON_DAMAGED
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # left as it was found
