@@ -41,7 +41,7 @@ def _post(client, **changes):
 
 def _confirmation_link(to: str) -> str:
     messages = _db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.job == "jobs.mail.send_email")).all()
+        OutboxMessage.job == "jobs.mail.send_email").order_by(OutboxMessage.id)).all()
     texts = [m.args[2] for m in messages if m.args[0] == to]
     assert texts, f"no mail to {to}"
     return re.search(r"http://\S+/signup/\S+/confirm/\S+", texts[-1]).group(0)
