@@ -78,8 +78,25 @@ def demo(port: int, no_serve: bool) -> None:
         return
     from werkzeug.serving import run_simple
 
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        _start_embedded_background(app)
     # app.run() refuses to block inside the flask CLI; the server it wraps does not.
-    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
+    run_simple("127.0.0.1", port, app, threaded=True)
+
+
+def _start_embedded_background(app: Flask) -> None:
+    """What the worker and clock processes do in production, as two threads of the demo:
+    relay due outbox work (delayed surveys, retries) and sweep deadlines every minute."""
+    from .deadlines.cli import run_in_process
+
+    def sweep_after_a_minute():
+        stop = threading.Event()
+        stop.wait(60)
+        run_in_process(app, 60, stop)
+
+    threading.Thread(target=run_relay_forever, args=(app, 5.0), daemon=True).start()
+    threading.Thread(target=sweep_after_a_minute, daemon=True).start()
 
 
 def run_relay_forever(app: Flask, interval: float = 1.0, stop: threading.Event | None = None):

@@ -59,6 +59,9 @@ def _call(message: OutboxMessage) -> None:
     func(message.tenant_id, *message.args)
 
 
+IN_PROCESS_ATTEMPTS = 5
+
+
 def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
     """Move committed outbox messages to RQ (or run them in process). Returns how many moved.
 
@@ -74,8 +77,10 @@ def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
         query = select(OutboxMessage.id).where(OutboxMessage.relayed_at.is_(None))
         if ids is not None:
             query = query.where(OutboxMessage.id.in_(ids))
-        if not redis_mode:  # in process, only what is due (RQ's scheduler holds the rest)
-            query = query.where(or_(OutboxMessage.run_at.is_(None), OutboxMessage.run_at <= now))
+        if not redis_mode:  # in process, only what is due (RQ's scheduler holds the rest),
+            # and not forever: a job that failed five times stays visible in the outbox.
+            query = query.where(or_(OutboxMessage.run_at.is_(None), OutboxMessage.run_at <= now),
+                                OutboxMessage.attempts < IN_PROCESS_ATTEMPTS)
         candidates = list(db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
         db.session.commit()
         moved = 0
