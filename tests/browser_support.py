@@ -44,9 +44,8 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    from tests.conftest import DATABASE_URL, _schema_name, make_app
-
     from portal.extensions import db
+    from tests.conftest import DATABASE_URL, _schema_name, make_app
 
     schema = None
     engine = None

@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 
 from portal.extensions import db as _db
 from portal.models import Complaint, Contact, StaffUser, TimelineEvent
-from portal.tenancy import TenantScopeError, TenantScoped, activate, unscoped
+from portal.tenancy import TenantScoped, TenantScopeError, activate, unscoped
 
 # Tables that belong to no tenant, on purpose. Anything else must be TenantScoped.
 PLATFORM_TABLES = {"tenants", "platform_operators", "operator_sessions",
