@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import secrets
 
-from flask import Blueprint, abort, send_file
+from flask import Blueprint, abort, current_app, has_request_context, send_file, url_for
 from flask_babel import gettext as _
 
 from .storage import StorageError, get_storage, tenant_key
@@ -55,6 +56,47 @@ def store_logo(tenant, data: bytes) -> str:
     key = tenant_key(tenant.id, "brand", f"logo-{secrets.token_hex(6)}.png")
     get_storage().put(key, out.getvalue(), "image/png")
     return key
+
+
+def logo_data_uri(tenant) -> str | None:
+    """The tenant's logo as a ``data:`` URI for PDFs (WeasyPrint needs no request for it);
+    None when the tenant has no logo or the stored file is gone."""
+    key = getattr(tenant, "logo_key", None)
+    if not key:
+        return None
+    try:
+        data = get_storage().read(key)
+    except StorageError:
+        return None
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def logo_url(tenant) -> str | None:
+    """The absolute URL of the tenant's logo for e-mails; None without a logo.
+
+    In a request the request's host is used; in a job (no request) ``PUBLIC_URL``."""
+    key = getattr(tenant, "logo_key", None)
+    if not key:
+        return None
+    values = {"tenant_slug": tenant.slug, "v": key[-16:-4]}
+    if has_request_context():
+        return url_for("branding.logo", _external=True, **values)
+    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    with current_app.test_request_context(base_url=base):
+        return url_for("branding.logo", _external=True, **values)
+
+
+def brand_color(tenant) -> str:
+    """The tenant's brand colour, or the default when it is not a plain #rrggbb value (it
+    goes into inline styles of e-mails)."""
+    color = getattr(tenant, "brand_color", None) or ""
+    return color if COLOR_PATTERN.match(color) else "#0f6cbd"
+
+
+@blueprint.app_context_processor
+def _brand_helpers():
+    return {"brand_logo_data_uri": logo_data_uri, "brand_logo_url": logo_url,
+            "brand_color": brand_color}
 
 
 @blueprint.get("/logo")
