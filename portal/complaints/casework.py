@@ -30,7 +30,7 @@ from ..storage import get_storage, tenant_key
 from ..tenancy import active_tenant_id
 from . import workflow
 from .abilities import check_version, require
-from .operations import next_counter_value, submit_complaint
+from .operations import changed, next_counter_value, submit_complaint
 from .timeline import record
 from .workflow import TransitionError
 
@@ -196,7 +196,7 @@ def add_action(complaint: Complaint, actor, *, kind: str, title: str,
                  "due_at": due_at.isoformat() if due_at else None},
            customer_visible=kind == "containment")
     touch(complaint)
-    db.session.flush()
+    changed(complaint, "actions")
     return action
 
 
@@ -225,7 +225,7 @@ def complete_action(complaint: Complaint, action: Action, actor, *, result: str,
            data={"action_id": action.id, "kind": action.kind, "result": action.result,
                  "evidence": [e["name"] for e in evidence]})
     touch(complaint)
-    db.session.flush()
+    changed(complaint, "actions")
     return action
 
 

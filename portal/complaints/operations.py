@@ -113,6 +113,23 @@ def on_submitted(listener):
     return listener
 
 
+_changed_listeners: list = []
+
+
+def on_changed(listener):
+    """Register ``listener(complaint, what)``, called inside the transaction after a change
+    that is not a status change: ``"classified"`` or ``"actions"`` (deadline clocks and the
+    defect-ratio check follow these)."""
+    _changed_listeners.append(listener)
+    return listener
+
+
+def changed(complaint: Complaint, what: str) -> None:
+    db.session.flush()
+    for listener in _changed_listeners:
+        listener(complaint, what)
+
+
 CLASSIFYING_ROLES = frozenset({"after_sales", "quality", "manager"})
 
 # Routing by cause (DOMAIN.md): which kind of department owns which cause category.
@@ -166,7 +183,7 @@ def classify(complaint: Complaint, actor, *, severity: str | None, info_class: s
         setattr(complaint, key, value)
     if changes:
         record(complaint, actor, "classified", data={"changes": changes})
-        db.session.flush()
+        changed(complaint, "classified")
     return changes
 
 

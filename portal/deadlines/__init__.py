@@ -36,5 +36,14 @@ _operations.on_submitted(_clocks.on_submitted)
 _workflow.on_transition(_escalation.on_transition)
 _operations.on_submitted(_escalation.on_submitted)
 
+
+@_operations.on_changed
+def _follow_changes(complaint, what: str) -> None:
+    """A class-A classification starts its clock at once, action due dates get their clocks,
+    and a new failure mode or product is counted in the defect ratios."""
+    _clocks.refresh(complaint)
+    if what == "classified":
+        _escalation.evaluate(complaint)
+
 __all__ = ["ClockView", "Promise", "badge_for", "clocks_for", "context_for",
            "humanize_minutes", "next_promise", "prefetch_badges", "promises_for", "refresh"]

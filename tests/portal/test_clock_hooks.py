@@ -1,0 +1,46 @@
+"""Changes that are not status changes still move the clocks: a class-A classification
+starts its clock at once, and an action's due date gets a clock when the action is added."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.complaints import casework, workflow
+from portal.complaints.operations import classify
+from portal.models import DeadlineClock, Department, utcnow
+from portal.tenancy import activate
+
+
+def _clock_kinds(db, complaint):
+    return {c.kind for c in db.session.scalars(
+        select(DeadlineClock).where(DeadlineClock.complaint_id == complaint.id))}
+
+
+def test_class_a_clock_starts_when_classified(db, make_tenant, make_staff, make_complaint):
+    tenant = make_tenant()
+    quality = make_staff(tenant, "quality", "after_sales")
+    complaint = make_complaint(tenant)
+    with activate(tenant):
+        assert "class_a_plan" not in _clock_kinds(db, complaint)
+        department = db.session.scalar(select(Department))
+        classify(complaint, quality, severity="major", info_class="A", cause_category="machine",
+                 responsible_department_id=department.id)
+        assert "class_a_plan" in _clock_kinds(db, complaint)
+
+
+def test_action_due_date_gets_a_clock(db, make_tenant, make_staff, make_complaint):
+    tenant = make_tenant()
+    quality = make_staff(tenant, "quality", "after_sales")
+    complaint = make_complaint(tenant)
+    with activate(tenant):
+        department = db.session.scalar(select(Department))
+        workflow.transition(complaint, quality, "start_verification")
+        workflow.transition(complaint, quality, "accept")
+        classify(complaint, quality, severity="general", info_class="B",
+                 cause_category="machine", responsible_department_id=department.id)
+        workflow.transition(complaint, quality, "start_containment")
+        action = casework.add_action(complaint, quality, kind="containment", title="Spare part",
+                                     owner_id=quality.id, due_at=utcnow() + timedelta(days=1))
+        clocks = db.session.scalars(select(DeadlineClock).where(
+            DeadlineClock.action_id == action.id)).all()
+    assert len(clocks) == 1
