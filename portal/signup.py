@@ -8,10 +8,13 @@ signs the administrator in, and opens the guided first run in the staff workspac
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -35,6 +38,13 @@ blueprint = Blueprint("signup", __name__)
 
 CONFIRM_PURPOSE = "confirm_tenant"
 CONFIRM_MINUTES = 48 * 60
+
+# Sign-up limits (counted from the tenants table, so they hold across processes and restarts):
+# per client address, per administrator e-mail, and confirmation links per sign-up.
+SIGNUPS_PER_ADDRESS = (5, timedelta(hours=1))
+SIGNUPS_PER_EMAIL = (3, timedelta(days=1))
+RESEND_INTERVAL = timedelta(minutes=2)
+RESENDS_PER_DAY = 10
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
 # Slugs that name parts of the platform, or could be mistaken for it.
@@ -98,14 +108,16 @@ class SignUpForm(FlaskForm):
 
 
 def create_tenant(*, name: str, slug: str, admin_name: str, email: str, password: str,
-                  locale: str, timezone: str) -> tuple[Tenant, StaffUser, str]:
+                  locale: str, timezone: str, address: str | None = None
+                  ) -> tuple[Tenant, StaffUser, str]:
     """Create a pending tenant with its administrator and a confirmation token.
 
     Flushes, never commits. Raises IntegrityError when the slug was taken meanwhile.
     Returns (tenant, administrator, the confirmation token in clear).
     """
     tenant = Tenant(slug=slug, name=name.strip(), default_locale=locale, timezone=timezone,
-                    status="pending",
+                    status="pending", signup_address=address,
+                    signup_email=email.strip().lower(),
                     settings={"first_run_done": False,
                               "languages": [locale] + [c for c in LANGUAGE_NAMES if c != locale]})
     db.session.add(tenant)
@@ -118,6 +130,60 @@ def create_tenant(*, name: str, slug: str, admin_name: str, email: str, password
         token = issue_token(admin, purpose=CONFIRM_PURPOSE, minutes=CONFIRM_MINUTES)
         db.session.flush()
     return tenant, admin, token
+
+
+def _wait_text(wait: timedelta) -> str:
+    """A wait as the user reads it ("42 minutes", "3 hours"), never less than a minute."""
+    seconds = max(60, math.ceil(wait.total_seconds() / 60) * 60)
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.0, add_direction=False)
+
+
+def _wait_for(times: list[datetime], limit: int, window: timedelta, now: datetime):
+    """How long until fewer than ``limit`` of ``times`` fall inside ``window``, or None when
+    one more is allowed now."""
+    recent = sorted(t for t in times if t > now - window)
+    if len(recent) < limit:
+        return None
+    return recent[-limit] + window - now
+
+
+def signup_limit(address: str, email: str) -> tuple[str, str] | None:
+    """Whether one more sign-up from ``address`` for ``email`` is over a limit: (which
+    limit, "address" or "email"; a translated message saying how long to wait) or None."""
+    now = utcnow()
+    for column, value, (limit, window), kind in (
+            (Tenant.signup_address, address, SIGNUPS_PER_ADDRESS, "address"),
+            (Tenant.signup_email, email, SIGNUPS_PER_EMAIL, "email")):
+        times = db.session.scalars(select(Tenant.created_at).where(
+            column == value, Tenant.created_at > now - window)).all()
+        wait = _wait_for(times, limit, window, now)
+        if wait is not None:
+            if kind == "address":
+                return kind, _("Too many sign-ups from your network. Please try again in "
+                               "%(wait)s.", wait=_wait_text(wait))
+            return kind, _("Too many sign-ups with this e-mail address. Please try again in "
+                           "%(wait)s.", wait=_wait_text(wait))
+    return None
+
+
+def resend_limit(tenant: Tenant, admin: StaffUser) -> str | None:
+    """A translated message saying how long to wait when a confirmation link was sent too
+    recently (or too often today) for this sign-up; None when one may go now."""
+    now = utcnow()
+    with activate(tenant):
+        times = db.session.scalars(select(SignInToken.created_at).where(
+            SignInToken.principal == admin.get_id(), SignInToken.purpose == CONFIRM_PURPOSE,
+            SignInToken.created_at > now - timedelta(days=1))).all()
+    wait = _wait_for(times, 1, RESEND_INTERVAL, now) or _wait_for(
+        times, RESENDS_PER_DAY, timedelta(days=1), now)
+    if wait is None:
+        return None
+    return _("A link was sent a moment ago. Check your inbox (and spam folder), or ask for "
+             "another in %(wait)s.", wait=_wait_text(wait))
+
+
+def client_address() -> str:
+    return (request.remote_addr or "unknown")[:64]
 
 
 def send_confirmation(tenant: Tenant, admin: StaffUser, token: str) -> None:
@@ -145,13 +211,23 @@ def confirm_tenant(tenant: Tenant, token: str) -> StaffUser | None:
 @blueprint.route("/signup", methods=["GET", "POST"])
 def start():
     form = SignUpForm()
+    limit_message = None
     if form.validate_on_submit():
+        over = signup_limit(client_address(), form.email.data.strip().lower())
+        if over is not None:
+            kind, message = over
+            if kind == "email":
+                form.email.errors.append(message)
+            else:
+                limit_message = message
+            return render("signup/start.html", form=form, limit_message=limit_message,
+                          status=422)
         try:
             tenant, admin, token = create_tenant(
                 name=form.company_name.data, slug=form.slug.data,
                 admin_name=form.admin_name.data, email=form.email.data,
                 password=form.password.data, locale=form.default_locale.data,
-                timezone=form.timezone.data)
+                timezone=form.timezone.data, address=client_address())
             send_confirmation(tenant, admin, token)
             uow.commit()
         except IntegrityError:
@@ -209,6 +285,10 @@ def resend(slug: str):
     if tenant.status == "pending":
         with activate(tenant):
             admin = db.session.scalar(select(StaffUser).order_by(StaffUser.id).limit(1))
+            wait = resend_limit(tenant, admin) if admin is not None else None
+            if wait is not None:
+                flash(wait, "error")
+                return render("signup/sent.html", pending=tenant, form=form, status=429)
             if admin is not None:
                 _expire_tokens(admin)
                 send_confirmation(tenant, admin, issue_token(admin, purpose=CONFIRM_PURPOSE,

@@ -57,6 +57,9 @@ class Tenant(Timestamped, db.Model):
     # pending (e-mail not yet confirmed) -> active <-> suspended; nothing is ever deleted.
     status: Mapped[str] = mapped_column(String(20), default="active")
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Who signed the tenant up (client address and e-mail): the sign-up rate limit counts these.
+    signup_address: Mapped[str | None] = mapped_column(String(64), index=True)
+    signup_email: Mapped[str | None] = mapped_column(String(254), index=True)
 
     @property
     def is_live(self) -> bool:
