@@ -98,6 +98,7 @@ EVENT_LABELS = {
     "request.shipped": _l("Goods shipped (tracking number)"),
     "request.received": _l("Returned goods received"),
     "request.paid": _l("Claim paid"),
+    "photo.rejected": _l("Photo refused"),
 }
 
 

@@ -99,6 +99,15 @@ EVENT_LABELS = {
     "eight_d.started": _l("8D report started"),
     "eight_d.section": _l("8D section written"),
     "eight_d.summary": _l("8D summary for the customer"),
+    "contact_linked": _l("Linked to the customer's account"),
+    "photo.rejected": _l("Photo refused"),
+    "report.opened": _l("Escalation report opened"),
+    "survey.scheduled": _l("Satisfaction survey scheduled"),
+    "survey.answered": _l("Satisfaction survey answered"),
+    "survey.low_score": _l("Low satisfaction score: follow-up opened"),
+    "deadline.warning": _l("Deadline near: owner warned"),
+    "deadline.breached": _l("Deadline missed: escalated"),
+    "deadline.escalated": _l("Deadline missed: escalated again"),
 }
 
 
