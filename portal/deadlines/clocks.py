@@ -185,6 +185,12 @@ def on_transition(complaint: Complaint, transition, actor, from_status: str) -> 
             _pause(clock, now)
         elif from_status == PAUSE_STATUS:
             _resume(ctx, clock, now)
+    if transition.target in FINAL_STATUSES:
+        # A closed or rejected case owes no more action deadlines: nobody is escalated for them.
+        for clock in db.session.scalars(select(DeadlineClock).where(
+                DeadlineClock.complaint_id == complaint.id, DeadlineClock.action_id.is_not(None),
+                DeadlineClock.stopped_at.is_(None))):
+            stop(ctx, clock, transition.target, now)
     if transition.target not in FINAL_STATUSES:
         for kind, rule in ctx.policy.items():
             if transition.name in rule.get("start", ()) \
