@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from . import uow
 from .extensions import db
 from .i18n import LANGUAGE_NAMES
 
@@ -72,7 +73,7 @@ def switch_language():
         session["locale"] = locale
         if current_user.is_authenticated and hasattr(current_user, "locale"):
             current_user.locale = locale
-            db.session.commit()
+            uow.commit()
     return redirect(safe_next(request.form.get("next"), url_for("web.home")), code=303)
 
 

@@ -28,22 +28,31 @@ def test_class_a_clock_starts_when_classified(db, make_tenant, make_staff, make_
         assert "class_a_plan" in _clock_kinds(db, complaint)
 
 
+def _contained(db, tenant, quality, complaint):
+    """Walk a minor complaint to containment and add a measure due tomorrow."""
+    department = db.session.scalar(select(Department))
+    workflow.transition(complaint, quality, "start_verification")
+    workflow.transition(complaint, quality, "accept")
+    classify(complaint, quality, severity="minor", info_class="B",
+             cause_category="machine", responsible_department_id=department.id)
+    workflow.transition(complaint, quality, "start_containment")
+    return casework.add_action(complaint, quality, kind="containment", title="Spare part",
+                               owner_id=quality.id, due_at=utcnow() + timedelta(days=1))
+
+
+def _action_clocks(db, action):
+    return db.session.scalars(select(DeadlineClock).where(
+        DeadlineClock.action_id == action.id)).all()
+
+
 def test_action_due_date_gets_a_clock(db, make_tenant, make_staff, make_complaint):
     tenant = make_tenant()
     quality = make_staff(tenant, "quality", "after_sales")
     complaint = make_complaint(tenant)
     with activate(tenant):
-        department = db.session.scalar(select(Department))
-        workflow.transition(complaint, quality, "start_verification")
-        workflow.transition(complaint, quality, "accept")
-        classify(complaint, quality, severity="general", info_class="B",
-                 cause_category="machine", responsible_department_id=department.id)
-        workflow.transition(complaint, quality, "start_containment")
-        action = casework.add_action(complaint, quality, kind="containment", title="Spare part",
-                                     owner_id=quality.id, due_at=utcnow() + timedelta(days=1))
-        clocks = db.session.scalars(select(DeadlineClock).where(
-            DeadlineClock.action_id == action.id)).all()
-    assert len(clocks) == 1
+        action = _contained(db, tenant, quality, complaint)
+        clocks = _action_clocks(db, action)
+    assert len(clocks) == 1 and clocks[0].stopped_at is None
 
 
 def test_closing_stops_action_clocks(db, make_tenant, make_staff, make_complaint):
@@ -51,16 +60,8 @@ def test_closing_stops_action_clocks(db, make_tenant, make_staff, make_complaint
     quality = make_staff(tenant, "quality", "after_sales")
     complaint = make_complaint(tenant)
     with activate(tenant):
-        department = db.session.scalar(select(Department))
-        workflow.transition(complaint, quality, "start_verification")
-        workflow.transition(complaint, quality, "accept")
-        classify(complaint, quality, severity="minor", info_class="B",
-                 cause_category="machine", responsible_department_id=department.id)
-        workflow.transition(complaint, quality, "start_containment")
-        action = casework.add_action(complaint, quality, kind="containment", title="Spare part",
-                                     owner_id=quality.id, due_at=utcnow() + timedelta(days=1))
+        action = _contained(db, tenant, quality, complaint)
         workflow.transition(complaint, quality, "answer", message="Fixed with a spare part.")
         workflow.transition(complaint, quality, "close")
-        clock = db.session.scalars(select(DeadlineClock).where(
-            DeadlineClock.action_id == action.id)).one()
-    assert clock.stopped_at is not None
+        clocks = _action_clocks(db, action)
+    assert len(clocks) == 1 and clocks[0].stopped_at is not None
