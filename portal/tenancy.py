@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from flask import Flask, abort, g, make_response, render_template
 from sqlalchemy import ForeignKey, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 from werkzeug.local import LocalProxy
 
 from .extensions import db
@@ -79,8 +80,25 @@ def scoped() -> Iterator[None]:
         _unscoped.reset(token)
 
 
+def _scoped_tables() -> frozenset:
+    global _SCOPED_TABLES
+    if _SCOPED_TABLES is None:
+        _SCOPED_TABLES = frozenset(
+            m.local_table for m in db.Model.registry.mappers if issubclass(m.class_, TenantScoped))
+    return _SCOPED_TABLES
+
+
+_SCOPED_TABLES: frozenset | None = None
+
+
 def _touches_scoped(state) -> bool:
-    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+    if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return True
+    # ``select(func.count()).select_from(Model)`` names no entity, so no mapper: look at the
+    # tables it reads (the loader criteria then filter them like any other).
+    return not _scoped_tables().isdisjoint(
+        find_tables(state.statement, include_aliases=True, include_joins=True,
+                    include_selects=True))
 
 
 @event.listens_for(Session, "do_orm_execute")

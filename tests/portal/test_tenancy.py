@@ -1,8 +1,8 @@
 """Tenant scoping: one hook filters every query, one check guards every write."""
 
 import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select, text
 
 from portal.extensions import db as _db
 from portal.models import Complaint, Contact, StaffUser, TimelineEvent
@@ -55,6 +55,25 @@ def test_query_without_tenant_is_refused(db, make_tenant, make_complaint):
     make_complaint(make_tenant())
     with pytest.raises(TenantScopeError):
         db.session.scalars(select(Complaint)).all()
+    with pytest.raises(TenantScopeError):
+        db.session.scalar(select(func.count()).select_from(Complaint))
+
+
+def test_counts_over_a_table_see_only_the_active_tenant(db, make_tenant, make_complaint):
+    """``select(func.count()).select_from(Model)`` names no entity; it is scoped all the same
+    (it once counted every tenant's rows: the catalogue page showed all tenants' shipments)."""
+    a, b = make_tenant(), make_tenant()
+    make_complaint(a)
+    make_complaint(b)
+    make_complaint(b)
+    with activate(a):
+        assert db.session.scalar(select(func.count()).select_from(Complaint)) == 1
+        joined = select(func.count()).select_from(TimelineEvent).join(
+            Complaint, Complaint.id == TimelineEvent.complaint_id)
+        assert db.session.scalar(joined) == db.session.scalar(
+            select(func.count(TimelineEvent.id)))
+    with activate(b):
+        assert db.session.scalar(select(func.count()).select_from(Complaint)) == 2
 
 
 def test_unscoped_sees_everything(db, make_tenant, make_complaint):
