@@ -13,24 +13,12 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from ..models import Action, Complaint, utcnow
+from ..models import OPEN_STATUSES, STATUSES, Action, Complaint, utcnow
 from .timeline import actor_roles, record
 
-# The states, in the order a complaint normally travels them.
-STATES = (
-    "received",
-    "verifying",
-    "waiting_customer",
-    "accepted",
-    "rejected",
-    "containment",
-    "analysis",
-    "corrective_action",
-    "verifying_effectiveness",
-    "answered",
-    "closed",
-)
-OPEN_STATES = tuple(s for s in STATES if s not in ("rejected", "closed"))
+# The states, in the order a complaint normally travels them (the column's values).
+STATES = STATUSES
+OPEN_STATES = OPEN_STATUSES
 
 STATE_LABELS = {
     "received": _l("Received"),

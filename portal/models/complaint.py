@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -31,6 +32,11 @@ CHANNELS = ("portal", "phone", "email", "visit", "incoming", "in_process", "outg
 DEMANDS = ("onsite", "replacement", "exchange", "return", "claim", "penalty", "answer")
 SEVERITIES = ("minor", "general", "major")
 INFO_CLASSES = ("A", "B")
+# The status column's values, in the order a complaint normally travels them. The moves
+# between them, and who may make them, are the workflow's (portal/complaints/workflow.py).
+STATUSES = ("received", "verifying", "waiting_customer", "accepted", "rejected", "containment",
+            "analysis", "corrective_action", "verifying_effectiveness", "answered", "closed")
+OPEN_STATUSES = tuple(s for s in STATUSES if s not in ("rejected", "closed"))
 CAUSE_CATEGORIES = ("man", "machine", "material", "method", "measurement", "environment", "other")
 
 
@@ -40,6 +46,12 @@ class Complaint(TenantScoped, Timestamped, db.Model):
         UniqueConstraint("tenant_id", "number"),
         UniqueConstraint("tenant_id", "submission_key"),
         Index("ix_complaints_queue", "tenant_id", "status", "created_at"),
+        # The queue's default view (open complaints, newest first) reads its 25 rows straight
+        # off this index instead of sorting the tenant's open complaints (8.6 ms -> 0.2 ms at
+        # 5,000 a tenant); its count is an index-only scan.
+        Index("ix_complaints_open_newest", "tenant_id", text("created_at DESC"),
+              text("id DESC"), postgresql_where=text(
+                  f"status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})")),
         Index("ix_complaints_owner", "tenant_id", "owner_id", "status"),
         Index("ix_complaints_company", "tenant_id", "customer_company_id", "created_at"),
     )
