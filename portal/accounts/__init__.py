@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 
 from ..extensions import db, login_manager
 from ..models import Contact, LoginSession, SignInFailure, SignInToken, StaffUser, utcnow
@@ -113,10 +113,13 @@ def change_password(user, new_password: str) -> None:
     start_session(user)
 
 
+PRINCIPAL_MODELS = {"staff": StaffUser, "contact": Contact}
+
+
 def load_principal(principal: str):
     """The staff user or contact named ``"staff:3"`` / ``"contact:9"`` in the active tenant."""
     kind, _, raw_id = principal.partition(":")
-    model = {"staff": StaffUser, "contact": Contact}.get(kind)
+    model = PRINCIPAL_MODELS.get(kind)
     if model is None or not raw_id.isdigit() or active_tenant_id() is None:
         return None
     return db.session.scalar(select(model).where(model.id == int(raw_id)))
@@ -124,18 +127,19 @@ def load_principal(principal: str):
 
 @login_manager.user_loader
 def _load_user(principal: str):
+    """The user, if this browser's session row is live in the URL's tenant: one statement
+    on every signed-in request (the user, with an EXISTS on its session row)."""
     token = session.get("sid")
-    if not token or active_tenant_id() is None:
+    kind, _, raw_id = principal.partition(":")
+    model = PRINCIPAL_MODELS.get(kind)
+    tenant_id = active_tenant_id()
+    if not token or model is None or not raw_id.isdigit() or tenant_id is None:
         return None
-    row = db.session.get(LoginSession, _digest(token))
-    if row is None or row.revoked_at is not None or row.principal != principal:
-        return None
-    if row.tenant_id != active_tenant_id():
-        return None
-    now = utcnow()
-    if now - row.created_at > current_app.permanent_session_lifetime:
-        return None
-    user = load_principal(principal)
+    live_session = exists().where(
+        LoginSession.id == _digest(token), LoginSession.principal == principal,
+        LoginSession.tenant_id == tenant_id, LoginSession.revoked_at.is_(None),
+        LoginSession.created_at > utcnow() - current_app.permanent_session_lifetime)
+    user = db.session.scalar(select(model).where(model.id == int(raw_id), live_session))
     if user is None or not user.is_active:
         return None
     return user
