@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -40,7 +40,29 @@ def select_timezone() -> str:
     return tenant.timezone if tenant else current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+def _translations():
+    """The translations of the current context's locale, kept on Flask-Babel's own context
+    (``babel_translations``, which ``force_locale`` and ``refresh`` reset), so a page's
+    hundred-odd ``_()`` calls look them up once instead of each through Babel's domain."""
+    ctx = g.get("_flask_babel") if g else None
+    cached = getattr(ctx, "babel_translations", None)
+    if cached is None:
+        cached = get_translations()
+        if g:
+            g._flask_babel.babel_translations = cached
+    return cached
+
+
 def register(app: Flask) -> None:
+    # Replaces Flask-Babel's template callables (the same calls, with the lookup cached).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
     @app.context_processor
     def _languages():
         # Babel spells zh_CN as zh_Hans_CN: compare by language, not by the string.

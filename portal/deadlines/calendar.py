@@ -64,6 +64,9 @@ class BusinessCalendar:
     region: str | None = "CN"
     # The tenant's own days: True = an extra working day, False = a shutdown.
     exceptions: Mapping[date, bool] = field(default_factory=dict)
+    # Each day's intervals, once computed: the calendar is a value, and a page of queue rows
+    # (or a sweep pass) walks the same days for every clock, sometimes months of them.
+    _days: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -93,12 +96,18 @@ class BusinessCalendar:
             return None
         return name if on_holiday or name else None
 
-    def day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
+    def day_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's working periods as aware UTC intervals (empty on a day off)."""
-        if not self.is_working_day(day):
-            return []
-        zone = self.zone
-        return [(_local(day, s, zone), _local(day, e, zone)) for s, e in self.periods]
+        intervals = self._days.get(day)
+        if intervals is None:
+            if self.is_working_day(day):
+                zone = self.zone
+                intervals = tuple((_local(day, s, zone), _local(day, e, zone))
+                                  for s, e in self.periods)
+            else:
+                intervals = ()
+            self._days[day] = intervals
+        return intervals
 
 
 def _minutes_of(t: time) -> int:
