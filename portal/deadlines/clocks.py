@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import g, has_app_context
+from flask_babel import get_locale
 from sqlalchemy import select
 
 from ..extensions import db
@@ -58,6 +59,25 @@ def forget_context(tenant_id: int) -> None:
 
 def _tenant_of(obj) -> Tenant:
     return db.session.get(Tenant, obj.tenant_id)
+
+
+def _context_of(obj) -> Context:
+    """``context_for`` the object's tenant, straight from the cache when it is there (a queue
+    page asks once per row)."""
+    cache = g.get("_deadline_contexts") if has_app_context() else None
+    ctx = cache.get(obj.tenant_id) if cache else None
+    return ctx if ctx is not None else context_for(_tenant_of(obj))
+
+
+def _label(kind: str) -> str:
+    """The clock's name in the current language, translated once per request and language."""
+    if not has_app_context():
+        return str(LABELS.get(kind, kind))
+    cache = g.setdefault("_deadline_labels", {})
+    key = (str(get_locale()), kind)
+    if key not in cache:
+        cache[key] = str(LABELS.get(kind, kind))
+    return cache[key]
 
 
 def schedule(ctx: Context, clock: DeadlineClock) -> None:
@@ -289,7 +309,7 @@ def view(ctx: Context, clock: DeadlineClock, now: datetime | None = None) -> Clo
         warn_point = clock.warn_at or clock.due_at
         level = "late" if end >= clock.due_at else ("warn" if end >= warn_point else "ok")
     return ClockView(
-        id=clock.id, kind=clock.kind, label=str(LABELS.get(clock.kind, clock.kind)),
+        id=clock.id, kind=clock.kind, label=_label(clock.kind),
         state=state, level=level, due_at=clock.due_at, started_at=clock.started_at,
         stopped_at=clock.stopped_at, working_time=clock.working_time,
         customer_visible=clock.customer_visible, budget_minutes=clock.budget_minutes,
@@ -324,7 +344,7 @@ def badge_for(complaint: Complaint, now: datetime | None = None) -> ClockView | 
         )
     if clock is None:
         return None
-    return view(context_for(_tenant_of(complaint)), clock, now)
+    return view(_context_of(complaint), clock, now)
 
 
 def prefetch_badges(complaints) -> None:
