@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import Locale
+from babel.dates import get_date_format, get_datetime_format, get_time_format, parse_pattern
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import format_datetime, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -53,7 +57,42 @@ def _translations():
     return cached
 
 
+NAMED_FORMATS = ("full", "long", "medium", "short")
+
+
+@lru_cache(maxsize=64)
+def _datetime_patterns(locale_id: str, format: str):
+    """What Babel's ``format_datetime`` looks up on every call, looked up once: the locale,
+    and for a named format the joining pattern with its time and date patterns."""
+    locale = Locale.parse(locale_id)
+    if format in NAMED_FORMATS:
+        return (locale, get_datetime_format(format, locale).replace("'", ""),
+                get_time_format(format, locale), get_date_format(format, locale))
+    return locale, None, parse_pattern(format), None
+
+
+def datetimeformat(value, format: str = "medium"):
+    """The templates' ``datetimeformat`` filter: Flask-Babel's ``format_datetime`` (the
+    request's language and time zone), with the patterns resolved once per language and
+    format instead of on every call (a queue page formats fifty)."""
+    if value is None or not hasattr(value, "astimezone") or value.tzinfo is None:
+        return format_datetime(value, format)
+    locale = get_locale()
+    if locale is None:
+        return format_datetime(value, format)
+    locale, joined, first, date_pattern = _datetime_patterns(str(locale), format)
+    zone = get_timezone()
+    local = value.astimezone(zone)
+    if hasattr(zone, "normalize"):  # pytz
+        local = zone.normalize(local)
+    if joined is None:
+        return first.apply(local, locale)
+    return (joined.replace("{0}", first.apply(local, locale))
+            .replace("{1}", date_pattern.apply(local, locale)))
+
+
 def register(app: Flask) -> None:
+    app.jinja_env.filters["datetimeformat"] = datetimeformat
     # Replaces Flask-Babel's template callables (the same calls, with the lookup cached).
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),

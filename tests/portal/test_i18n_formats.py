@@ -1,0 +1,44 @@
+"""The templates' helpers for the request's language: the ``datetimeformat`` filter gives
+exactly what Flask-Babel's ``format_datetime`` gives (it only resolves the patterns once), and
+the template ``_()`` follows ``force_locale`` (e-mails in the recipient's language)."""
+
+from datetime import UTC, datetime
+
+import pytest
+from flask_babel import force_locale, format_datetime
+
+from portal.i18n import datetimeformat
+
+MOMENTS = [
+    datetime(2026, 3, 29, 0, 59, tzinfo=UTC),  # Berlin: an hour before the spring change
+    datetime(2026, 3, 29, 1, 1, tzinfo=UTC),  # and just after it
+    datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # the autumn change
+    datetime(2026, 2, 16, 23, 45, tzinfo=UTC),  # Shanghai: past midnight, Spring Festival
+    datetime(2026, 12, 1, 12, 0, 5, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "America/New_York"])
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_datetimeformat_is_flask_babels(app, zone, locale, monkeypatch):
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_TIMEZONE", zone)
+    with app.test_request_context("/"), force_locale(locale):
+        for moment in MOMENTS:
+            for fmt in ("short", "medium", "long", "full", "yyyy-MM-dd HH:mm", "yyyy-MM-dd"):
+                assert datetimeformat(moment, fmt) == format_datetime(moment, fmt), (moment, fmt)
+
+
+def test_datetimeformat_leaves_other_values_to_flask_babel(app):
+    naive = datetime(2026, 12, 1, 8, 0)
+    with app.test_request_context("/"), force_locale("en"):
+        assert datetimeformat(naive, "short") == format_datetime(naive, "short")
+
+
+def test_template_gettext_follows_force_locale(app):
+    with app.test_request_context("/"):
+        template = app.jinja_env.from_string('{{ _("Complaints") }}')
+        with force_locale("zh_CN"):
+            assert template.render() == "投诉"
+            with force_locale("en"):
+                assert template.render() == "Complaints"
+            assert template.render() == "投诉"
