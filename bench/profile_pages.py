@@ -25,6 +25,43 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/closeloop_bench"
 
 
+def signed_in_client(database_url: str, tenant: str, path: str):
+    """A test client of the production-mode app signed in as the seed's quality user, and the
+    URL for ``path`` (below the tenant's /staff/, or absolute; ``{id}`` = a complaint in
+    analysis)."""
+    os.environ.update(DATABASE_URL=database_url, SECRET_KEY="bench-only-secret",
+                      SESSION_COOKIE_SECURE="0")
+    for name in ("REDIS_URL", "S3_BUCKET", "MAIL_URL"):
+        os.environ.pop(name, None)
+    import sqlalchemy as sa
+
+    from portal import create_app
+
+    app = create_app()
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"  # production mode: HTTPS only
+    staff = f"/t/{tenant}/staff/"
+    page = client.get(f"{staff}sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"',
+                      page)
+    client.post(f"{staff}sign-in", data={
+        "email": f"quality@{tenant}.example.com", "password": "bench-pass-2026",
+        "csrf_token": token.group(1) or token.group(2)},
+        headers={"Referer": f"https://localhost{staff}sign-in"})
+    if "{id}" in path:
+        with sa.create_engine(database_url).connect() as conn:
+            complaint_id = conn.execute(sa.text(
+                "SELECT c.id FROM complaints c JOIN tenants t ON t.id = c.tenant_id "
+                "WHERE t.slug = :slug AND c.status = 'analysis' ORDER BY c.id LIMIT 1"),
+                {"slug": tenant}).scalar_one()
+        path = path.replace("{id}", str(complaint_id))
+    url = path if path.startswith("/") else staff + path
+    response = client.get(url)
+    if response.status_code != 200:
+        raise SystemExit(f"{url} answered {response.status_code}: is the database seeded?")
+    return client, url
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
@@ -36,37 +73,7 @@ def main(argv=None) -> None:
     parser.add_argument("--dump", help="write the raw profile here (for snakeviz, pstats)")
     args = parser.parse_args(argv)
 
-    os.environ.update(DATABASE_URL=args.database_url, SECRET_KEY="bench-only-secret",
-                      SESSION_COOKIE_SECURE="0")
-    for name in ("REDIS_URL", "S3_BUCKET", "MAIL_URL"):
-        os.environ.pop(name, None)
-    import sqlalchemy as sa
-
-    from portal import create_app
-
-    app = create_app()
-    client = app.test_client()
-    client.environ_base["wsgi.url_scheme"] = "https"
-    staff = f"/t/{args.tenant}/staff/"
-    page = client.get(f"{staff}sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"',
-                      page)
-    client.post(f"{staff}sign-in", data={
-        "email": f"quality@{args.tenant}.example.com", "password": "bench-pass-2026",
-        "csrf_token": token.group(1) or token.group(2)},
-        headers={"Referer": f"https://localhost{staff}sign-in"})  # production mode: HTTPS
-    path = args.path
-    if "{id}" in path:
-        with sa.create_engine(args.database_url).connect() as conn:
-            complaint_id = conn.execute(sa.text(
-                "SELECT c.id FROM complaints c JOIN tenants t ON t.id = c.tenant_id "
-                "WHERE t.slug = :slug AND c.status = 'analysis' LIMIT 1"),
-                {"slug": args.tenant}).scalar_one()
-        path = path.replace("{id}", str(complaint_id))
-    url = staff + path
-    response = client.get(url)
-    if response.status_code != 200:
-        raise SystemExit(f"{url} answered {response.status_code}: is the database seeded?")
+    client, url = signed_in_client(args.database_url, args.tenant, args.path)
     for _ in range(5):  # warm caches (templates, translations, statements)
         client.get(url)
 
@@ -89,7 +96,7 @@ def main(argv=None) -> None:
     trivial = (time.perf_counter() - trivial_started) / args.requests * 1000
     print(f"{url}: median {plain:.1f} ms per request without the profiler "
           f"({elapsed / args.requests * 1000:.1f} ms with it); /healthz {trivial:.2f} ms; "
-          f"{len(response.data):,} bytes")
+          f"{len(client.get(url).data):,} bytes")
     if args.dump:
         profiler.dump_stats(args.dump)
     pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.top)
