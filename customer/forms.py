@@ -7,7 +7,6 @@ import secrets
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -35,6 +34,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.i18n import lazy_gettext as _l
 from portal.models import DEMANDS
 
 DEMAND_LABELS = {

@@ -4,11 +4,11 @@ each (the customer-visible timeline, containment, promised times)."""
 from __future__ import annotations
 
 from flask import abort
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from portal.complaints.workflow import TRANSITIONS
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import (
     Action,
     Complaint,

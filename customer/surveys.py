@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal import surveys, uow
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Survey
 from portal.tenancy import current_tenant
 from portal.web import render

@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal import uow
+from portal.i18n import lazy_gettext as _l
 from portal.notifications import EVENTS
 from portal.tenancy import current_tenant
 from portal.web import render

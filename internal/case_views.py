@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -24,6 +23,7 @@ from portal.complaints.abilities import STALE_MESSAGE, may
 from portal.complaints.operations import classify, money, suggested_department
 from portal.complaints.workflow import STAFF_STATE_LABELS, TransitionError
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import (
     Action,
     Complaint,

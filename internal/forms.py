@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -31,6 +31,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.i18n import lazy_gettext as _l
 from portal.models import CAUSE_CATEGORIES, COST_CATEGORIES, DEMANDS, INFO_CLASSES, SEVERITIES
 
 
@@ -332,4 +333,5 @@ class FilingForm(FlaskForm):
             raise ValidationError(_l("At most 50 serial numbers."))
         for value in values:
             if not re.match(r"^[A-Z0-9][A-Z0-9\-]{2,59}$", value):
-                raise ValidationError(_l("%(value)s is not a serial number.", value=value))
+                # gettext, not a lazy string: the typed value must be escaped when shown.
+                raise ValidationError(_("%(value)s is not a serial number.", value=value))

@@ -7,7 +7,6 @@ from datetime import date
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, StringField
@@ -16,6 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from portal import surveys, uow
 from portal.accounts.forms import ConfirmForm
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import SurveyCampaign
 from portal.web import render
 

@@ -7,10 +7,26 @@ from functools import lru_cache
 from babel import Locale
 from babel.dates import get_date_format, get_datetime_format, get_time_format, parse_pattern
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import format_datetime, get_locale, get_timezone, get_translations
+from flask_babel import format_datetime, get_locale, get_timezone, get_translations, gettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+class LazyText(LazyString):
+    """Flask-Babel's lazy string, shown as text. Flask-Babel's own ``__html__`` declares the
+    translated text safe HTML, so a value formatted into it (a typed serial number, a file's
+    name) reached the page unescaped; our messages carry no markup, so all of it is escaped."""
+
+    def __html__(self):
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    """``flask_babel.lazy_gettext`` that renders as text. Import it as ``_l``."""
+    return LazyText(gettext, string, **variables)
 
 
 def _supported(value: str | None) -> str | None:

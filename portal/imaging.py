@@ -11,8 +11,9 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from portal.i18n import lazy_gettext as _l
 
 try:  # HEIC/HEIF (iPhones) through libheif; registered once, at import.
     import pillow_heif

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+
+from portal.i18n import lazy_gettext as _l
 
 from .extensions import db
 from .models import Contact, CustomerCompany, ImportRun, ProductModel, Shipment, utcnow

@@ -16,10 +16,11 @@ import warnings
 from dataclasses import asdict, dataclass
 
 from flask import current_app, redirect, send_file
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from PIL import Image
 from sqlalchemy import func, select
+
+from portal.i18n import lazy_gettext as _l
 
 from .extensions import db
 from .models import Complaint, Photo, Tenant
@@ -43,11 +44,15 @@ _heif_registered = False
 
 
 class PhotoRefused(Exception):
-    """An upload was refused before anything was stored. ``message`` names the file."""
+    """An upload was refused before anything was stored. ``message`` names the file.
+
+    The message is kept as plain text, translated when raised: a lazy string with the file's
+    name in it would render unescaped (Flask-Babel's LazyString says its text is safe HTML),
+    and the name is whatever the uploader called the file."""
 
     def __init__(self, message):
         super().__init__(str(message))
-        self.message = message
+        self.message = str(message)
 
 
 def sniff(head: bytes) -> str | None:

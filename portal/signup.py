@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from portal.i18n import lazy_gettext as _l
 
 from . import uow
 from .accounts import MIN_PASSWORD_LENGTH, consume_token, hash_password, issue_token, start_session

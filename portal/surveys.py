@@ -20,8 +20,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+
+from portal.i18n import lazy_gettext as _l
 
 from .complaints import workflow
 from .complaints.timeline import SYSTEM, record

@@ -1,9 +1,10 @@
 """Forms for signing in and managing one's password."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from portal.i18n import lazy_gettext as _l
 
 from . import MIN_PASSWORD_LENGTH
 

@@ -13,8 +13,9 @@ import re
 import uuid
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+
+from portal.i18n import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
+from portal.i18n import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import COST_CATEGORIES, Complaint, CostEntry, Department, utcnow

@@ -4,8 +4,9 @@ D7 list the corrective and preventive actions, which are tracked ``Action`` rows
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+
+from portal.i18n import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Complaint, EightDReport, EightDSection, utcnow

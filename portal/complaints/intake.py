@@ -12,8 +12,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+
+from portal.i18n import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import (

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, literal_column, or_, select
+
+from portal.i18n import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import (

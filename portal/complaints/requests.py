@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
+from portal.i18n import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import ApprovalStep, Complaint, ServiceRequest, Tenant, utcnow

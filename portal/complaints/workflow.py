@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
+from portal.i18n import lazy_gettext as _l
 
 from ..models import OPEN_STATUSES, STATUSES, Action, Complaint, utcnow
 from .timeline import actor_roles, record

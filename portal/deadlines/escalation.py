@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+
+from portal.i18n import lazy_gettext as _l
 
 from ..complaints.timeline import SYSTEM, record
 from ..extensions import db

@@ -6,7 +6,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale, gettext
-from flask_babel import lazy_gettext as _l
+
+from portal.i18n import lazy_gettext as _l
 
 # Event kinds a user or a group robot can subscribe to.
 EVENTS = {

@@ -364,6 +364,19 @@ def test_markup_is_shown_as_text(filer, catalogue, db):
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
 
 
+def test_markup_in_a_serial_number_or_a_file_name_is_shown_as_text(filer, catalogue, db):
+    """Messages that repeat what was typed or sent (a serial number, a file's name) escape it:
+    the translated message itself is trusted, the value in it is not."""
+    response = filer.post(serials="AB000101\n<svg/onload=alert(1)>")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "<SVG" not in text and "&lt;SVG/ONLOAD=ALERT(1)&gt; does not look like" in text
+    response = filer.post(photos=(("<img src=x onerror=alert(2)>.jpg", b"MZ not a photo"),))
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "<img src=x onerror=alert(2)>" not in text and "&lt;img src=x onerror=alert(2)&gt;" in text
+
+
 def test_form_without_csrf_token_is_refused(client, catalogue, db):
     response = client.post(f"/t/{catalogue['tenant'].slug}/complaints/new", data=VALID)
     assert response.status_code == 400
