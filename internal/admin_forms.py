@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -34,6 +35,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts import MIN_PASSWORD_LENGTH
 from portal.i18n import LANGUAGE_NAMES
+from portal.i18n import lazy_gettext as _l
 from portal.models import DEPARTMENT_KINDS, ROLES
 
 REQUIRED = _l("This field is required.")
@@ -43,6 +45,30 @@ ROLE_LABELS = {
     "responder": _l("Responsible department"), "logistics": _l("Logistics"),
     "finance": _l("Finance"), "manager": _l("Manager"), "admin": _l("Administrator"),
 }
+APPROVER_ROLES = tuple(r for r in ROLES if r != "admin")
+
+
+def role_names(role: str) -> set[str]:
+    """What an admin may type for ``role``: its code, or its name in either language."""
+    names = {role}
+    for locale in LANGUAGE_NAMES:
+        with force_locale(locale):
+            names.add(str(ROLE_LABELS[role]))
+    return {n.casefold() for n in names}
+
+
+def role_named(text: str) -> str | None:
+    """The approver role that ``text`` names (售后, After-sales, after_sales), or None."""
+    wanted = text.strip().casefold()
+    return next((r for r in APPROVER_ROLES if wanted in role_names(r)), None)
+
+
+def chain_text(chain) -> str:
+    """A return approval chain as the admin reads it: role names in the page's language."""
+    separator = "、" if str(get_locale()).startswith("zh") else ", "
+    return separator.join(str(ROLE_LABELS.get(r, r)) for r in chain)
+
+
 DEPARTMENT_KIND_LABELS = {
     "after_sales": _l("After-sales"), "quality": _l("Quality"), "technical": _l("Technical"),
     "production": _l("Production"), "purchasing": _l("Purchasing"),
@@ -230,10 +256,20 @@ class SettingsForm(FlaskForm):
         validators=[DataRequired(_l("Choose at least one channel."))])
 
     def validate_return_approval_chain(self, field):
-        chain = [r for r in re.split(r"[\s,;，、>]+", field.data or "") if r]
-        unknown = [r for r in chain if r not in ROLES or r == "admin"]
-        if unknown:
-            raise ValidationError(_l("Unknown role: %(role)s.", role=unknown[0][:40]))
+        chain = []
+        for part in re.split(r"[,;，；、>→\n]+", field.data or ""):
+            # "质量 主管" or "quality manager": names separated by spaces only.
+            words = [part] if role_named(part) or not part.strip() else part.split()
+            for word in words:
+                if not word.strip():
+                    continue
+                role = role_named(word)
+                if role is None:
+                    # gettext, not a lazy string: the typed text must be escaped when shown.
+                    raise ValidationError(_("Unknown role: %(role)s.", role=word.strip()[:40]))
+                chain.append(role)
+        if not chain:
+            raise ValidationError(_l("Give at least one approver."))
         if len(set(chain)) != len(chain):
             raise ValidationError(_l("Each role may appear once."))
         field.chain = chain

@@ -18,7 +18,7 @@ from portal.tenancy import current_tenant
 from portal.web import render
 
 from . import blueprint
-from .admin_forms import FailureModeForm, SettingsForm
+from .admin_forms import APPROVER_ROLES, FailureModeForm, SettingsForm, chain_text
 
 # Columns of Tenant edited here (the rest live in Tenant.settings).
 TENANT_FIELDS = ("brand_color", "default_locale", "timezone", "logo_key")
@@ -62,7 +62,7 @@ def _fill(form: SettingsForm, tenant) -> None:
     form.timezone.data = tenant.timezone
     form.languages.data = tenant.setting("languages")
     form.complaint_prefix.data = tenant.setting("complaint_prefix")
-    form.return_approval_chain.data = ", ".join(tenant.setting("return_approval_chain"))
+    form.return_approval_chain.data = chain_text(tenant.setting("return_approval_chain"))
     form.defect_ratio_exception.data = round(tenant.setting("defect_ratio_exception") * 1000)
     form.defect_ratio_special.data = round(tenant.setting("defect_ratio_special") * 1000)
     form.ratio_window_months.data = tenant.setting("ratio_window_months")
@@ -107,7 +107,7 @@ def _page(form, fm_form, status=200):
         .order_by(SettingChange.changed_at.desc(), SettingChange.id.desc()).limit(100)).all()
     modes = db.session.scalars(select(FailureMode).order_by(FailureMode.code)).all()
     return render("internal/admin/settings.html", form=form, fm_form=fm_form, history=history,
-                  modes=modes, status=status)
+                  modes=modes, approvers=chain_text(APPROVER_ROLES), status=status)
 
 
 @blueprint.route("/admin/settings", methods=["GET", "POST"])

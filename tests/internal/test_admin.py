@@ -301,12 +301,37 @@ def test_settings_change_is_recorded(admin_client, db):
     assert "return_approval_chain" in history and "Ada Admin" in history
 
 
+@pytest.mark.parametrize("typed,chain", [
+    ("售后、质量、主管", ["after_sales", "quality", "manager"]),  # names, Chinese list marks
+    ("Quality, Responsible department > Manager", ["quality", "responder", "manager"]),
+    ("quality manager", ["quality", "manager"]),  # codes, as before
+    ("财务；after-sales", ["finance", "after_sales"]),
+])
+def test_approval_chain_by_role_names(admin_client, db, typed, chain):
+    """Admins write the chain with the roles' names in either language (or their codes), and
+    read it back as names in the page's language."""
+    path = f"{admin_client.base}/admin/settings"
+    page = admin_client.get(path).get_data(as_text=True)
+    response = admin_client.post(path, data=_settings_data(page, return_approval_chain=typed))
+    assert response.status_code == 303, response.get_data(as_text=True)[:400]
+    with activate(admin_client.tenant):
+        db.session.refresh(admin_client.tenant)
+        assert admin_client.tenant.setting("return_approval_chain") == chain
+    shown = admin_client.get(path).get_data(as_text=True)
+    names = {"after_sales": "After-sales", "quality": "Quality", "responder":
+             "Responsible department", "manager": "Manager", "finance": "Finance"}
+    assert 'value="' + ", ".join(names[r] for r in chain) + '"' in shown
+
+
 @pytest.mark.parametrize("changes,message", [
     ({"brand_color": "red"}, "#1a2b3c"),
     ({"brand_color": "#12345g"}, "#1a2b3c"),
     ({"defect_ratio_special": "2"}, "must be above"),
     ({"return_approval_chain": "quality, wizard"}, "Unknown role"),
     ({"return_approval_chain": "quality, quality"}, "once"),
+    ({"return_approval_chain": "质量、质量"}, "once"),
+    ({"return_approval_chain": "质量、管理员"}, "Unknown role: 管理员"),  # admins do not sign
+    ({"return_approval_chain": "<script>alert(1)</script>"}, "Unknown role: &lt;script"),
     ({"weight_overall": "0", "weight_service": "0", "weight_quality": "0"}, "above 0"),
     ({"timezone": "Mars/Base"}, "time zone"),
     ({"languages": ["en"], "default_locale": "zh_CN"}, "one of those offered"),
