@@ -25,7 +25,7 @@ class LazyText(LazyString):
 
 
 def lazy_gettext(string: str, **variables) -> LazyText:
-    """``flask_babel.lazy_gettext`` that renders as text. Import it as ``_l``."""
+    """Flask-Babel's ``lazy_gettext``, rendering as text. Import it as ``_l``."""
     return LazyText(gettext, string, **variables)
 
 

@@ -42,3 +42,28 @@ def test_template_gettext_follows_force_locale(app):
             with force_locale("en"):
                 assert template.render() == "Complaints"
             assert template.render() == "投诉"
+
+
+def test_lazy_messages_escape_the_values_formatted_into_them(app):
+    from markupsafe import escape
+
+    from portal.i18n import lazy_gettext
+
+    with app.test_request_context("/"), force_locale("en"):
+        message = lazy_gettext("%(value)s is not a serial number.", value="<svg/onload=alert(1)>")
+        assert str(escape(message)) == "&lt;svg/onload=alert(1)&gt; is not a serial number."
+        template = app.jinja_env.from_string("{{ m }}")
+        assert "<svg" not in template.render(m=message)
+
+
+def test_no_code_uses_flask_babels_own_lazy_gettext():
+    """Its strings render unescaped; portal.i18n.lazy_gettext is the one to import."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [str(path.relative_to(root))
+                 for package in ("portal", "customer", "internal", "jobs")
+                 for path in (root / package).rglob("*.py")
+                 if "from flask_babel import lazy_gettext" in path.read_text(encoding="utf-8")
+                 or "flask_babel.lazy_gettext" in path.read_text(encoding="utf-8")]
+    assert offenders == []
