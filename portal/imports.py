@@ -36,6 +36,7 @@ from portal.i18n import lazy_gettext as _l
 
 from .extensions import db
 from .models import Contact, CustomerCompany, ImportRun, ProductModel, Shipment, utcnow
+from .spreadsheets import neutralise
 from .storage import get_storage, tenant_key
 from .tenancy import active_tenant_id, current_tenant
 
@@ -344,14 +345,6 @@ def split_range(first: str, last: str) -> int | None:
         return None
     count = int(b.group(2)) - int(a.group(2)) + 1
     return count if count >= 1 else None
-
-
-def neutralise(value):
-    """A cell value safe to put in a spreadsheet: text that Excel or LibreOffice would take
-    for a formula (starting with = + - @, or a tab/CR) gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -759,15 +752,10 @@ def workbook_bytes(headers: list[str], rows: Iterable[list]) -> bytes:
     sheet = workbook.create_sheet()
     sheet.append(headers)
     for row in rows:
-        sheet.append([_safe_cell(v) for v in row])
+        sheet.append([neutralise(v) for v in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-
-
-def _safe_cell(value):
-    # After neutralise() no text starts with "=", so openpyxl stores it as a string cell.
-    return neutralise(value) if isinstance(value, str) else value
 
 
 def csv_bytes(headers: list[str], rows: Iterable[list]) -> bytes:

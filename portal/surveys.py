@@ -41,6 +41,7 @@ from .models import (
     utcnow,
 )
 from .queueing import enqueue
+from .spreadsheets import neutralise
 
 MODULES: dict[str, tuple[str, ...]] = {
     "overall": ("price", "delivery", "use"),
@@ -505,14 +506,6 @@ def results(campaign_id: int | None = None, year: int | None = None) -> Results:
 EXPORT_HEADER = ("survey", "kind", "campaign", "complaint", "customer", "contact", "email",
                  "product_line", "sent_at", "opened_at", "answered_at", "overall", "service",
                  "quality", "total", "suggestions", "comments")
-
-
-def neutralise(value):
-    """Spreadsheet formula injection: text starting with = + - @ (or a tab/CR) is prefixed
-    with an apostrophe so Excel and LibreOffice show it as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def export_rows(campaign_id: int | None = None, year: int | None = None):

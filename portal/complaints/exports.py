@@ -8,15 +8,7 @@ import io
 
 from flask import render_template
 
-# A spreadsheet cell starting with one of these is read as a formula: neutralise it.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """Text that a spreadsheet shows as text (a leading quote stops formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+from ..spreadsheets import neutralise
 
 
 def _pdf(html: str) -> bytes:
@@ -48,7 +40,7 @@ def queue_workbook(rows, labels) -> bytes:
     sheet = book.create_sheet("Complaints")
     sheet.append(list(QUEUE_COLUMNS))
     for row in rows:
-        sheet.append([safe_cell(v) for v in (
+        sheet.append([neutralise(v) for v in (
             row.number, row.created_at.replace(tzinfo=None), row.title,
             row.company_name or row.reporter_company or row.reporter_name,
             row.product_code, str(labels.get(row.status, row.status)), row.severity,

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from portal import imports
 from portal.models import Contact, CustomerCompany, ImportRun, Shipment
+from portal.spreadsheets import neutralise
 from portal.tenancy import activate
 from tests.conftest import csrf_from
 
@@ -138,11 +139,11 @@ def test_missing_columns_are_named(app):
 
 
 def test_neutralise_and_exports():
-    assert imports.neutralise("=1+2") == "'=1+2"
-    assert imports.neutralise("+86 21") == "'+86 21"
-    assert imports.neutralise("-5") == "'-5"
-    assert imports.neutralise("@SUM(A1)") == "'@SUM(A1)"
-    assert imports.neutralise("safe") == "safe" and imports.neutralise(-5) == -5
+    assert neutralise("=1+2") == "'=1+2"
+    assert neutralise("+86 21") == "'+86 21"
+    assert neutralise("-5") == "'-5"
+    assert neutralise("@SUM(A1)") == "'@SUM(A1)"
+    assert neutralise("safe") == "safe" and neutralise(-5) == -5
     data = imports.workbook_bytes(["a", "b"], [['=HYPERLINK("http://evil","x")', 3]])
     sheet = load_workbook(io.BytesIO(data)).active
     cell = sheet["A2"]
