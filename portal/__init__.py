@@ -91,9 +91,10 @@ def register_cli(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
-    from .web import register_error_pages
+    from .web import register_error_pages, register_security_headers
 
     register_error_pages(app)
+    register_security_headers(app)
 
 
 def _project_root():

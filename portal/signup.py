@@ -212,6 +212,9 @@ def confirm_tenant(tenant: Tenant, token: str) -> StaffUser | None:
 @blueprint.route("/signup", methods=["GET", "POST"])
 def start():
     form = SignUpForm()
+    # Tells whether the address is free while it is typed (htmx; without it, on submit).
+    form.slug.render_kw = {"hx-get": url_for("signup.check_slug"), "hx-include": "this",
+                           "hx-trigger": "input changed delay:400ms", "hx-target": "#slug-check"}
     limit_message = None
     if form.validate_on_submit():
         over = signup_limit(client_address(), form.email.data.strip().lower())

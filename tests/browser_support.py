@@ -135,22 +135,35 @@ def browser():
         instance.close()
 
 
+@contextmanager
+def _page_refusing_csp_violations(context):
+    """A page of ``context``; the test fails if the browser refused anything under the site's
+    Content-Security-Policy (an inline script or handler slipped into a template)."""
+    page = context.new_page()
+    refused = []
+    page.on("console", lambda msg: refused.append(msg.text)
+            if "Content Security Policy" in msg.text else None)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert refused == [], refused
+
+
 @pytest.fixture
 def phone_page(browser):
     """A phone: 360×640 CSS pixels, touch, device scale 2."""
     context = browser.new_context(viewport={"width": 360, "height": 640}, device_scale_factor=2,
                                   is_mobile=True, has_touch=True)
-    page = context.new_page()
-    yield page
-    context.close()
+    with _page_refusing_csp_violations(context) as page:
+        yield page
 
 
 @pytest.fixture
 def desktop_page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
+    with _page_refusing_csp_violations(context) as page:
+        yield page
 
 
 def screenshot(page, name: str) -> Path:

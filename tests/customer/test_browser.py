@@ -324,10 +324,10 @@ def test_failed_photo_is_retried_without_losing_the_form(live_server, phone_page
         detect() { return Promise.resolve([{rawValue: " AB000202 "}]); } };""")
     page.goto(f"{base}/complaints/new")
     page.locator("#product").type("zz")  # the type-ahead asks the catalogue (htmx)
-    page.wait_for_function("document.querySelectorAll('#product-options option').length == 0")
+    page.wait_for_function("() => document.querySelectorAll('#product-options option').length == 0")
     page.locator("#product").fill("")
     page.locator("#product").type("px-1")
-    page.wait_for_function("document.querySelectorAll('#product-options option').length == 1")
+    page.wait_for_function("() => document.querySelectorAll('#product-options option').length == 1")
     for selector, value in (("#reporter_name", "Li Wei"), ("#reporter_company", "Sample Works"),
                             ("#reporter_email", f"li2@{world['slug']}.example.com"),
                             ("#reporter_phone", "+86 21 5555 0101"), ("#product", "PX-100"),
@@ -338,7 +338,7 @@ def test_failed_photo_is_retried_without_losing_the_form(live_server, phone_page
     assert page.locator(".scan").is_visible()
     page.locator(".scan-input").set_input_files([
         {"name": "plate.jpg", "mimeType": "image/jpeg", "buffer": image_bytes("JPEG")}])
-    page.wait_for_function("document.querySelector('#serials').value.includes('AB000202')")
+    page.wait_for_function("() => document.querySelector('#serials').value.includes('AB000202')")
     assert page.input_value("#serials") == "AB000201\nAB000202"
     page.locator("input[type=file][name=photos][multiple]").set_input_files([
         {"name": "leak.jpg", "mimeType": "image/jpeg", "buffer": image_bytes("JPEG", (640, 480))}])
