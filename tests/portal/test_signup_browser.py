@@ -46,6 +46,8 @@ def test_sign_up_to_first_complaint(live_server, desktop_page, phone_page, tmp_p
     page.goto(live_server.url + "/")
     page.click("text=Sign up your company")
     page.fill("#company_name", "Huaxin Compressors")
+    page.fill("#slug", "admin")  # reserved: said while typing (htmx), before submitting
+    page.wait_for_selector("#slug-check .error:has-text('reserved')")
     page.fill("#slug", slug)
     page.fill("#admin_name", "Chen Hua")
     page.fill("#email", email)
