@@ -78,11 +78,14 @@ def demo(port: int, no_serve: bool) -> None:
         return
     from werkzeug.serving import run_simple
 
+    from .devserver import ClosingRequestHandler, closing
+
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
         _start_embedded_background(app)
     # app.run() refuses to block inside the flask CLI; the server it wraps does not.
-    run_simple("127.0.0.1", port, app, threaded=True)
+    run_simple("127.0.0.1", port, closing(app), threaded=True,
+               request_handler=ClosingRequestHandler)
 
 
 def _start_embedded_background(app: Flask) -> None:

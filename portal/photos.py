@@ -263,10 +263,8 @@ def photo_response(photo: Photo, variant: str):
     if url:
         response = redirect(url, code=302)
     else:
-        # Bytes, not an open file: werkzeug's server (demo, live tests) skips closing the
-        # response when the client drops the connection, leaking the file handle.
-        response = send_file(io.BytesIO(storage.read(key)), mimetype="image/jpeg",
-                             max_age=300, conditional=False, etag=False)
+        response = send_file(storage.open(key), mimetype="image/jpeg", max_age=300,
+                             conditional=False, etag=False)
     response.headers["Cache-Control"] = "private, max-age=300"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

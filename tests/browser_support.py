@@ -15,56 +15,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
+
+from portal.devserver import ClosingRequestHandler, closing
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-class _Response:
-    """An app's response iterable whose ``close()`` runs once, whoever calls it."""
-
-    def __init__(self, iterable):
-        self._iterable = iterable
-        self._closed = False
-
-    def __iter__(self):
-        return iter(self._iterable)
-
-    def close(self):
-        if not self._closed:
-            self._closed = True
-            if hasattr(self._iterable, "close"):
-                self._iterable.close()
-
-
-_responses = threading.local()  # the threaded server gives each connection its own thread
-
-
-def _closing(app):
-    def wsgi(environ, start_response):
-        response = _Response(app(environ, start_response))
-        _responses.open = [*getattr(_responses, "open", []), response]
-        return response
-
-    return wsgi
-
-
-class _ClosingHandler(WSGIRequestHandler):
-    """werkzeug's handler skips closing the response when the browser drops the connection
-    while the server drains the request (a page left while a stylesheet or photo is still
-    coming): the open file then leaks, and its ResourceWarning fails whichever test the
-    garbage collector happens to run in. Close what is left once the connection is done."""
-
-    def handle(self):
-        try:
-            super().handle()
-        finally:
-            for response in getattr(_responses, "open", []):
-                response.close()
-            _responses.open = []
 
 
 class LiveServer:
@@ -108,8 +66,8 @@ def live_server(tmp_path_factory):
         from flask_migrate import upgrade
 
         upgrade()
-    server = make_server("127.0.0.1", 0, _closing(app), threaded=True,
-                         request_handler=_ClosingHandler)
+    server = make_server("127.0.0.1", 0, closing(app), threaded=True,
+                         request_handler=ClosingRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

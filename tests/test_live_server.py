@@ -13,7 +13,7 @@ import warnings
 from flask import Flask, send_file
 from werkzeug.serving import make_server
 
-from tests.browser_support import _closing, _ClosingHandler
+from portal.devserver import ClosingRequestHandler, closing
 
 
 def _dropped_downloads(tmp_path, wrap: bool, tries: int = 100) -> int:
@@ -23,8 +23,8 @@ def _dropped_downloads(tmp_path, wrap: bool, tries: int = 100) -> int:
     asset.write_bytes(b"x" * 60_000)
     app = Flask(__name__)
     app.add_url_rule("/asset", "asset", lambda: send_file(asset))
-    server = (make_server("127.0.0.1", 0, _closing(app), threaded=True,
-                          request_handler=_ClosingHandler) if wrap
+    server = (make_server("127.0.0.1", 0, closing(app), threaded=True,
+                          request_handler=ClosingRequestHandler) if wrap
               else make_server("127.0.0.1", 0, app, threaded=True))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -47,7 +47,7 @@ def test_dropped_connections_leave_no_open_file(tmp_path):
 
 
 def test_werkzeugs_own_handler_still_leaks_them(tmp_path):
-    """The reason for _ClosingHandler; when this fails, werkzeug fixed it and it can go."""
+    """The reason for ClosingRequestHandler; when this fails, werkzeug fixed it and it can go."""
     # The leak is a race (the reset must come just after the last write); on this machine two
     # tries in three leak, so 300 tries cannot all miss.
     assert _dropped_downloads(tmp_path, wrap=False, tries=300) > 0
