@@ -6,7 +6,6 @@ does not allow gets 403."""
 
 from __future__ import annotations
 
-import io
 import uuid
 from datetime import UTC, datetime
 
@@ -352,9 +351,7 @@ def evidence(complaint_id: int, action_id: int, index: int):
     url = storage.download_url(item["key"], filename=item["name"], expires=300)
     if url:
         return redirect(url, code=302)
-    # Bytes, not an open file (see portal.photos.photo_response).
-    response = send_file(io.BytesIO(storage.read(item["key"])),
-                         mimetype="application/octet-stream",
+    response = send_file(storage.open(item["key"]), mimetype="application/octet-stream",
                          as_attachment=True, download_name=item["name"])
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
