@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from flask_babel import force_locale, get_locale
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -258,15 +257,14 @@ class SettingsForm(FlaskForm):
     def validate_return_approval_chain(self, field):
         chain = []
         for part in re.split(r"[,;，；、>→\n]+", field.data or ""):
-            # "质量 主管" or "quality manager": names separated by spaces only.
-            words = [part] if role_named(part) or not part.strip() else part.split()
-            for word in words:
-                if not word.strip():
-                    continue
+            part = part.strip()
+            if not part:
+                continue
+            # A name may hold a space ("Responsible department"); else spaces separate names.
+            for word in [part] if role_named(part) else part.split():
                 role = role_named(word)
                 if role is None:
-                    # gettext, not a lazy string: the typed text must be escaped when shown.
-                    raise ValidationError(_("Unknown role: %(role)s.", role=word.strip()[:40]))
+                    raise ValidationError(_l("Unknown role: %(role)s.", role=word[:40]))
                 chain.append(role)
         if not chain:
             raise ValidationError(_l("Give at least one approver."))

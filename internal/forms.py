@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -333,5 +332,4 @@ class FilingForm(FlaskForm):
             raise ValidationError(_l("At most 50 serial numbers."))
         for value in values:
             if not re.match(r"^[A-Z0-9][A-Z0-9\-]{2,59}$", value):
-                # gettext, not a lazy string: the typed value must be escaped when shown.
-                raise ValidationError(_("%(value)s is not a serial number.", value=value))
+                raise ValidationError(_l("%(value)s is not a serial number.", value=value))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from portal.i18n import lazy_gettext as _l
+from .i18n import lazy_gettext as _l
 
 try:  # HEIC/HEIF (iPhones) through libheif; registered once, at import.
     import pillow_heif

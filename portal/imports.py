@@ -32,9 +32,8 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from portal.i18n import lazy_gettext as _l
-
 from .extensions import db
+from .i18n import lazy_gettext as _l
 from .models import Contact, CustomerCompany, ImportRun, ProductModel, Shipment, utcnow
 from .spreadsheets import neutralise
 from .storage import get_storage, tenant_key

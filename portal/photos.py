@@ -20,9 +20,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from PIL import Image
 from sqlalchemy import func, select
 
-from portal.i18n import lazy_gettext as _l
-
 from .extensions import db
+from .i18n import lazy_gettext as _l
 from .models import Complaint, Photo, Tenant
 from .queueing import enqueue
 from .storage import get_storage, tenant_key
@@ -44,15 +43,11 @@ _heif_registered = False
 
 
 class PhotoRefused(Exception):
-    """An upload was refused before anything was stored. ``message`` names the file.
-
-    The message is kept as plain text, translated when raised: a lazy string with the file's
-    name in it would render unescaped (Flask-Babel's LazyString says its text is safe HTML),
-    and the name is whatever the uploader called the file."""
+    """An upload was refused before anything was stored. ``message`` names the file."""
 
     def __init__(self, message):
         super().__init__(str(message))
-        self.message = str(message)
+        self.message = message
 
 
 def sniff(head: bytes) -> str | None:

@@ -23,13 +23,12 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from portal.i18n import lazy_gettext as _l
-
 from . import uow
 from .accounts import MIN_PASSWORD_LENGTH, consume_token, hash_password, issue_token, start_session
 from .accounts.forms import ConfirmForm
 from .extensions import db
 from .i18n import LANGUAGE_NAMES
+from .i18n import lazy_gettext as _l
 from .mail import queue_mail
 from .models import SignInToken, StaffUser, Tenant, utcnow
 from .tenancy import activate

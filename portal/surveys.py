@@ -22,11 +22,10 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from portal.i18n import lazy_gettext as _l
-
 from .complaints import workflow
 from .complaints.timeline import SYSTEM, record
 from .extensions import db
+from .i18n import lazy_gettext as _l
 from .models import (
     Action,
     Complaint,

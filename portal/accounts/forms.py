@@ -4,8 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from portal.i18n import lazy_gettext as _l
-
+from ..i18n import lazy_gettext as _l
 from . import MIN_PASSWORD_LENGTH
 
 

@@ -7,8 +7,7 @@ form and ``require()`` the guard every operation calls first, so the server chec
 
 from __future__ import annotations
 
-from portal.i18n import lazy_gettext as _l
-
+from ..i18n import lazy_gettext as _l
 from .timeline import actor_roles
 from .workflow import OPEN_STATES, TransitionError
 

@@ -15,9 +15,8 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from portal.i18n import lazy_gettext as _l
-
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import (
     Action,
     Complaint,

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from portal.i18n import lazy_gettext as _l
-
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import COST_CATEGORIES, Complaint, CostEntry, Department, utcnow
 from .abilities import require
 from .timeline import record

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.i18n import lazy_gettext as _l
-
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Complaint, EightDReport, EightDSection, utcnow
 from .abilities import require
 from .timeline import record

@@ -14,9 +14,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 
-from portal.i18n import lazy_gettext as _l
-
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import (
     DEFAULT_SETTINGS,
     Complaint,

@@ -15,9 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, exists, func, literal_column, or_, select
 
-from portal.i18n import lazy_gettext as _l
-
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import (
     INFO_CLASSES,
     SEVERITIES,

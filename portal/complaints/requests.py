@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from portal.i18n import lazy_gettext as _l
-
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import ApprovalStep, Complaint, ServiceRequest, Tenant, utcnow
 from .abilities import may, require
 from .timeline import actor_roles, record

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from portal.i18n import lazy_gettext as _l
-
+from ..i18n import lazy_gettext as _l
 from ..models import OPEN_STATUSES, STATUSES, Action, Complaint, utcnow
 from .timeline import actor_roles, record
 

@@ -41,9 +41,14 @@ class Context:
         return float(self.tenant.setting("deadline_second_escalation_share"))
 
 
+def _contexts() -> dict:
+    """The Contexts loaded in this app context (one request or job), by tenant id."""
+    return g.setdefault("_deadline_contexts", {}) if has_app_context() else {}
+
+
 def context_for(tenant: Tenant) -> Context:
     """The tenant's Context, cached on ``g`` for the app context (one request or job)."""
-    cache = g.setdefault("_deadline_contexts", {}) if has_app_context() else {}
+    cache = _contexts()
     ctx = cache.get(tenant.id)
     if ctx is None:
         ctx = Context(tenant, calendar_for(tenant), policy_for(tenant))
@@ -53,8 +58,7 @@ def context_for(tenant: Tenant) -> Context:
 
 def forget_context(tenant_id: int) -> None:
     """Drop the cached calendar/policy after the tenant edited them."""
-    if has_app_context():
-        g.setdefault("_deadline_contexts", {}).pop(tenant_id, None)
+    _contexts().pop(tenant_id, None)
 
 
 def _tenant_of(obj) -> Tenant:
@@ -64,8 +68,7 @@ def _tenant_of(obj) -> Tenant:
 def _context_of(obj) -> Context:
     """``context_for`` the object's tenant, straight from the cache when it is there (a queue
     page asks once per row)."""
-    cache = g.get("_deadline_contexts") if has_app_context() else None
-    ctx = cache.get(obj.tenant_id) if cache else None
+    ctx = _contexts().get(obj.tenant_id)
     return ctx if ctx is not None else context_for(_tenant_of(obj))
 
 

@@ -21,10 +21,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from portal.i18n import lazy_gettext as _l
-
 from ..complaints.timeline import SYSTEM, record
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import (
     Complaint,
     EscalationReport,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 
-from portal.i18n import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 UNITS = ("minutes", "hours", "working_hours", "working_days")
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale, gettext
 
-from portal.i18n import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 # Event kinds a user or a group robot can subscribe to.
 EVENTS = {
