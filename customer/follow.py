@@ -42,7 +42,7 @@ def complaints():
     except ValueError:
         page = 1
     rows, has_more = search_complaints(current_user, q, status, page)
-    return render("customer/complaints.html", fragment="customer/_complaint_list.html",
+    return render("customer/complaints.html", "customer/_complaint_list.html",
                   complaints=rows, has_more=has_more, page=page, q=q, status_filter=status,
                   promises=next_promises(rows), state_labels=STATE_LABELS,
                   group_labels=STATUS_GROUP_LABELS, states=STATES)

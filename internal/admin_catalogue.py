@@ -206,7 +206,7 @@ def _run_context(run: ImportRun) -> dict:
 @blueprint.get("/admin/imports/<int:run_id>")
 def admin_import_run(run_id: int):
     run = db.get_or_404(ImportRun, run_id)
-    return render("internal/admin/import_run.html", fragment="internal/admin/_import_run.html",
+    return render("internal/admin/import_run.html", "internal/admin/_import_run.html",
                   **_run_context(run))
 
 

@@ -5,6 +5,8 @@ roles and departments, deactivation. Every ``internal.admin_*`` page needs the a
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -315,7 +317,7 @@ def invitation(token: str):
     row = _live_invitation(token)
     user = load_principal(row.principal) if row else None
     if user is None or not user.active or user.password_hash is not None:
-        return render("internal/admin/invitation_invalid.html", status=410)
+        return render("internal/admin/invitation_invalid.html", None, HTTPStatus.GONE)
     form = AcceptInvitationForm()
     if form.validate_on_submit():
         row.used_at = utcnow()

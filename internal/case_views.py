@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from http import HTTPStatus
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -317,7 +318,7 @@ def _photo_url(photo: Photo, variant: str) -> str | None:
 def show(complaint: Complaint, status: int = 200, error=None, **forms):
     context = page_context(complaint, forms)
     context["error"] = error
-    return render("internal/complaint.html", status=status, **context)
+    return render("internal/complaint.html", None, HTTPStatus(status), **context)
 
 
 @blueprint.get("/complaints/<int:complaint_id>")
@@ -750,4 +751,5 @@ def file_complaint():
                 abort(403 if error.code == "forbidden" else 422)
             return done(complaint, _("Complaint %(number)s recorded.", number=complaint.number))
     status = 422 if request.method == "POST" else 200
-    return render("internal/file.html", form=form, production=production, status=status)
+    return render("internal/file.html", None, HTTPStatus(status), form=form,
+                  production=production)

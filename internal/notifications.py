@@ -89,7 +89,9 @@ def deliveries():
     _require_admin()
     status = request.args.get("status", "failed")
     query = select(Delivery).order_by(Delivery.id.desc()).limit(200)
-    if status in ("failed", "pending", "sent"):
+    if status not in ("failed", "pending", "sent", "all"):
+        status = "failed"
+    if status != "all":
         query = query.where(Delivery.status == status)
     rows = db.session.scalars(query).all()
     return render("internal/notifications/deliveries.html", rows=rows, status=status,

@@ -55,7 +55,7 @@ def index():
     result = queue.page(query, current_user)
     prefetch_clocks(result.rows)
     # Lazy labels become plain strings once per request (each row would translate them again).
-    return render("internal/queue.html", fragment="internal/_queue_results.html",
+    return render("internal/queue.html", "internal/_queue_results.html",
                   q=query, result=result, views=queue.VIEWS, sorts=queue.SORTS,
                   labels={k: str(v) for k, v in STAFF_STATE_LABELS.items()}, states=STATES,
                   severities={k: str(v) for k, v in SEVERITY_LABELS.items()},

@@ -64,7 +64,7 @@ def survey_campaigns():
 def survey_campaign(campaign_id: int):
     require_role(*VIEWERS)
     campaign = db.get_or_404(SurveyCampaign, campaign_id)
-    return render("internal/surveys/campaign.html", fragment="internal/surveys/_progress.html",
+    return render("internal/surveys/campaign.html", "internal/surveys/_progress.html",
                   campaign=campaign, progress=surveys.progress(campaign), form=ConfirmForm())
 
 

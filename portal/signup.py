@@ -12,6 +12,7 @@ import math
 import re
 import zoneinfo
 from datetime import datetime, timedelta
+from http import HTTPStatus
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import format_timedelta
@@ -291,7 +292,8 @@ def resend(slug: str):
             wait = resend_limit(tenant, admin) if admin is not None else None
             if wait is not None:
                 flash(wait, "error")
-                return render("signup/sent.html", pending=tenant, form=form, status=429)
+                return render("signup/sent.html", None, HTTPStatus.TOO_MANY_REQUESTS, pending=tenant,
+                              form=form)
             if admin is not None:
                 _expire_tokens(admin)
                 send_confirmation(tenant, admin, issue_token(admin, purpose=CONFIRM_PURPOSE,

@@ -3,6 +3,7 @@ error pages, and the safe-redirect check."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from flask import (
@@ -34,10 +35,18 @@ def is_htmx() -> bool:
             and request.headers.get("HX-History-Restore-Request") != "true")
 
 
-def render(template: str, fragment: str | None = None, status: int = 200, **context):
-    """Render the page, or only ``fragment`` when htmx asked for a part. Sends Vary."""
+def render(template: str, fragment: str | None = None, status: HTTPStatus = HTTPStatus.OK,
+           /, **context):
+    """Render the page, or only ``fragment`` when htmx asked for a part. Sends Vary.
+
+    ``fragment`` and ``status`` are positional-only, so a template variable can never become
+    them (a view once passed ``status=request.args["status"]`` for the template, and the query
+    string became the HTTP status line: CR/LF in it injected headers). The status must be an
+    ``HTTPStatus``: a string is refused rather than sent."""
+    if not isinstance(status, HTTPStatus):
+        raise TypeError(f"render() wants an HTTPStatus, not {type(status).__name__}")
     name = fragment if fragment and is_htmx() else template
-    response = make_response(render_template(name, **context), status)
+    response = make_response(render_template(name, **context), status.value)
     response.vary.add("HX-Request")
     return response
 

@@ -118,8 +118,12 @@ def _url(rule, slug, ids):
         elif arg != "tenant_slug":
             # A non-id parameter: take the rule's default or a harmless value of its type.
             converter = rule._converters.get(arg)
-            values[arg] = 1 if converter and converter.__class__.__name__ == "IntegerConverter" \
-                else "x"
+            if converter and converter.__class__.__name__ == "IntegerConverter":
+                values[arg] = 1
+            elif converter and converter.__class__.__name__ == "AnyConverter":
+                values[arg] = sorted(converter.items)[0]
+            else:
+                values[arg] = "x"
     return rule.build(values, append_unknown=False)[1]
 
 
