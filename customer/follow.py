@@ -4,6 +4,8 @@ workflow; every complaint is looked up within the contact's company (others are 
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -57,7 +59,7 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
     events = customer_timeline(complaint)
     all_photos = customer_photos(complaint)
     return render(
-        "customer/complaint.html", complaint=complaint, events=events, event_label=event_label,
+        "customer/complaint.html", None, HTTPStatus(status), complaint=complaint, events=events, event_label=event_label,
         photos=[p for p in all_photos if p.event_id is None],
         event_photos={e.id: [p for p in all_photos if p.event_id == e.id] for e in events},
         containment=containment_actions(complaint), question=latest_question(complaint),
@@ -68,7 +70,7 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
         accept_form=AcceptForm(formdata=None), staged=staged, photo_errors=photo_errors,
         step_error=step_error, state_labels=STATE_LABELS, demand_labels=DEMAND_LABELS,
         max_photos=int(_tenant().setting("max_photos")),
-        max_photo_mb=int(_tenant().setting("max_photo_mb")), status=status)
+        max_photo_mb=int(_tenant().setting("max_photo_mb")))
 
 
 def _tenant():

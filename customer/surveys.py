@@ -4,6 +4,7 @@ the questions (mail scanners follow links and must not vote); only the POST reco
 from __future__ import annotations
 
 from datetime import timedelta
+from http import HTTPStatus
 
 from flask import abort, redirect, request, url_for
 from flask_wtf import FlaskForm
@@ -62,10 +63,9 @@ def _survey_or_404(token: str, lock: bool = False) -> Survey:
 
 
 def _page(survey, form, status=200):
-    return _private(render("customer/surveys/survey.html", survey=survey, form=form,
+    return _private(render("customer/surveys/survey.html", None, HTTPStatus(status), survey=survey, form=form,
                            modules=surveys.MODULES, module_labels=surveys.MODULE_LABELS,
-                           state=surveys.state(survey), edit_hours=surveys.EDIT_HOURS,
-                           status=status))
+                           state=surveys.state(survey), edit_hours=surveys.EDIT_HOURS))
 
 
 @blueprint.route("/survey/<token>", methods=["GET", "POST"], endpoint="public_survey")
@@ -73,8 +73,7 @@ def public_survey(token: str):
     survey = _survey_or_404(token, lock=request.method == "POST")
     state = surveys.state(survey)
     if state in ("expired", "answered"):
-        return _private(render("customer/surveys/closed.html", survey=survey, state=state,
-                               status=410 if state == "expired" else 200))
+        return _private(render("customer/surveys/closed.html", None, HTTPStatus(410 if state == "expired" else 200), survey=survey, state=state))
     if request.method == "GET":
         surveys.mark_opened(survey)
         uow.commit()

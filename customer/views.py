@@ -3,6 +3,8 @@ operation, render."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -60,8 +62,7 @@ def sign_in():
     if password_sign_in(Contact, form):
         return redirect(safe_next(form.next.data, url_for("customer.index")), code=303)
     status = 422 if request.method == "POST" else 200
-    return render("customer/sign_in.html", form=form, link_form=EmailLinkForm(formdata=None),
-                  status=status)
+    return render("customer/sign_in.html", None, HTTPStatus(status), form=form, link_form=EmailLinkForm(formdata=None))
 
 
 @blueprint.post("/sign-in/link")
@@ -69,8 +70,7 @@ def request_link():
     """E-mail a one-time sign-in link. Says the same whether or not the address is known."""
     form = EmailLinkForm()
     if not form.validate_on_submit():
-        return render("customer/sign_in.html", form=SignInForm(formdata=None), link_form=form,
-                      status=422)
+        return render("customer/sign_in.html", None, HTTPStatus(422), form=SignInForm(formdata=None), link_form=form)
     email = form.email.data.strip().lower()
     contact = db.session.scalar(select(Contact).where(func.lower(Contact.email) == email))
     if contact is not None and contact.active:
@@ -115,5 +115,4 @@ def password():
     form = password_form(current_user)
     if password_change(current_user, form):
         return redirect(url_for("customer.index"), code=303)
-    return render("customer/password.html", form=form,
-                  status=422 if request.method == "POST" else 200)
+    return render("customer/password.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form)

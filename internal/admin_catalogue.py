@@ -5,6 +5,7 @@ progress), the downloadable templates, and the shipment export."""
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import get_locale
@@ -61,8 +62,8 @@ def admin_products():
     shipped = {mid: (n, qty) for mid, n, qty in db.session.execute(
         select(Shipment.product_model_id, func.count(), func.sum(Shipment.quantity))
         .group_by(Shipment.product_model_id))}
-    return render("internal/admin/products.html", products=products, shipped=shipped,
-                  form=form, status=422 if request.method == "POST" else 200)
+    return render("internal/admin/products.html", None, HTTPStatus(422 if request.method == "POST" else 200), products=products, shipped=shipped,
+                  form=form)
 
 
 @blueprint.route("/admin/products/<int:product_id>", methods=["GET", "POST"])
@@ -73,8 +74,7 @@ def admin_product(product_id: int):
         uow.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("internal.admin_products"), code=303)
-    return render("internal/admin/product.html", product=product, form=form,
-                  status=422 if request.method == "POST" else 200)
+    return render("internal/admin/product.html", None, HTTPStatus(422 if request.method == "POST" else 200), product=product, form=form)
 
 
 # -- shipments -----------------------------------------------------------------------------
@@ -146,9 +146,8 @@ def admin_shipments():
                                         .where(CustomerCompany.id.in_(
                                             {s.customer_company_id for s in shipments
                                              if s.customer_company_id}))).all())
-    return render("internal/admin/shipments.html", shipments=shipments, total=total,
-                  customers=customers, form=form,
-                  status=422 if request.method == "POST" else 200)
+    return render("internal/admin/shipments.html", None, HTTPStatus(422 if request.method == "POST" else 200), shipments=shipments, total=total,
+                  customers=customers, form=form)
 
 
 @blueprint.get("/admin/shipments/export.<any(xlsx, csv):fmt>")
@@ -193,8 +192,7 @@ def admin_import(kind: str):
             return redirect(url_for("internal.admin_import_run", run_id=run.id), code=303)
     runs = db.session.scalars(select(ImportRun).where(ImportRun.kind == kind)
                               .order_by(ImportRun.id.desc()).limit(10)).all()
-    return render("internal/admin/import.html", kind=kind, form=form, runs=runs,
-                  status=422 if request.method == "POST" else 200)
+    return render("internal/admin/import.html", None, HTTPStatus(422 if request.method == "POST" else 200), kind=kind, form=form, runs=runs)
 
 
 def _run_context(run: ImportRun) -> dict:

@@ -3,6 +3,8 @@ in admin_catalogue.py with the other spreadsheets), and portal invitations for c
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -66,8 +68,8 @@ def admin_companies():
     companies = db.session.scalars(query.limit(300)).all()
     contacts = dict(db.session.execute(select(Contact.company_id, func.count())
                                        .group_by(Contact.company_id)).all())
-    return render("internal/admin/companies.html", companies=companies, contacts=contacts,
-                  form=form, q=q, status=status)
+    return render("internal/admin/companies.html", None, HTTPStatus(status), companies=companies, contacts=contacts,
+                  form=form, q=q)
 
 
 @blueprint.route("/admin/customers/<int:company_id>", methods=["GET", "POST"])
@@ -96,9 +98,9 @@ def _company_page(company, form, contact_form, status):
                                   .order_by(Contact.name)).all()
     complaints = db.session.scalar(select(func.count()).select_from(Complaint)
                                    .where(Complaint.customer_company_id == company.id))
-    return render("internal/admin/company.html", company=company, form=form,
+    return render("internal/admin/company.html", None, HTTPStatus(status), company=company, form=form,
                   contact_form=contact_form, contacts=contacts, complaints=complaints,
-                  action_form=ConfirmForm(), status=status)
+                  action_form=ConfirmForm())
 
 
 @blueprint.post("/admin/customers/<int:company_id>/contacts")

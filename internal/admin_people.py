@@ -164,8 +164,8 @@ def admin_welcome():
 def admin_welcome_departments():
     form = StandardDepartmentsForm()
     if not form.validate_on_submit():
-        return render("internal/admin/welcome.html", form=form, counts=_setup_counts(),
-                      done_form=ConfirmForm(), existing=set(), status=422)
+        return render("internal/admin/welcome.html", None, HTTPStatus(422), form=form, counts=_setup_counts(),
+                      done_form=ConfirmForm(), existing=set())
     names = {d.name for d in db.session.scalars(select(Department))}
     created = 0
     for kind in form.kinds.data:
@@ -195,9 +195,8 @@ def _people_page(form: InviteForm, status: int = 200):
     staff = db.session.scalars(select(StaffUser).order_by(StaffUser.active.desc(),
                                                           StaffUser.name)).all()
     states = {u.id: invitation_state(u) for u in staff}
-    return render("internal/admin/people.html", staff=staff, states=states,
-                  state_label=_state_label, form=form, action_form=ConfirmForm(),
-                  status=status)
+    return render("internal/admin/people.html", None, HTTPStatus(status), staff=staff, states=states,
+                  state_label=_state_label, form=form, action_form=ConfirmForm())
 
 
 @blueprint.route("/admin/people", methods=["GET", "POST"])
@@ -240,10 +239,9 @@ def admin_person(user_id: int):
             uow.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("internal.admin_people"), code=303)
-    return render("internal/admin/person.html", person=user, form=form,
+    return render("internal/admin/person.html", None, HTTPStatus(422 if request.method == "POST" else 200), person=user, form=form,
                   state=invitation_state(user), state_label=_state_label,
-                  action_form=ConfirmForm(),
-                  status=422 if request.method == "POST" else 200)
+                  action_form=ConfirmForm())
 
 
 @blueprint.post("/admin/people/<int:user_id>/deactivate")
@@ -326,8 +324,7 @@ def invitation(token: str):
         uow.commit()
         flash(_("Welcome, %(name)s.", name=user.name), "success")
         return redirect(url_for("internal.index"), code=303)
-    return render("internal/admin/invitation.html", form=form, person=user,
-                  status=422 if request.method == "POST" else 200)
+    return render("internal/admin/invitation.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form, person=user)
 
 
 # -- departments ---------------------------------------------------------------------------
@@ -336,8 +333,8 @@ def _departments_page(form: DepartmentForm, status: int = 200):
     departments = db.session.scalars(select(Department).order_by(Department.name)).all()
     sizes = dict(db.session.execute(select(StaffUser.department_id, func.count())
                                     .group_by(StaffUser.department_id)).all())
-    return render("internal/admin/departments.html", departments=departments, sizes=sizes,
-                  form=form, status=status)
+    return render("internal/admin/departments.html", None, HTTPStatus(status), departments=departments, sizes=sizes,
+                  form=form)
 
 
 def _save_department(department: Department, form: DepartmentForm) -> bool:
@@ -378,6 +375,5 @@ def admin_department(department_id: int):
         uow.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("internal.admin_departments"), code=303)
-    return render("internal/admin/department.html", department=department, form=form,
-                  status=422 if request.method == "POST" else 200)
+    return render("internal/admin/department.html", None, HTTPStatus(422 if request.method == "POST" else 200), department=department, form=form)
 

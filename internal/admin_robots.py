@@ -8,6 +8,7 @@ so the setting cannot be turned into a way to make the server call internal addr
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
@@ -65,8 +66,7 @@ def _robots() -> list[dict]:
 def _page(form, status=200):
     robots = [{**robot, "label": ROBOT_LABELS.get(robot.get("channel"), robot.get("channel")),
                "host": urlsplit(robot.get("url", "")).hostname} for robot in _robots()]
-    return render("internal/admin/robots.html", form=form, robots=robots, events=EVENTS,
-                  status=status)
+    return render("internal/admin/robots.html", None, HTTPStatus(status), form=form, robots=robots, events=EVENTS)
 
 
 @blueprint.route("/admin/robots", methods=["GET", "POST"])

@@ -5,6 +5,8 @@ form. Keys in ``Tenant.settings`` are those of ``DEFAULT_SETTINGS`` (other parts
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -106,8 +108,8 @@ def _page(form, fm_form, status=200):
             StaffUser, SettingChange.staff_id == StaffUser.id)
         .order_by(SettingChange.changed_at.desc(), SettingChange.id.desc()).limit(100)).all()
     modes = db.session.scalars(select(FailureMode).order_by(FailureMode.code)).all()
-    return render("internal/admin/settings.html", form=form, fm_form=fm_form, history=history,
-                  modes=modes, approvers=chain_text(APPROVER_ROLES), status=status)
+    return render("internal/admin/settings.html", None, HTTPStatus(status), form=form, fm_form=fm_form, history=history,
+                  modes=modes, approvers=chain_text(APPROVER_ROLES))
 
 
 @blueprint.route("/admin/settings", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ and the template helpers the complaint, queue and customer pages use."""
 from __future__ import annotations
 
 from datetime import date
+from http import HTTPStatus
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -115,6 +116,6 @@ def deadline_policy():
         else:
             abort(400)
     exceptions = db.session.scalars(select(CalendarException).order_by(CalendarException.day)).all()
-    return render("internal/deadlines/policy.html", form=form, values=values, errors=errors,
-                  labels=LABELS, units=UNITS, exceptions=exceptions, status=status,
+    return render("internal/deadlines/policy.html", None, HTTPStatus(status), form=form, values=values, errors=errors,
+                  labels=LABELS, units=UNITS, exceptions=exceptions,
                   typed=request.form)

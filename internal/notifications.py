@@ -94,7 +94,7 @@ def deliveries():
     if status != "all":
         query = query.where(Delivery.status == status)
     rows = db.session.scalars(query).all()
-    return render("internal/notifications/deliveries.html", rows=rows, status=status,
+    return render("internal/notifications/deliveries.html", rows=rows, shown_status=status,
                   form=ConfirmForm())
 
 

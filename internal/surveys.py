@@ -4,6 +4,7 @@ the results by module, customer, product line and month, with CSV and Excel expo
 from __future__ import annotations
 
 from datetime import date
+from http import HTTPStatus
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -56,8 +57,8 @@ def survey_campaigns():
                             code=303)
         status = 422
     campaigns = _campaigns()
-    return render("internal/surveys/campaigns.html", form=form, campaigns=campaigns,
-                  progress={c.id: surveys.progress(c) for c in campaigns}, status=status)
+    return render("internal/surveys/campaigns.html", None, HTTPStatus(status), form=form, campaigns=campaigns,
+                  progress={c.id: surveys.progress(c) for c in campaigns})
 
 
 @blueprint.get("/surveys/campaigns/<int:campaign_id>")

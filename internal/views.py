@@ -3,6 +3,8 @@ landing page) is in queue_views.py, a complaint and its casework in case_views.p
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -42,8 +44,7 @@ def sign_in():
         form.next.data = request.args.get("next", "")
     if password_sign_in(StaffUser, form):
         return redirect(safe_next(form.next.data, url_for("internal.index")), code=303)
-    return render("internal/sign_in.html", form=form,
-                  status=422 if request.method == "POST" else 200)
+    return render("internal/sign_in.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form)
 
 
 @blueprint.post("/sign-out")
@@ -58,8 +59,7 @@ def password():
     form = password_form(current_user)
     if password_change(current_user, form):
         return redirect(url_for("internal.index"), code=303)
-    return render("internal/password.html", form=form,
-                  status=422 if request.method == "POST" else 200)
+    return render("internal/password.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form)
 
 
 @blueprint.get("/admin/users")

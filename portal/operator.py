@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from http import HTTPStatus
 
 import click
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
@@ -189,8 +190,7 @@ def sign_in():
                 start_operator_session(operator)
                 uow.commit()
                 return redirect(safe_next(form.next.data, url_for("operator.index")), code=303)
-    return render("operator/sign_in.html", form=form,
-                  status=422 if request.method == "POST" else 200)
+    return render("operator/sign_in.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form)
 
 
 @blueprint.post("/sign-out")

@@ -45,6 +45,9 @@ def render(template: str, fragment: str | None = None, status: HTTPStatus = HTTP
     ``HTTPStatus``: a string is refused rather than sent."""
     if not isinstance(status, HTTPStatus):
         raise TypeError(f"render() wants an HTTPStatus, not {type(status).__name__}")
+    if "status" in context or "fragment" in context:
+        # Passed by keyword they would silently become template variables.
+        raise TypeError("render() takes the status and fragment positionally")
     name = fragment if fragment and is_htmx() else template
     response = make_response(render_template(name, **context), status.value)
     response.vary.add("HX-Request")
