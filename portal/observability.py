@@ -133,6 +133,7 @@ def configure_logging(app: Flask) -> None:
     handler = make_handler(app.config["LOG_FORMAT"])
     root.addHandler(handler)
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up chatter
     if app.config["LOG_FORMAT"] == "json":
         # gunicorn's own loggers do not propagate; give their handlers the same lines.
         for name in ("gunicorn.error", "gunicorn.access"):
@@ -246,6 +247,19 @@ def job_context(name: str, tenant_id=None):
 
 # -- errors -------------------------------------------------------------------------------
 
+def _scrub(event, hint):
+    """Sign-in and survey links carry their token in the URL: report the route's pattern
+    instead, and no query string, cookies or form data."""
+    details = event.get("request")
+    if details:
+        for key in ("query_string", "cookies", "data"):
+            details.pop(key, None)
+        if has_request_context() and request.url_rule is not None:
+            details["url"] = request.url_rule.rule
+        details.get("headers", {}).pop("Cookie", None)
+    return event
+
+
 def init_sentry(app: Flask) -> bool:
     """Report errors to Sentry (Flask and RQ integrations) when SENTRY_DSN is set. Tests
     pass ``SENTRY_TRANSPORT`` to catch events in process instead of sending them."""
@@ -263,6 +277,7 @@ def init_sentry(app: Flask) -> bool:
         dsn=dsn, environment=app.config.get("SENTRY_ENVIRONMENT"),
         integrations=[FlaskIntegration(), RqIntegration()],
         traces_sample_rate=float(app.config.get("SENTRY_TRACES_SAMPLE_RATE") or 0.0),
+        before_send=_scrub,
         **options,  # no personal data: the SDK sends none by default
     )
     return True

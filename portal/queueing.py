@@ -133,7 +133,10 @@ def _push(message: OutboxMessage) -> None:
     queue = Queue(queue_name(message.queue), connection=connection)
     intervals = list(current_app.config.get("RQ_RETRY_INTERVALS") or [5, 15, 60, 300, 900])
     kwargs = dict(job_id=message.job_id, retry=Retry(max=len(intervals), interval=intervals),
-                  failure_ttl=30 * 24 * 3600, meta={"request_id": message.request_id})
+                  failure_ttl=30 * 24 * 3600, meta={"request_id": message.request_id},
+                  # RQ logs the description; the default lists the arguments, and a mail's
+                  # body holds sign-in links. The name and the outbox id are enough.
+                  description=f"{message.job} (outbox {message.id})")
     args = (message.tenant_id, *message.args)
     if message.run_at and message.run_at > utcnow():
         queue.enqueue_at(message.run_at, message.job, *args, **kwargs)

@@ -259,16 +259,20 @@ def test_sentry_only_with_a_dsn_and_errors_reach_it(pg_schema, app):
     try:
         assert sentry_sdk.get_client().is_active()
 
-        @reported.get("/test-boom")
-        def boom():
+        @reported.get("/test-boom/<token>")
+        def boom(token):
             raise RuntimeError("boom for sentry")
 
         reported.config["PROPAGATE_EXCEPTIONS"] = False
-        assert reported.test_client().get("/test-boom").status_code == 500
+        assert reported.test_client().get("/test-boom/secret-token-1?x=secret-2").status_code \
+            == 500
         sentry_sdk.flush()
         events = [item.payload.json for envelope in capture.envelopes
                   for item in envelope.items if item.type == "event"]
-        assert any(e["exception"]["values"][-1]["value"] == "boom for sentry" for e in events)
+        event = next(e for e in events
+                     if e["exception"]["values"][-1]["value"] == "boom for sentry")
+        assert event["request"]["url"] == "/test-boom/<token>"
+        assert "secret" not in json.dumps(event["request"])
     finally:
         sentry_sdk.get_client().close()
         sentry_sdk.init()  # an inactive client for the rest of the session
@@ -276,3 +280,67 @@ def test_sentry_only_with_a_dsn_and_errors_reach_it(pg_schema, app):
             from portal.extensions import db
 
             db.engine.dispose()
+
+
+# -- several gunicorn workers -----------------------------------------------------------------
+
+def test_metrics_add_up_across_gunicorn_workers(tmp_path):
+    """Two gunicorn workers in prometheus' multiprocess mode: whichever worker answers the
+    scrape counts the requests both served."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    multiproc = tmp_path / "prometheus"
+    multiproc.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("S3_", "AWS_", "REDIS", "DATABASE", "CLOSELOOP_", "FLASK_"))}
+    env.update(INSTANCE_PATH=str(tmp_path / "instance"), PYTHONPATH=str(root),
+               PROMETHEUS_MULTIPROC_DIR=str(multiproc), METRICS_TOKEN="scrape-token",
+               PYTHONWARNINGS="ignore")
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--no-control-socket", "portal:create_app()"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path, **headers):
+        request = urllib.request.Request(base + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+
+    def up():
+        try:
+            return get("/healthz")[0] == 200
+        except OSError:
+            return False
+
+    try:
+        deadline = time.monotonic() + 60
+        while not up():
+            assert time.monotonic() < deadline and web.poll() is None, "gunicorn did not start"
+            time.sleep(0.2)
+        for _ in range(40):
+            get("/healthz", Connection="close")
+
+        def served() -> float:
+            _, text = get("/metrics", Authorization="Bearer scrape-token")
+            return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+                       if s.name == "closeloop_http_request_duration_seconds_count"
+                       and s.labels["endpoint"] == "health.healthz")
+
+        counts = {served() for _ in range(6)}
+        assert len(counts) == 1 and counts.pop() >= 41  # the same sum from either worker
+        pids = {p.name.split("_")[-1] for p in multiproc.glob("*.db")}
+        assert len(pids) >= 2, "both workers wrote their share"
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
