@@ -236,6 +236,27 @@ def test_metric_values_move_with_requests_jobs_outbox_and_deliveries(app, client
         _value(before, "closeloop_deliveries_failed", channel="wecom") + 1
 
 
+def test_a_failed_job_is_counted_and_logged_as_failed(app, client, db, make_tenant,
+                                                      monkeypatch, json_lines):
+    monkeypatch.setitem(app.config, "MAIL_URL", "smtp://127.0.0.1:1")  # nobody listens there
+    before = _scrape(client)
+    tenant = make_tenant()
+    with activate(tenant), observability.bound(request_id="req-failing-1"):
+        from portal.queueing import enqueue
+
+        message_id = enqueue("jobs.mail.send_email", "c@example.com", "S", "T").id
+        uow.commit()  # in process: the send fails, the message stays for the relay's retry
+    with unscoped():
+        assert db.session.get(OutboxMessage, message_id).attempts == 1
+    after = _scrape(client)
+    failed = {"job": "jobs.mail.send_email", "outcome": "failed"}
+    assert _value(after, "closeloop_jobs_total", **failed) == \
+        _value(before, "closeloop_jobs_total", **failed) + 1
+    line = next(r for r in json_lines() if r["logger"] == "closeloop.job")
+    assert line["level"] == "WARNING" and line["outcome"] == "failed"
+    assert line["request_id"] == "req-failing-1"
+
+
 # -- Sentry ---------------------------------------------------------------------------------
 
 def test_sentry_only_with_a_dsn_and_errors_reach_it(pg_schema, app):
