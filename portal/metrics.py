@@ -234,3 +234,25 @@ def metrics_view():
 
 def register(app: Flask) -> None:
     app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])
+
+
+# -- gunicorn hooks for multiprocess mode (name them in gunicorn.conf.py) --------------------
+
+def on_starting(server) -> None:
+    """gunicorn ``on_starting``: empty PROMETHEUS_MULTIPROC_DIR before any worker writes, so
+    the last run's files (and pids) are not summed in."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        return
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+
+
+def child_exit(server, worker) -> None:
+    """gunicorn ``child_exit``: a dead worker's live gauges stop counting."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -324,12 +324,15 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
     multiproc.mkdir()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("S3_", "AWS_", "REDIS", "DATABASE", "CLOSELOOP_", "FLASK_"))}
+    (multiproc / "histogram_99999999.db").write_bytes(b"stale")  # a previous run's file
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text("from portal.metrics import child_exit, on_starting  # noqa: F401\n")
     env.update(INSTANCE_PATH=str(tmp_path / "instance"), PYTHONPATH=str(root),
                PROMETHEUS_MULTIPROC_DIR=str(multiproc), METRICS_TOKEN="scrape-token",
                PYTHONWARNINGS="ignore")
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--no-control-socket", "portal:create_app()"],
+         "--no-control-socket", "--config", str(conf), "portal:create_app()"],
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
 
@@ -362,6 +365,7 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
         assert len(counts) == 1 and counts.pop() >= 41  # the same sum from either worker
         pids = {p.name.split("_")[-1] for p in multiproc.glob("*.db")}
         assert len(pids) >= 2, "both workers wrote their share"
+        assert "99999999.db" not in pids, "on_starting emptied the directory"
     finally:
         web.terminate()
         web.wait(timeout=30)
