@@ -130,8 +130,6 @@ def load(instance_path: str) -> dict:
 
     return {
         "CLOSELOOP_PRODUCTION": production,
-        # Production on one machine on purpose: no Redis and/or no S3 bucket is then allowed.
-        "CLOSELOOP_SINGLE_MACHINE": _env_bool("CLOSELOOP_SINGLE_MACHINE", False),
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_uri(
             database_url or f"sqlite:///{instance / 'closeloop.sqlite3'}"
@@ -183,19 +181,21 @@ def load(instance_path: str) -> dict:
         # Number of trusted proxies in front (X-Forwarded-For/Proto); 0 trusts none.
         "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
-        # Strict-Transport-Security on responses served over HTTPS (0 sends none).
-        "HSTS_SECONDS": _env_int("HSTS_SECONDS", 31536000),
         **_observability(production, instance),
     }
 
 
 def _observability(production: bool, instance: Path) -> dict:
-    """Logs, metrics, error reporting and static files (portal/observability.py, metrics.py,
-    static_files.py)."""
+    """One machine or many, HTTPS, logs, metrics, error reporting and static files
+    (require_complete, portal/web.py, observability.py, metrics.py, static_files.py)."""
     log_format = (_env("LOG_FORMAT") or ("json" if production else "text")).lower()
     if log_format not in {"json", "text"}:
         raise ConfigError(f"LOG_FORMAT must be json or text, got {log_format!r}")
     return {
+        # Production on one machine on purpose: no Redis and/or no S3 bucket is then allowed.
+        "CLOSELOOP_SINGLE_MACHINE": _env_bool("CLOSELOOP_SINGLE_MACHINE", False),
+        # Strict-Transport-Security on responses served over HTTPS (0 sends none).
+        "HSTS_SECONDS": _env_int("HSTS_SECONDS", 31536000),
         "LOG_FORMAT": log_format,
         "LOG_LEVEL": (_env("LOG_LEVEL") or "INFO").upper(),
         # /metrics: a bearer token, and/or client addresses allowed without one. With
