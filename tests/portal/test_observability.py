@@ -127,6 +127,19 @@ def test_sign_ins_and_failed_sign_ins_are_security_events(client, make_tenant, m
     assert {"event": "sign_in", "user": f"staff:{staff.id}"} in events
 
 
+def test_operator_sign_ins_are_security_events(client, db, security_events):
+    from tests.portal.test_operator import make_operator, operator_sign_in
+
+    operator = make_operator(db, email=f"op-{uuid.uuid4().hex[:6]}@closeloop.example.com")
+    assert operator_sign_in(client, operator.email, password="wrong-password-1") \
+        .status_code != 303
+    assert operator_sign_in(client, operator.email).status_code == 303
+    events = security_events()
+    assert {"event": "sign_in_failed", "email": operator.email,
+            "kind": "PlatformOperator"} in events
+    assert {"event": "sign_in", "user": f"operator:{operator.id}"} in events
+
+
 def test_refused_permissions_are_security_events(client, make_tenant, make_staff, sign_in,
                                                  make_complaint, security_events):
     tenant, other = make_tenant(), make_tenant()
