@@ -322,10 +322,12 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
     """Two gunicorn workers in prometheus' multiprocess mode: whichever worker answers the
     scrape counts the requests both served."""
     import os
+    import re
     import socket
     import subprocess
     import sys
     import time
+    import urllib.error
     import urllib.request
     from pathlib import Path
 
@@ -342,7 +344,8 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
     conf.write_text("from portal.metrics import child_exit, on_starting  # noqa: F401\n")
     env.update(INSTANCE_PATH=str(tmp_path / "instance"), PYTHONPATH=str(root),
                PROMETHEUS_MULTIPROC_DIR=str(multiproc), METRICS_TOKEN="scrape-token",
-               PYTHONWARNINGS="ignore")
+               PYTHONWARNINGS="ignore", STATIC_HASHED="1",  # both workers build it at once
+               STATIC_BUILD_DIR=str(tmp_path / "static"))
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
          "--no-control-socket", "--config", str(conf), "portal:create_app()"],
@@ -353,6 +356,12 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
         request = urllib.request.Request(base + path, headers=headers)
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()
+
+    def static_headers(path):
+        request = urllib.request.Request(base + path, headers={"Accept-Encoding": "br"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+            return response.headers
 
     def up():
         try:
@@ -379,6 +388,18 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
         pids = {p.name.split("_")[-1] for p in multiproc.glob("*.db")}
         assert len(pids) >= 2, "both workers wrote their share"
         assert "99999999.db" not in pids, "on_starting emptied the directory"
+
+        try:  # any page through the real server: its static URLs are hashed and served so
+            get("/no-such-page")
+        except urllib.error.HTTPError as missing:
+            page = missing.read().decode()
+        urls = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+        assert len(urls) >= 3
+        for url in urls:
+            assert re.search(r"\.[0-9a-f]{12}\.", url), url
+            headers = static_headers(url)
+            assert "immutable" in headers["Cache-Control"] and "31536000" in headers["Cache-Control"]
+            assert headers["Content-Encoding"] == "br"
     finally:
         web.terminate()
         web.wait(timeout=30)
