@@ -186,6 +186,7 @@ def test_hashed_files_are_compressed_and_cached_for_a_year(hashed_app):
     cache = plain.headers["Cache-Control"]
     assert "max-age=31536000" in cache and "immutable" in cache
     assert "Accept-Encoding" in plain.headers["Vary"]
+    assert plain.headers["X-Content-Type-Options"] == "nosniff"
 
     zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["Content-Encoding"] == "gzip"
