@@ -130,7 +130,7 @@ def test_hsts_behind_a_trusted_proxy(pg_schema):
 # -- static files ---------------------------------------------------------------------------
 
 @pytest.fixture
-def hashed_app(pg_schema, tmp_path):
+def hashed_app(app, pg_schema, tmp_path):  # app: the schema is migrated
     app = make_app(pg_schema, STATIC_HASHED=True, STATIC_BUILD_DIR=str(tmp_path / "static"))
     yield app
     with app.app_context():
