@@ -194,8 +194,9 @@ def register(app: Flask) -> None:
 
 def _is_admin_change() -> bool:
     endpoint = request.endpoint or ""
+    rule = request.url_rule.rule if request.url_rule is not None else ""
     return request.method in _WRITES and (
-        ".admin" in endpoint or "/admin/" in request.path or endpoint.startswith("operator."))
+        "/admin/" in rule or endpoint.startswith("operator."))
 
 
 def _security_of_response(status: int) -> None:
