@@ -196,7 +196,8 @@ def _is_admin_change() -> bool:
     endpoint = request.endpoint or ""
     rule = request.url_rule.rule if request.url_rule is not None else ""
     return request.method in _WRITES and (
-        "/admin/" in rule or endpoint.startswith("operator."))
+        "/admin/" in rule or (endpoint.startswith("operator.")
+                              and endpoint not in {"operator.sign_in", "operator.sign_out"}))
 
 
 def _security_of_response(status: int) -> None:

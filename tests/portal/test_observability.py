@@ -138,6 +138,7 @@ def test_operator_sign_ins_are_security_events(client, db, security_events):
     assert {"event": "sign_in_failed", "email": operator.email,
             "kind": "PlatformOperator"} in events
     assert {"event": "sign_in", "user": f"operator:{operator.id}"} in events
+    assert not [e for e in events if e["event"] == "admin_change"]  # signing in changes nothing
 
 
 def test_refused_permissions_are_security_events(client, make_tenant, make_staff, sign_in,
