@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -81,7 +82,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(static_build)
     if not app.config.get("STATIC_HASHED"):
         return
-    target = build(Path(app.static_folder), Path(app.config["STATIC_BUILD_DIR"]))
+    target = _build_somewhere(app)
+    if target is None:
+        return
     manifest = json.loads((target / "manifest.json").read_text())
     app.extensions["static_manifest"] = manifest
 
@@ -94,6 +97,19 @@ def register(app: Flask) -> None:
         app.wsgi_app, root=str(target), prefix=app.static_url_path, max_age=3600,
         immutable_file_test=lambda path, url: bool(_HASHED.search(url)),
         add_headers_function=_nosniff)
+
+
+def _build_somewhere(app: Flask) -> Path | None:
+    """STATIC_BUILD_DIR, or the system's temporary directory when that is not writable (a
+    read-only image); failing both, plain files served by Flask, with a warning."""
+    source = Path(app.static_folder)
+    for root in (Path(app.config["STATIC_BUILD_DIR"]),
+                 Path(tempfile.gettempdir()) / "closeloop-static"):
+        try:
+            return build(source, root)
+        except OSError as exc:
+            logging.getLogger(__name__).warning("static files not built in %s: %r", root, exc)
+    return None
 
 
 def _nosniff(headers, path, url) -> None:

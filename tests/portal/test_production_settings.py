@@ -222,3 +222,14 @@ def test_the_build_follows_the_content(tmp_path):
     names = sorted(p.name for p in (second / "css").iterdir())
     assert {"a.css", "a.css.gz", "a.css.br"} <= set(names)
     assert any(re.fullmatch(r"a\.[0-9a-f]{12}\.css\.br", n) for n in names)
+
+
+def test_an_unwritable_build_directory_falls_back_to_a_temporary_one(app, pg_schema, tmp_path):
+    blocked = tmp_path / "read-only"
+    blocked.write_text("a file where a directory should be")  # mkdir fails even for root
+    fallback = make_app(pg_schema, STATIC_HASHED=True, STATIC_BUILD_DIR=str(blocked / "x"))
+    assert "static_manifest" in fallback.extensions
+    with fallback.test_request_context():
+        from flask import url_for
+
+        assert re.search(r"\.[0-9a-f]{12}\.css$", url_for("static", filename="css/app.css"))
