@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 
 from . import config
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    """Build the app: settings, extensions, tenancy, blueprints, CLI, error pages.
+    """Build the app: settings, observability, extensions, tenancy, blueprints, CLI, errors.
 
+    Raises ``config.ConfigError`` on a bad or (when serving) half production configuration.
     Does no database or network I/O (migrations run in the release step, clients are
     built lazily). ``overrides`` replace settings (tests use it).
     """
@@ -23,12 +26,26 @@ def create_app(overrides: dict | None = None) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"] = config.database_uri(
                 overrides["SQLALCHEMY_DATABASE_URI"])
 
+    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        # Serving (gunicorn imports this factory): refuse a half production configuration.
+        # Under the flask CLI, `db …` needs the database only; worker and clock check there.
+        config.require_complete(app.config)
+
+    register_observability(app)
     register_extensions(app)
     register_tenancy(app)
     register_blueprints(app)
     register_cli(app)
     register_errors(app)
     return app
+
+
+def register_observability(app: Flask) -> None:
+    """First, so its request id and timing wrap every other hook (logs, metrics, Sentry)."""
+    from . import observability, static_files
+
+    observability.register(app)
+    static_files.register(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -135,6 +135,13 @@ def relay(interval: float) -> None:
     run_relay_forever(current_app._get_current_object(), interval)
 
 
+def _require_complete(config, app) -> None:
+    try:
+        config.require_complete(app.config)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
 @click.option("--queues", default=None, help="Comma-separated queue names.")
@@ -144,10 +151,12 @@ def worker(burst: bool, queues: str | None, no_relay: bool) -> None:
     """Run an RQ worker with the app's own settings, plus the outbox relay beside it."""
     from rq import Queue, Worker
 
+    from . import config
     from .extensions import db
     from .queueing import queue_name, redis_connection
 
     app = current_app._get_current_object()
+    _require_complete(config, app)
     connection = redis_connection()
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: the embedded default runs jobs in "

@@ -3,7 +3,9 @@
 With no variables set the app runs in its *embedded default* (SQLite, jobs in
 process, files and a generated secret under instance/, mail to the log). Setting
 any real service (``DATABASE_URL``) or ``CLOSELOOP_ENV=production`` switches to
-production mode, where a missing ``SECRET_KEY`` stops start-up.
+production mode, where a missing ``SECRET_KEY`` stops start-up, and where serving (web,
+worker, clock) refuses to start without Redis and an S3 bucket unless
+``CLOSELOOP_SINGLE_MACHINE=1`` says one machine is meant (``require_complete``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _env_ints(name: str, default: list[int]) -> list[int]:
@@ -68,6 +80,31 @@ def _instance_secret(instance_path: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def require_complete(settings) -> None:
+    """Refuse to serve a half production configuration (raises ConfigError).
+
+    Production without ``REDIS_URL`` would run jobs inside web requests, and without
+    ``S3_BUCKET`` it would keep files on this machine's disk: both silently break a second
+    machine. ``CLOSELOOP_SINGLE_MACHINE=1`` says that is meant. Called by the web app's
+    factory and the worker and clock commands, never by ``flask db …`` (migrations need only
+    the database)."""
+    if not settings.get("CLOSELOOP_PRODUCTION") or settings.get("CLOSELOOP_SINGLE_MACHINE"):
+        return
+    missing = [name for name in ("REDIS_URL", "S3_BUCKET") if not settings.get(name)]
+    if not missing:
+        return
+    what = {"REDIS_URL": "REDIS_URL is not set, so background jobs would run inside web "
+                         "requests and only on this machine",
+            "S3_BUCKET": "S3_BUCKET is not set, so uploaded files would stay on this "
+                         "machine's disk where no other machine can read them"}
+    raise ConfigError(
+        "Closeloop is in production mode (DATABASE_URL or CLOSELOOP_ENV=production is set) but "
+        + "; ".join(what[name] for name in missing) + ". Set "
+        + " and ".join(missing) + ", or set CLOSELOOP_SINGLE_MACHINE=1 if this deployment "
+        "is meant to run on one machine only."
+    )
 
 
 def instance_path_override() -> str | None:
@@ -144,4 +181,34 @@ def load(instance_path: str) -> dict:
         # Number of trusted proxies in front (X-Forwarded-For/Proto); 0 trusts none.
         "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        **_observability(production, instance),
+    }
+
+
+def _observability(production: bool, instance: Path) -> dict:
+    """One machine or many, HTTPS, logs, metrics, error reporting and static files
+    (require_complete, portal/web.py, observability.py, metrics.py, static_files.py)."""
+    log_format = (_env("LOG_FORMAT") or ("json" if production else "text")).lower()
+    if log_format not in {"json", "text"}:
+        raise ConfigError(f"LOG_FORMAT must be json or text, got {log_format!r}")
+    return {
+        # Production on one machine on purpose: no Redis and/or no S3 bucket is then allowed.
+        "CLOSELOOP_SINGLE_MACHINE": _env_bool("CLOSELOOP_SINGLE_MACHINE", False),
+        # Strict-Transport-Security on responses served over HTTPS (0 sends none).
+        "HSTS_SECONDS": _env_int("HSTS_SECONDS", 31536000),
+        "LOG_FORMAT": log_format,
+        "LOG_LEVEL": (_env("LOG_LEVEL") or "INFO").upper(),
+        # /metrics: a bearer token, and/or client addresses allowed without one. With
+        # neither, /metrics is a 404 (the embedded default allows this machine only).
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
+        "METRICS_ALLOW_FROM": [a.strip() for a in (_env(
+            "METRICS_ALLOW_FROM", "" if production else "127.0.0.1,::1") or "").split(",")
+            if a.strip()],
+        "SENTRY_DSN": _env("SENTRY_DSN"),
+        "SENTRY_ENVIRONMENT": _env("SENTRY_ENVIRONMENT",
+                                   "production" if production else "development"),
+        "SENTRY_TRACES_SAMPLE_RATE": _env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+        # Static files under content-hashed names, compressed, cached for a year.
+        "STATIC_HASHED": _env_bool("STATIC_HASHED", production),
+        "STATIC_BUILD_DIR": _env("STATIC_BUILD_DIR", str(instance / "static-build")),
     }

@@ -38,6 +38,7 @@ from .models import (
     Tenant,
     utcnow,
 )
+from .observability import security_event
 from .tenancy import unscoped
 from .web import render, safe_next
 
@@ -69,6 +70,7 @@ def start_operator_session(operator: PlatformOperator) -> None:
         session["locale"] = locale
     session[_COOKIE_KEY] = token
     session.permanent = True
+    security_event("sign_in", user=f"operator:{operator.id}")
 
 
 def end_operator_session() -> None:
@@ -115,6 +117,7 @@ def authenticate_operator(email: str, password: str) -> PlatformOperator | None:
         db.session.execute(delete(OperatorSignInFailure)
                            .where(OperatorSignInFailure.email == email))
         return operator
+    security_event("sign_in_failed", email=email, kind="PlatformOperator")
     db.session.add(OperatorSignInFailure(email=email[:254], ip_address=_client_ip()))
     return None
 

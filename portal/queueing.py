@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 
 from .extensions import db
 from .models import OutboxMessage, utcnow
+from .observability import bound, current_request_id
 from .tenancy import active_tenant_id, unscoped
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,12 @@ def enqueue(job: str, *args, queue: str = "default", run_at: datetime | None = N
     """Write a job to the outbox in the current transaction. It runs after commit.
 
     ``args`` must be JSON-serialisable ids and strings. The active tenant's id is passed
-    to the job as its first argument. ``job_id`` makes the enqueue idempotent.
+    to the job as its first argument; the current request id rides along (RQ job meta) so
+    the job's log lines carry it. ``job_id`` makes the enqueue idempotent.
     """
     message = OutboxMessage(
         tenant_id=active_tenant_id(), queue=queue, job=job, args=list(args),
-        job_id=job_id or uuid.uuid4().hex, run_at=run_at,
+        job_id=job_id or uuid.uuid4().hex, run_at=run_at, request_id=current_request_id(),
     )
     db.session.add(message)
     db.session.flush()
@@ -56,7 +58,8 @@ def enqueue(job: str, *args, queue: str = "default", run_at: datetime | None = N
 def _call(message: OutboxMessage) -> None:
     module_name, _, func_name = message.job.rpartition(".")
     func = getattr(importlib.import_module(module_name), func_name)
-    func(message.tenant_id, *message.args)
+    with bound(request_id=message.request_id):
+        func(message.tenant_id, *message.args)
 
 
 IN_PROCESS_ATTEMPTS = 5
@@ -130,7 +133,10 @@ def _push(message: OutboxMessage) -> None:
     queue = Queue(queue_name(message.queue), connection=connection)
     intervals = list(current_app.config.get("RQ_RETRY_INTERVALS") or [5, 15, 60, 300, 900])
     kwargs = dict(job_id=message.job_id, retry=Retry(max=len(intervals), interval=intervals),
-                  failure_ttl=30 * 24 * 3600)
+                  failure_ttl=30 * 24 * 3600, meta={"request_id": message.request_id},
+                  # RQ logs the description; the default lists the arguments, and a mail's
+                  # body holds sign-in links. The name and the outbox id are enough.
+                  description=f"{message.job} (outbox {message.id})")
     args = (message.tenant_id, *message.args)
     if message.run_at and message.run_at > utcnow():
         queue.enqueue_at(message.run_at, message.job, *args, **kwargs)

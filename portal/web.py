@@ -109,6 +109,10 @@ def register_security_headers(app: Flask) -> None:
         # One-time sign-in and survey links carry their token in the URL: never send it on.
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
+        # Over HTTPS (as seen through PROXY_HOPS), browsers must never fall back to plain HTTP.
+        hsts = app.config.get("HSTS_SECONDS")
+        if hsts and request.is_secure:
+            headers.setdefault("Strict-Transport-Security", f"max-age={int(hsts)}; includeSubDomains")
         return response
 
 

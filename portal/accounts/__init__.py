@@ -187,6 +187,9 @@ def authenticate(model, email: str, password: str):
     if verify_password(user, password or "") and user.is_active:
         clear_failures(email)
         return user
+    from ..observability import security_event
+
+    security_event("sign_in_failed", email=email, kind=model.__name__)
     record_failure(email)
     return None
 

@@ -22,8 +22,13 @@ SWEEP_QUEUE = "default"
 @with_appcontext
 def clock(interval: int) -> None:
     """Enqueue the deadline sweep every minute (RQ cron), or run it in process without Redis."""
+    from portal import config
     from portal.queueing import redis_connection
 
+    try:
+        config.require_complete(current_app.config)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     connection = redis_connection()
     if connection is not None:
         from rq.cron import CronScheduler
