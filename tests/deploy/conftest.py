@@ -106,7 +106,7 @@ class Stack:
             # tests see a killed worker's job retried in seconds (production: minutes)
             "RQ_RETRY_INTERVALS": "1,1,1,2,2", "RQ_MAINTENANCE_INTERVAL": "1",
             "RQ_JOB_MONITORING_INTERVAL": "1", "RQ_HEARTBEAT_GRACE": "2", "RQ_WORKER_TTL": "16",
-            "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT),
+            "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
         })
         env.update({k: str(v) for k, v in extra.items()})
         return env
@@ -141,8 +141,16 @@ class Stack:
         return "\n".join(f"--- {p.name}\n{self.log(p)}" for p in self.processes)
 
     def kill(self, process, sig=signal.SIGKILL) -> None:
+        """Kill the process group and every descendant (RQ's work horse calls setsid(), so it
+        leaves the group: a dead machine takes it along all the same)."""
         if process.poll() is None:
+            doomed = _descendants(process.pid)
             os.killpg(process.pid, sig)
+            for pid in doomed:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
         process.wait(timeout=30)
 
     def stop_all(self) -> None:
@@ -199,6 +207,20 @@ class Stack:
         connection.close()
 
 
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found.extend(children)
+            todo.extend(children)
+    return found
+
+
 def create_schema(prefix: str) -> str:
     schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -241,7 +263,6 @@ def stack(moto_s3, tmp_path):
 
     from portal.extensions import db
 
-    os.chmod(tmp_path, 0o755)  # nginx's workers (nobody) write request bodies under it
     schema = create_schema("deploy")
     svc = Stack(schema, moto_s3, tmp_path)
     with svc.app.app_context():
@@ -290,12 +311,13 @@ def proxy_locations() -> str:
 
 
 @contextmanager
-def nginx(directory: Path, backends: list[str]):
-    """Debian's nginx in front of ``backends`` (host:port), with deploy/'s proxy settings."""
+def nginx(backends: list[str]):
+    """Debian's nginx in front of ``backends`` (host:port), with deploy/'s proxy settings.
+    Its directory is world-readable under /tmp: nginx's workers run as nobody and write
+    request bodies there (pytest's own temporary directories are private to root)."""
     if not os.path.exists(NGINX):
         pytest.fail("nginx is not installed (.ci/run installs it: apt-get install nginx)")
-    p = directory / "nginx"
-    p.mkdir()
+    p = Path(tempfile.mkdtemp(prefix="closeloop-nginx-"))
     os.chmod(p, 0o755)
     port = free_port()
     servers = "\n".join(f"        server {b} max_fails=1 fail_timeout=10s;" for b in backends)
@@ -311,6 +333,7 @@ def nginx(directory: Path, backends: list[str]):
     finally:
         process.send_signal(signal.SIGQUIT)
         process.wait(timeout=15)
+        shutil.rmtree(p, ignore_errors=True)
 
 
 def _connects(port: int) -> bool:
@@ -319,9 +342,3 @@ def _connects(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def tempdir() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="closeloop-deploy-"))
-    os.chmod(path, 0o755)
-    return path
