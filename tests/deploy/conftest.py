@@ -76,18 +76,27 @@ def answers(url: str) -> bool:
 class Stack:
     """One PostgreSQL schema, Redis, moto S3, and the processes started on them."""
 
-    def __init__(self, schema: str, moto_url: str, directory: Path):
+    def __init__(self, schema: str | None, moto_url: str, directory: Path,
+                 database_url: str | None = None, bucket: str = BUCKET):
+        """On ``schema`` of the test database, or (schema None) on a database of its own."""
         self.schema = schema
         self.moto_url = moto_url
         self.dir = directory
+        self.bucket = bucket
         self.prefix = f"d{uuid.uuid4().hex[:8]}-"
-        self.database_url = (DATABASE_URL + ("&" if "?" in DATABASE_URL else "?")
-                             + "options=" + quote(f"-csearch_path={schema}", safe=""))
+        if schema is not None:
+            self.database_url = (DATABASE_URL + ("&" if "?" in DATABASE_URL else "?")
+                                 + "options=" + quote(f"-csearch_path={schema}", safe=""))
+        else:
+            self.database_url = database_url
         self.settings = {
-            "REDIS_URL": REDIS_URL, "S3_BUCKET": BUCKET, "S3_ENDPOINT_URL": moto_url,
+            "REDIS_URL": REDIS_URL, "S3_BUCKET": bucket, "S3_ENDPOINT_URL": moto_url,
             "S3_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
             "RQ_QUEUE_PREFIX": self.prefix, "PUBLIC_URL": "http://closeloop.test",
         }
+        if schema is None:
+            self.settings["SQLALCHEMY_DATABASE_URI"] = database_url.replace(
+                "postgresql://", "postgresql+psycopg://", 1)
         self.app = make_app(schema, **self.settings)
         self.processes: list[subprocess.Popen] = []
 
@@ -99,7 +108,7 @@ class Stack:
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "CLOSELOOP_ENV": "production", "DATABASE_URL": self.database_url,
             "SECRET_KEY": "deploy-test-secret-key-0123456789", "REDIS_URL": REDIS_URL,
-            "S3_BUCKET": BUCKET, "S3_ENDPOINT_URL": self.moto_url, "S3_REGION": "us-east-1",
+            "S3_BUCKET": self.bucket, "S3_ENDPOINT_URL": self.moto_url, "S3_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
             "PUBLIC_URL": "http://closeloop.test", "INSTANCE_PATH": str(self.dir / "instance"),
             "RQ_QUEUE_PREFIX": self.prefix, "SESSION_COOKIE_SECURE": "false",
@@ -185,7 +194,8 @@ class Stack:
                             aws_access_key_id="test", aws_secret_access_key="test")
 
     def s3_keys(self, prefix: str = "") -> list[str]:
-        pages = self.s3().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        pages = self.s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                    Prefix=prefix)
         return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
     def flush_redis(self) -> None:
