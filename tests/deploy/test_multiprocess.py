@@ -55,6 +55,7 @@ class Customer:
 
     def __init__(self, base: str, slug: str, n: int, photos: list[bytes]):
         self.http = requests.Session()
+        self.http.headers["Connection"] = "close"
         self.url = f"{base}/t/{slug}/complaints/new"
         self.n = n
         self.photos = photos
@@ -97,6 +98,7 @@ def _held(log: str) -> str | None:
 
 def _staff_session(url: str, slug: str, email: str) -> requests.Session:
     http = requests.Session()
+    http.headers["Connection"] = "close"  # no idle keep-alive holding gunicorn's shutdown
     sign_in = f"{url}/t/{slug}/staff/sign-in"
     token = _hidden(http.get(sign_in, timeout=30).text, "csrf_token")
     response = http.post(sign_in, data={"csrf_token": token, "email": email,

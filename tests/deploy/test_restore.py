@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -59,6 +60,7 @@ def databases():
 
 def _signed_in(url: str, slug: str, email: str) -> requests.Session:
     http = requests.Session()
+    http.headers["Connection"] = "close"  # no idle keep-alive holding gunicorn's shutdown
     page = f"{url}/t/{slug}/sign-in"
     token = _hidden(http.get(page, timeout=30).text, "csrf_token")
     response = http.post(page, data={"csrf_token": token, "email": email, "password": PASSWORD,
@@ -81,6 +83,11 @@ def test_a_dump_and_a_bucket_copy_restore_into_empty_ones(databases, moto_s3, tm
     backup_bucket = f"closeloop-restored-{uuid.uuid4().hex[:8]}"
     live.s3().create_bucket(Bucket=backup_bucket)
     restored = None
+    started = time.monotonic()
+
+    def lap(what):
+        print(f"{what}: {time.monotonic() - started:.1f} s")
+
     try:
         world = _seed(live, "en")
         slug = world["slug"]
@@ -106,7 +113,9 @@ def test_a_dump_and_a_bucket_copy_restore_into_empty_ones(databases, moto_s3, tm
                           what="photos processed\n" + live.logs())
         live_pages = {pid: http.get(f"{url}/t/{slug}/complaints/{number}/photos/{pid}/large",
                                     timeout=30).content for pid in stored}
+        lap("filed and processed")
         live.stop_all()
+        lap("stopped")
 
         # -- backup, as the README says -------------------------------------------------------
         dump = tmp_path / "closeloop.dump"
@@ -117,6 +126,7 @@ def test_a_dump_and_a_bucket_copy_restore_into_empty_ones(databases, moto_s3, tm
             s3.copy_object(Bucket=backup_bucket, Key=key,
                            CopySource={"Bucket": live.bucket, "Key": key})
 
+        lap("backed up")
         # -- restore into an empty database and bucket, then start the app on them ----------
         subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "--dbname", restored_url,
                         str(dump)], check=True, capture_output=True, timeout=120)
@@ -126,7 +136,9 @@ def test_a_dump_and_a_bucket_copy_restore_into_empty_ones(databases, moto_s3, tm
         check = subprocess.run(["flask", "--app", "portal", "db", "current"], cwd=restored.dir,
                                env=restored.env(), capture_output=True, text=True, timeout=60)
         assert "(head)" in check.stdout, check.stdout + check.stderr
+        lap("restored")
         web, url = restored.start_web("web-restored", WEB_CONCURRENCY=1)
+        lap("restored web up")
         http = _signed_in(url, slug, world["contact_email"])
         page = http.get(f"{url}/t/{slug}/complaints/{number}", timeout=30)
         assert page.status_code == 200 and number in page.text
