@@ -17,13 +17,15 @@ from portal.web import render
 from . import blueprint
 from .forms import SEVERITY_LABELS
 
+FILTER_SOURCES = (Department, StaffUser, ProductModel, CustomerCompany)
+reference_cache.watch("queue_filter_options", FILTER_SOURCES)
+
 
 def filter_options() -> dict:
-    """The choices of the filter form: four small queries, cached per tenant for a minute
-    (portal.reference_cache; a change made in this process shows at once)."""
-    return reference_cache.cached(
-        "queue_filter_options", (Department, StaffUser, ProductModel, CustomerCompany),
-        _load_filter_options)
+    """The choices of the filter form: four small queries, cached per tenant and process until
+    the tenant's reference version changes (portal.reference_cache: a change made through any
+    process shows at once in every process)."""
+    return reference_cache.cached("queue_filter_options", FILTER_SOURCES, _load_filter_options)
 
 
 def _load_filter_options() -> dict:

@@ -23,7 +23,7 @@ SWEEP_QUEUE = "default"
 def clock(interval: int) -> None:
     """Enqueue the deadline sweep every minute (RQ cron), or run it in process without Redis."""
     from portal import config
-    from portal.queueing import redis_connection
+    from portal.queueing import queue_name, redis_connection
 
     try:
         config.require_complete(current_app.config)
@@ -35,10 +35,12 @@ def clock(interval: int) -> None:
 
         from jobs.sweep import sweep
 
+        # the queue the workers listen on (RQ_QUEUE_PREFIX when deployments share a Redis)
+        queue = queue_name(SWEEP_QUEUE)
         scheduler = CronScheduler(connection=connection, name="closeloop-clock")
-        scheduler.register(sweep, queue_name=SWEEP_QUEUE, interval=interval,
+        scheduler.register(sweep, queue_name=queue, interval=interval,
                            job_timeout=600, result_ttl=3600)
-        click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s on '{SWEEP_QUEUE}'")
+        click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s on '{queue}'")
         scheduler.start()
         return
     click.echo(f"clock: no REDIS_URL, sweeping in process every {interval} s")

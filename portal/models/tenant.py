@@ -60,6 +60,9 @@ class Tenant(Timestamped, db.Model):
     # Who signed the tenant up (client address and e-mail): the sign-up rate limit counts these.
     signup_address: Mapped[str | None] = mapped_column(String(64), index=True)
     signup_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    # Bumped in the transaction that changes a list portal.reference_cache keeps (departments,
+    # staff, models, customers): every process's cached copy is checked against it per request.
+    reference_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def is_live(self) -> bool:
