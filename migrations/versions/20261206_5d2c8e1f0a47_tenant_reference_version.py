@@ -1,7 +1,7 @@
 """tenant reference version: every process's cached reference lists are checked against it
 
 Revision ID: 5d2c8e1f0a47
-Revises: 2914e259b2bc
+Revises: 5e0b7d3c9a41
 Create Date: 2026-12-06 03:50:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5d2c8e1f0a47'
-down_revision = '2914e259b2bc'
+down_revision = '5e0b7d3c9a41'
 branch_labels = None
 depends_on = None
 
