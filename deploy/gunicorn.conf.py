@@ -11,6 +11,9 @@ Every value can be overridden from the environment (or with a command-line flag,
 """
 
 import os
+import tempfile
+
+from portal.metrics import child_exit, on_starting  # noqa: F401 - gunicorn server hooks
 
 bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
@@ -23,7 +26,13 @@ threads = int(os.environ.get("WEB_THREADS", "8"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5  # behind the proxy's keep-alive pool
-accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
+# The app logs every request as a JSON line with its request id (portal/observability.py);
+# gunicorn's own access log would repeat it. WEB_ACCESS_LOG=- brings it back.
+accesslog = os.environ.get("WEB_ACCESS_LOG") or None
+# Metrics from several worker processes are summed through files in one directory (Prometheus'
+# multiprocess mode); one directory per port, as on_starting empties it.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
+                      os.path.join(tempfile.gettempdir(), f"closeloop-metrics-{bind.rsplit(':', 1)[1]}"))
 # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl, one path for every instance
 # on the machine; Closeloop does not use it (unknown setting to older gunicorn: ignored).
 control_socket_disable = True
