@@ -195,6 +195,8 @@ def _attachments(complaint: Complaint, mail, actor) -> None:
 
 def _acknowledge(tenant: Tenant, complaint: Complaint, contact: Contact | None) -> None:
     """Reply with the complaint's number (and the link to follow it)."""
+    from flask_babel import force_locale
+
     from ..accounts import issue_token
     from ..complaints import intake
     from ..deadlines import promises_for
@@ -210,8 +212,9 @@ def _acknowledge(tenant: Tenant, complaint: Complaint, contact: Contact | None) 
                                 purpose=intake.CLAIM_PURPOSE, minutes=intake.CLAIM_MINUTES)
             link = url_for("customer.public_claim", tenant_slug=tenant.slug, token=token,
                            _external=True)
-    promises = [(p.label, p.due_at) for p in promises_for(complaint)
-                if p.state in ("running", "paused")]
     locale = (contact.locale if contact else None) or tenant.default_locale
+    with force_locale(locale):  # the promises' labels, in the recipient's language
+        promises = [(str(p.label), p.due_at) for p in promises_for(complaint)
+                    if p.state in ("running", "paused")]
     queue_mail(complaint.reporter_email, "complaint_received", locale, complaint=complaint,
                tenant=tenant, link=link, visitor=contact is None, promises=promises)

@@ -31,7 +31,14 @@ def open_box(host: str, port: int, username: str, password: str, folder: str) ->
     """A logged-in MailBox (use it as a context manager). Raises on refusal or failure."""
     check_host(host, port)
     box = MailBox(host, port, timeout=TIMEOUT_SECONDS, ssl_context=ssl_context())
-    return box.login(username, password, initial_folder=folder)
+    try:
+        return box.login(username, password, initial_folder=folder)
+    except BaseException:
+        try:
+            box.client.shutdown()  # a refused login leaves the TLS socket open otherwise
+        except OSError:
+            pass
+        raise
 
 
 def open_mailbox(mailbox) -> MailBox:
