@@ -129,12 +129,12 @@ def admin_webhook_delete(subscription_id: int):
     return redirect(url_for("internal.admin_webhooks"), code=303)
 
 
-@blueprint.post("/admin/webhooks/<int:subscription_id>/deliveries/<int:delivery_id>/replay")
-def admin_webhook_replay(subscription_id: int, delivery_id: int):
+@blueprint.post("/admin/webhooks/<int:subscription_id>/deliveries/<int:webhook_delivery_id>/replay")
+def admin_webhook_replay(subscription_id: int, webhook_delivery_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     subscription = _subscription(subscription_id)
-    delivery = db.session.get(WebhookDelivery, delivery_id)
+    delivery = db.session.get(WebhookDelivery, webhook_delivery_id)
     if delivery is None or delivery.subscription_id != subscription.id:
         abort(404)
     if not subscription.active:

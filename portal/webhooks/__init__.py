@@ -26,7 +26,7 @@ from sqlalchemy import or_, select, update
 from ..extensions import db
 from ..models import StaffUser, Tenant, WebhookDelivery, WebhookSubscription, utcnow
 from ..queueing import enqueue
-from ..secretbox import decrypt, encrypt
+from ..secretbox import InvalidToken, decrypt, encrypt
 from ..tenancy import active_tenant_id
 from .net import RefusedAddress, Result, check_url, post
 
@@ -44,8 +44,12 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def subscription_secret(subscription: WebhookSubscription) -> str:
-    return decrypt(subscription.secret_encrypted)
+def subscription_secret(subscription: WebhookSubscription) -> str | None:
+    """The signing secret; None when it cannot be read (the encryption key changed)."""
+    try:
+        return decrypt(subscription.secret_encrypted)
+    except InvalidToken:
+        return None
 
 
 def create_subscription(actor, *, name: str, url: str, events: list[str]) -> WebhookSubscription:
@@ -147,6 +151,9 @@ def claim(delivery_id: int) -> WebhookDelivery | None:
 def attempt(delivery: WebhookDelivery) -> Result:
     """Sign and send the delivery now (network only; nothing written)."""
     subscription = delivery.subscription
+    secret = subscription_secret(subscription)
+    if secret is None:
+        return Result(None, 0, "the signing secret cannot be read: make a new one")
     body = delivery.body.encode()
     headers = {
         "Content-Type": "application/json; charset=utf-8",
@@ -154,7 +161,7 @@ def attempt(delivery: WebhookDelivery) -> Result:
         "Closeloop-Event": delivery.event,
         "Closeloop-Delivery": str(delivery.id),
         "Closeloop-Event-Id": delivery.event_id,
-        SIGNATURE_HEADER: sign(subscription_secret(subscription), body),
+        SIGNATURE_HEADER: sign(secret, body),
     }
     return post(subscription.url, body, headers)
 
