@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401  (each module registers its pages on the blue
     admin_settings,  # tenant administration: rules and their history
     admin_webhooks,  # tenant administration: webhooks out, their deliveries
     deadlines,  # deadline pages and template helpers
+    mail_files,  # files that came by e-mail with a complaint
     notifications,  # the bell, notification choices, failed sends
     reports,  # escalation reports (market exception, special) and their PDF
     surveys,  # survey campaigns and results

@@ -90,8 +90,14 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
                                              event_id=uuid.uuid4().hex, body="{}")
         db.session.add(webhook_delivery)
         db.session.flush()
+        mail_files = m.TimelineEvent(complaint_id=complaint.id, kind="email.files",
+                                     actor_name="x", data={"files": [
+                                         {"key": f"t/{tenant.id}/evidence/x/a.pdf",
+                                          "name": "a.pdf"}]})
+        db.session.add(mail_files)
+        db.session.flush()
         ids.update(subscription_id=subscription.id, webhook_delivery_id=webhook_delivery.id,
-                   mailbox_id=mailbox.id)
+                   mailbox_id=mailbox.id, event_id=mail_files.id)
         db.session.add(m.ImportRun(kind="shipments", filename="x.xlsx",
                                    upload_key=f"t/{tenant.id}/imports/x/upload.bin"))
         db.session.flush()

@@ -5,6 +5,7 @@ with the quoted history stripped; machines are ignored; a run repeated files not
 
 from __future__ import annotations
 
+import re
 from email.header import Header
 from email.mime.application import MIMEApplication
 from email.mime.base import MIMEBase
@@ -80,7 +81,7 @@ def _mails_to(db, address):
 
 
 def test_a_contacts_mail_is_filed_once_with_photo_and_files_and_answered(
-        db, connected, make_contact):
+        db, connected, make_contact, make_staff, client, sign_in):
     tenant, mailbox_id, user = connected
     contact = make_contact(tenant)
     with activate(tenant):
@@ -101,6 +102,15 @@ def test_a_contacts_mail_is_filed_once_with_photo_and_files_and_answered(
             TimelineEvent.complaint_id == complaint.id, TimelineEvent.kind == "email.files"))
         assert [f["name"] for f in files.data["files"]] == ["检测报告.pdf"]
         number, token = complaint.number, token_for(complaint)
+
+    # Staff see the files on the timeline and download them.
+    sign_in(client, tenant, make_staff(tenant, "after_sales").email)
+    page = client.get(f"/t/{tenant.slug}/staff/complaints/{complaint.id}").get_data(as_text=True)
+    link = re.search(r'href="([^"]+/mail-files/\d+/0)">检测报告.pdf<', page).group(1)
+    download = client.get(link)
+    assert download.status_code == 200 and download.data.startswith(b"%PDF-1.4")
+    assert "attachment" in download.headers["Content-Disposition"]
+    download.close()
 
     [reply] = _mails_to(db, complaint.reporter_email)
     assert number in reply[1]  # the subject names the complaint number
