@@ -1,9 +1,13 @@
 """The IMAP side: a TLS connection to a tenant's mailbox (imap-tools), after the host was
 checked against the same address policy as webhooks (a tenant may not make the server
-connect into its own network unless the operator allows it: ``WEBHOOK_ALLOW_PRIVATE``)."""
+connect into its own network unless the operator allows it: ``WEBHOOK_ALLOW_PRIVATE``). The
+connection goes to the address that was checked (TLS verifies the host name), so a DNS answer
+changed in between (rebinding) changes nothing."""
 
 from __future__ import annotations
 
+import imaplib
+import socket
 import ssl
 
 from flask import current_app
@@ -20,17 +24,38 @@ def ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=current_app.config.get("MAIL_INTAKE_CA_FILE"))
 
 
-def check_host(host: str, port: int) -> None:
-    """Raise RefusedAddress when ``host`` resolves to an address the policy refuses."""
+def check_host(host: str, port: int) -> list[str]:
+    """The addresses to connect to; RefusedAddress when the policy refuses the host."""
     if not host or any(c in host for c in "/@?#[] "):
         raise RefusedAddress("invalid host")
-    check_url(f"https://{host}:{int(port)}/")
+    return check_url(f"https://{host}:{int(port)}/")[2]
+
+
+class _PinnedIMAP4SSL(imaplib.IMAP4_SSL):
+    """IMAP over TLS to a checked address, verifying the certificate for the host name."""
+
+    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext):
+        self._address = address
+        super().__init__(host, port, ssl_context=context, timeout=TIMEOUT_SECONDS)
+
+    def _create_socket(self, timeout):
+        sock = socket.create_connection((self._address, self.port), timeout)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PinnedMailBox(MailBox):
+    def __init__(self, host: str, address: str, port: int):
+        self._address = address
+        super().__init__(host, port, timeout=TIMEOUT_SECONDS, ssl_context=ssl_context())
+
+    def _get_mailbox_client(self) -> imaplib.IMAP4:
+        return _PinnedIMAP4SSL(self._host, self._address, self._port, self._ssl_context)
 
 
 def open_box(host: str, port: int, username: str, password: str, folder: str) -> MailBox:
     """A logged-in MailBox (use it as a context manager). Raises on refusal or failure."""
-    check_host(host, port)
-    box = MailBox(host, port, timeout=TIMEOUT_SECONDS, ssl_context=ssl_context())
+    addresses = check_host(host, port)
+    box = _PinnedMailBox(host, addresses[0], port)
     try:
         return box.login(username, password, initial_folder=folder)
     except BaseException:
