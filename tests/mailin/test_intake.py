@@ -231,3 +231,18 @@ def test_an_unreachable_mailbox_is_recorded_and_admins_told(db, connected, make_
         told = db.session.scalars(select(Notification).where(
             Notification.event == "mailbox.failed")).all()
         assert [n.recipient for n in told] == [admin.get_id()]
+
+
+def test_a_flood_from_one_sender_is_held_at_the_filing_limit(db, connected):
+    from portal.models import Tenant
+
+    tenant, mailbox_id, user = connected
+    with activate(tenant):
+        row = db.session.get(Tenant, tenant.id)
+        row.settings = {**(row.settings or {}), "filing_limit_per_hour": 2}
+        db.session.flush()
+    for n in range(3):
+        user.deliver(message("flood@spam.example", f"{SUBJECT} {n}", "同样的内容"))
+    assert poll(tenant.id, mailbox_id)["filed"] == 2
+    assert len(_complaints(db, tenant)) == 2
+    assert [m.reason for m in _inbound(db, tenant) if m.outcome == "ignored"] == ["filing limit"]
