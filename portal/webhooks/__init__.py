@@ -139,6 +139,7 @@ def claim(delivery_id: int) -> WebhookDelivery | None:
         .execution_options(synchronize_session=False)
     ).scalar()
     if taken is None:
+        _recheck_later(delivery_id)
         return None
     delivery = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
     if not delivery.subscription.active:
@@ -146,6 +147,25 @@ def claim(delivery_id: int) -> WebhookDelivery | None:
         delivery.error = "subscription paused or switched off"
         return None
     return delivery
+
+
+def _recheck_later(delivery_id: int) -> None:
+    """Another run holds the delivery. Should that run have died mid-send, the claim goes
+    stale: look again then, so the delivery is not left "sending" for ever (a receiver may
+    then get it twice, which the event id lets it notice)."""
+    from sqlalchemy.exc import IntegrityError
+
+    delivery = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    if delivery is None or delivery.status != "sending" or delivery.claimed_at is None:
+        return
+    due = delivery.claimed_at + STALE_CLAIM + timedelta(seconds=30)
+    try:
+        with db.session.begin_nested():
+            enqueue("jobs.webhooks.deliver", delivery.id, run_at=due,
+                    job_id=f"webhook-{delivery.tenant_id}-{delivery.id}-recheck-"
+                           f"{int(delivery.claimed_at.timestamp())}")
+    except IntegrityError:
+        pass  # already planned by an earlier run
 
 
 def attempt(delivery: WebhookDelivery) -> Result:

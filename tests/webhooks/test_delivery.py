@@ -160,6 +160,12 @@ def test_a_job_run_twice_sends_once(db, hooked, receiver, make_complaint):
         delivery.status, delivery.claimed_at = "sending", utcnow()
         db.session.flush()
         assert webhooks.claim(delivery.id) is None
+        assert webhooks.claim(delivery.id) is None
+        with unscoped():  # the holder may have died: one look again once the claim is stale
+            rechecks = db.session.scalars(select(OutboxMessage).where(
+                OutboxMessage.job_id.like(f"webhook-{tenant.id}-{delivery.id}-recheck-%"))).all()
+        assert len(rechecks) == 1
+        assert rechecks[0].run_at > utcnow() + timedelta(minutes=9)
         delivery.claimed_at = utcnow() - timedelta(hours=1)
         db.session.flush()
         assert webhooks.claim(delivery.id) is not None
