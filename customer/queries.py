@@ -99,6 +99,7 @@ EVENT_LABELS = {
     "request.received": _l("Returned goods received"),
     "request.paid": _l("Claim paid"),
     "photo.rejected": _l("Photo refused"),
+    "email.reply": _l("Your e-mail"),
 }
 
 

@@ -7,10 +7,13 @@ blueprint = Blueprint("internal", __name__, template_folder="templates")
 from . import (  # noqa: E402,F401  (each module registers its pages on the blueprint)
     admin_catalogue,  # tenant administration: catalogue, shipments, imports
     admin_customers,  # tenant administration: customers and contacts
+    admin_mailboxes,  # tenant administration: mailboxes complaints arrive in by e-mail
     admin_people,  # tenant administration: hub, first run, people, departments
     admin_robots,  # tenant administration: WeCom / DingTalk / Feishu group robots
     admin_settings,  # tenant administration: rules and their history
+    admin_webhooks,  # tenant administration: webhooks out, their deliveries
     deadlines,  # deadline pages and template helpers
+    mail_files,  # files that came by e-mail with a complaint
     notifications,  # the bell, notification choices, failed sends
     reports,  # escalation reports (market exception, special) and their PDF
     surveys,  # survey campaigns and results

@@ -101,6 +101,8 @@ EVENT_LABELS = {
     "eight_d.section": _l("8D section written"),
     "eight_d.summary": _l("8D summary for the customer"),
     "contact_linked": _l("Linked to the customer's account"),
+    "email.reply": _l("Customer replied by e-mail"),
+    "email.files": _l("Files received by e-mail"),
     "photo.rejected": _l("Photo refused"),
     "report.opened": _l("Escalation report opened"),
     "survey.scheduled": _l("Satisfaction survey scheduled"),

@@ -6,5 +6,6 @@ from . import tenant_job
 
 
 @tenant_job
-def send_email(to: str, subject: str, text: str, html: str | None = None) -> str:
-    return deliver(to, subject, text, html)
+def send_email(to: str, subject: str, text: str, html: str | None = None,
+               headers: dict | None = None) -> str:
+    return deliver(to, subject, text, html, headers)

@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_observability(app)
     register_extensions(app)
     register_tenancy(app)
+    register_events(app)
     register_blueprints(app)
     register_cli(app)
     register_errors(app)
@@ -73,6 +74,13 @@ def register_tenancy(app: Flask) -> None:
     from .tenancy import register_tenancy as _register
 
     _register(app)
+
+
+def register_events(app: Flask) -> None:
+    """Domain events (portal/events.py) and their subscribers: webhooks."""
+    from . import events
+
+    events.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -181,6 +181,23 @@ def load(instance_path: str) -> dict:
         # Number of trusted proxies in front (X-Forwarded-For/Proto); 0 trusts none.
         "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Secrets at rest (portal/secretbox.py): Fernet keys, first encrypts; unset derives
+        # one from SECRET_KEY.
+        "DATA_ENCRYPTION_KEY": _env("DATA_ENCRYPTION_KEY"),
+        # Webhooks (portal/webhooks): addresses in private, loopback, link-local or reserved
+        # networks are refused unless allowed here: "1" allows them all, or a comma-separated
+        # list of networks ("10.20.0.0/16,127.0.0.1/32") allows just those.
+        "WEBHOOK_ALLOW_PRIVATE": _env("WEBHOOK_ALLOW_PRIVATE"),
+        "WEBHOOK_TIMEOUT_SECONDS": _env_int("WEBHOOK_TIMEOUT_SECONDS", 10),
+        # Attempts per delivery, the first retry's delay (doubling after each), and how many
+        # failed attempts in a row pause a subscription.
+        "WEBHOOK_ATTEMPTS": _env_int("WEBHOOK_ATTEMPTS", 6),
+        "WEBHOOK_BACKOFF_SECONDS": _env_int("WEBHOOK_BACKOFF_SECONDS", 30),
+        "WEBHOOK_PAUSE_AFTER": _env_int("WEBHOOK_PAUSE_AFTER", 15),
+        # E-mail intake (portal/mailin): a CA bundle for IMAP servers with a private CA, and
+        # seconds between polls of each connected mailbox (by `flask clock`).
+        "MAIL_INTAKE_CA_FILE": _env("MAIL_INTAKE_CA_FILE"),
+        "MAIL_INTAKE_INTERVAL": _env_int("MAIL_INTAKE_INTERVAL", 120),
         **_observability(production, instance),
     }
 

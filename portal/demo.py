@@ -133,6 +133,7 @@ def seed_all() -> None:
     with activate(demo):
         _seed_tenant(demo, "demo.example.com", "customer{n}.example.com", COMPANIES, 40,
                      password_hash, rng)
+        _seed_integrations()
         db.session.commit()
     with activate(acme):
         _seed_acme(acme, password_hash, rng)
@@ -212,6 +213,45 @@ def _seed_tenant(tenant, staff_domain, customer_domain, companies, complaint_cou
         }, serials=[{"value": serial}])
         _walk(complaint, target, staff, contact, departments, mode_code, rng)
         _spread_in_time(complaint, days_ago=45 - i)
+    db.session.flush()
+
+
+def _seed_integrations() -> None:
+    """A webhook subscription with a few deliveries and a connected mailbox with messages
+    taken, both switched off (the demo calls no outside system)."""
+    import json
+
+    from .models import InboundMessage, Mailbox, WebhookDelivery, WebhookSubscription
+    from .secretbox import encrypt
+
+    subscription = WebhookSubscription(
+        name="BI 报表 Quality dashboard", url="https://bi.demo.example.com/hooks/closeloop",
+        events=["submitted", "classified", "answered", "closed", "request_approved"],
+        secret_encrypted=encrypt("whsec_demo_" + "k" * 32), enabled=False)
+    mailbox = Mailbox(address="service@demo.example.com", host="imap.exmail.qq.com", port=993,
+                      username="service@demo.example.com", password_encrypted=encrypt("demo"),
+                      enabled=False)
+    db.session.add_all([subscription, mailbox])
+    db.session.flush()
+    complaints = list(db.session.scalars(select(Complaint).order_by(Complaint.id).limit(3)))
+    for n, (complaint, status, code) in enumerate(zip(
+            complaints, ("delivered", "failed", "delivered"), (200, 500, 204), strict=False)):
+        event = ("submitted", "classified", "closed")[n]
+        db.session.add(WebhookDelivery(
+            subscription_id=subscription.id, event=event, event_id=f"demo{n:028d}",
+            complaint_id=complaint.id, status=status, attempts=1 if code < 300 else 6,
+            response_code=code, duration_ms=120 + 40 * n,
+            error=None if code < 300 else "HTTP 500",
+            body=json.dumps({"event": event, "complaint": {"number": complaint.number}})))
+    complaints[0].channel = "email"
+    db.session.add_all([
+        InboundMessage(mailbox_id=mailbox.id, message_key="<demo-1@customer1.example.com>",
+                       sender=complaints[0].reporter_email, subject=complaints[0].title,
+                       outcome="filed", complaint_id=complaints[0].id),
+        InboundMessage(mailbox_id=mailbox.id, message_key="<demo-2@customer2.example.com>",
+                       sender="contact1@customer2.example.com", subject="自动回复：外出 Out of office",
+                       outcome="ignored", reason="auto-submitted"),
+    ])
     db.session.flush()
 
 

@@ -25,22 +25,36 @@ def queue_mail(to: str, template: str, locale: str | None, **context) -> None:
     """Render ``template`` (``mail/<name>.txt`` and ``.html``) in ``locale`` and queue it.
 
     The subject is the text template's first line. Written to the outbox in the caller's
-    transaction, so the mail goes only if the transaction commits.
+    transaction, so the mail goes only if the transaction commits. A mail about a complaint
+    (``complaint`` in the context) carries the complaint's reply token in its Message-ID and,
+    when the tenant has a connected mailbox, in its Reply-To (portal/mailin), so the answer
+    lands on that complaint.
     """
     with force_locale(locale or "zh_CN"):
         text = render_template(f"mail/{template}.txt", **context)
         html = render_template(f"mail/{template}.html", **context)
     subject, _, body = text.partition("\n")
-    enqueue("jobs.mail.send_email", to, subject.strip(), body.strip() + "\n", html, queue="mail")
+    args = [to, subject.strip(), body.strip() + "\n", html]
+    complaint = context.get("complaint")
+    if getattr(complaint, "id", None) is not None:
+        from .mailin.threading import reply_headers
+
+        args.append(reply_headers(complaint))
+    enqueue("jobs.mail.send_email", *args, queue="mail")
 
 
-def deliver(to: str, subject: str, text: str, html: str | None = None) -> str:
-    """Send one message now. Raises on SMTP failure (the job retries). Returns the Message-ID."""
+def deliver(to: str, subject: str, text: str, html: str | None = None,
+            headers: dict | None = None) -> str:
+    """Send one message now. Raises on SMTP failure (the job retries). Returns the Message-ID.
+    ``headers`` may set Message-ID and Reply-To (nothing else)."""
+    headers = headers or {}
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="closeloop.local")
+    message["Message-ID"] = headers.get("Message-ID") or make_msgid(domain="closeloop.local")
+    if headers.get("Reply-To"):
+        message["Reply-To"] = headers["Reply-To"]
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from portal import models as m
+from portal.secretbox import encrypt
 from portal.tenancy import activate
 from tests.conftest import csrf_from
 
@@ -79,6 +80,24 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
             "notification_id": notification.id, "delivery_id": delivery.id,
             "exception_id": exception.id, "calendar_exception_id": exception.id,
         }
+        subscription = m.WebhookSubscription(name="BI", url="https://bi.example.com/hook",
+                                             events=["closed"], secret_encrypted=encrypt("x"))
+        mailbox = m.Mailbox(address="s@m.example.com", host="imap.m.example.com",
+                            username="s", password_encrypted=encrypt("x"))
+        db.session.add_all([subscription, mailbox])
+        db.session.flush()
+        webhook_delivery = m.WebhookDelivery(subscription_id=subscription.id, event="closed",
+                                             event_id=uuid.uuid4().hex, body="{}")
+        db.session.add(webhook_delivery)
+        db.session.flush()
+        mail_files = m.TimelineEvent(complaint_id=complaint.id, kind="email.files",
+                                     actor_name="x", data={"files": [
+                                         {"key": f"t/{tenant.id}/evidence/x/a.pdf",
+                                          "name": "a.pdf"}]})
+        db.session.add(mail_files)
+        db.session.flush()
+        ids.update(subscription_id=subscription.id, webhook_delivery_id=webhook_delivery.id,
+                   mailbox_id=mailbox.id, event_id=mail_files.id)
         db.session.add(m.ImportRun(kind="shipments", filename="x.xlsx",
                                    upload_key=f"t/{tenant.id}/imports/x/upload.bin"))
         db.session.flush()

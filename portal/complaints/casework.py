@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
+from ..events import announce
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import (
@@ -197,6 +198,8 @@ def add_action(complaint: Complaint, actor, *, kind: str, title: str,
            customer_visible=kind == "containment")
     touch(complaint)
     changed(complaint, "actions")
+    announce("containment_added" if kind == "containment" else "action_added", complaint, actor,
+             action_id=action.id, kind=kind, owner_id=owner_id)
     return action
 
 
@@ -226,6 +229,7 @@ def complete_action(complaint: Complaint, action: Action, actor, *, result: str,
                  "evidence": [e["name"] for e in evidence]})
     touch(complaint)
     changed(complaint, "actions")
+    announce("action_done", complaint, actor, action_id=action.id, kind=action.kind)
     return action
 
 
@@ -272,6 +276,7 @@ def verify_effectiveness(complaint: Complaint, actor, *, effective: bool, note: 
            data={"effective": True})
     touch(complaint)
     db.session.flush()
+    announce("effectiveness_verified", complaint, actor, effective=True)
 
 
 def transition(complaint: Complaint, actor, name: str, message: str | None,

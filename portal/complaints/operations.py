@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..events import announce
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import (
@@ -184,6 +185,9 @@ def classify(complaint: Complaint, actor, *, severity: str | None, info_class: s
     if changes:
         record(complaint, actor, "classified", data={"changes": changes})
         changed(complaint, "classified")
+        announce("classified", complaint, actor, changes=changes)
+        if "owner_id" in changes:
+            announce("assigned", complaint, actor, owner_id=owner_id)
     return changes
 
 

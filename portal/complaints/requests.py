@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..events import announce
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import ApprovalStep, Complaint, ServiceRequest, Tenant, utcnow
@@ -50,6 +51,7 @@ def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | No
            customer_visible=True)
     complaint.updated_at = utcnow()
     db.session.flush()
+    announce("request_created", complaint, actor, request_id=request.id, kind=kind)
     return request
 
 
@@ -101,6 +103,9 @@ def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: boo
            customer_visible=request.status in ("approved", "refused"))
     complaint.updated_at = utcnow()
     db.session.flush()
+    if request.status in ("approved", "refused"):
+        announce(f"request_{request.status}", complaint, actor, request_id=request.id,
+                 kind=request.kind)
     return step
 
 
@@ -119,6 +124,7 @@ def ship(complaint: Complaint, request: ServiceRequest, actor, *, tracking_numbe
            data={"request_id": request.id, "kind": request.kind}, customer_visible=True)
     complaint.updated_at = utcnow()
     db.session.flush()
+    announce("request_shipped", complaint, actor, request_id=request.id, kind=request.kind)
 
 
 def may_finish(request: ServiceRequest, actor) -> bool:
@@ -138,3 +144,5 @@ def finish(complaint: Complaint, request: ServiceRequest, actor, *, note: str | 
            data={"request_id": request.id, "kind": request.kind}, customer_visible=True)
     complaint.updated_at = utcnow()
     db.session.flush()
+    announce(f"request_{request.status}", complaint, actor, request_id=request.id,
+             kind=request.kind)

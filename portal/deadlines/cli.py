@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 
 import click
 from flask import current_app
@@ -40,6 +41,10 @@ def clock(interval: int) -> None:
         scheduler = CronScheduler(connection=connection, name="closeloop-clock")
         scheduler.register(sweep, queue_name=queue, interval=interval,
                            job_timeout=600, result_ttl=3600)
+        from jobs.mailboxes import poll_all  # e-mail intake (portal/mailin)
+
+        scheduler.register(poll_all, queue_name=queue,
+                           interval=current_app.config["MAIL_INTAKE_INTERVAL"], result_ttl=3600)
         click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s on '{queue}'")
         scheduler.start()
         return
@@ -48,15 +53,23 @@ def clock(interval: int) -> None:
 
 
 def run_in_process(app, interval: float, stop: threading.Event | None = None) -> None:
+    from jobs.mailboxes import poll_all
     from jobs.sweep import sweep
 
     stop = stop or threading.Event()
+    next_poll = 0.0
     while not stop.is_set():
         with app.app_context():
             try:
                 log.info("sweep: %s", sweep())
             except Exception as exc:  # noqa: BLE001 — the next beat tries again
                 log.warning("sweep failed: %r", exc)
+            if time.monotonic() >= next_poll:  # e-mail intake, on its own beat
+                next_poll = time.monotonic() + app.config["MAIL_INTAKE_INTERVAL"]
+                try:
+                    poll_all()
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("mailbox poll failed: %r", exc)
         stop.wait(interval)
 
 

@@ -45,6 +45,14 @@ from .complaint import (
 )
 from .deadlines import CalendarException, DeadlineClock
 from .imports import IMPORT_KINDS, IMPORT_STATES, ImportRun
+from .integrations import (
+    DELIVERY_STATES,
+    INBOUND_OUTCOMES,
+    InboundMessage,
+    Mailbox,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from .notifications import Delivery, Notification
 from .outbox import OutboxMessage
 from .platform import OperatorSession, OperatorSignInFailure

@@ -15,6 +15,8 @@ EVENTS = {
     "deadline.breached": _l("A deadline was missed"),
     "deadline.escalated": _l("A missed deadline is escalated again"),
     "report.opened": _l("An escalation report was opened"),
+    "webhook.paused": _l("A webhook receiver keeps failing and was paused"),
+    "mailbox.failed": _l("A connected mailbox cannot be read"),
 }
 CHANNELS = ("in_app", "email")
 ROBOT_CHANNELS = ("wecom", "dingtalk", "feishu")
@@ -58,8 +60,21 @@ def compose(event: str, data: dict, locale: str, timezone: str) -> tuple[str, li
             subject = gettext("%(title)s %(number)s opened", title=title, number=subject_of)
             lines = [gettext("Trigger: %(trigger)s", trigger=data.get("trigger_text", "")),
                      gettext("Due: %(due)s", due=due)]
+        elif event in ("webhook.paused", "mailbox.failed"):
+            subject, lines = _integration(event, data)
         else:
             subject, lines = event, []
         if data.get("title"):
             lines.insert(0, data["title"])
         return subject, lines
+
+
+def _integration(event: str, data: dict) -> tuple[str, list[str]]:
+    """Webhooks and mailboxes (portal/webhooks, portal/mailin), told to the tenant's admins."""
+    if event == "webhook.paused":
+        return (gettext("Webhook %(name)s paused", name=data.get("name", "")),
+                [gettext("%(url)s failed %(count)s times in a row. Nothing more is sent to it "
+                         "until an admin resumes it.", url=data.get("url", ""),
+                         count=data.get("failures", ""))])
+    return (gettext("Mailbox %(address)s cannot be read", address=data.get("address", "")),
+            [gettext("The last attempt failed: %(error)s", error=data.get("error", ""))])

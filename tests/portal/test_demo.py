@@ -137,3 +137,22 @@ def test_demo_has_complaints_in_every_state(tmp_path):
     assert companies == 5
     assert {f"{r}@demo.example.com" for r in ("after-sales", "quality", "technical", "responder",
                                               "logistics", "finance", "manager", "admin")} <= roles
+
+
+def test_demo_shows_a_webhook_and_a_mailbox_switched_off(tmp_path):
+    import sqlite3
+
+    env = _clean_env(tmp_path)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "demo", "--no-serve"],
+                   cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+                   check=True)
+    with sqlite3.connect(tmp_path / "closeloop.sqlite3") as conn:
+        hooks = conn.execute("SELECT url, enabled FROM webhook_subscriptions").fetchall()
+        deliveries = conn.execute("SELECT status FROM webhook_deliveries").fetchall()
+        boxes = conn.execute("SELECT address, enabled, password_encrypted FROM mailboxes").fetchall()
+        taken = conn.execute("SELECT outcome FROM inbound_messages").fetchall()
+    assert hooks == [("https://bi.demo.example.com/hooks/closeloop", 0)]
+    assert {d[0] for d in deliveries} == {"delivered", "failed"}
+    assert [(b[0], b[1]) for b in boxes] == [("service@demo.example.com", 0)]
+    assert "demo" not in boxes[0][2]  # the password is stored encrypted
+    assert sorted(t[0] for t in taken) == ["filed", "ignored"]
