@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import photos, uow
 from portal.accounts import consume_token, issue_token, start_session
+from portal.client import client_ip
 from portal.complaints import intake
 from portal.complaints.operations import submit_complaint
 from portal.complaints.timeline import Visitor
@@ -30,10 +31,6 @@ FILED_IN_SESSION = 20  # complaints a browser remembers having filed (confirmati
 
 def _tenant():
     return current_tenant._get_current_object()
-
-
-def _client_ip() -> str:
-    return (request.remote_addr or "unknown")[:64]
 
 
 @blueprint.get("/complaints/products")
@@ -110,7 +107,7 @@ def public_new_complaint():
     limit_error = None
     email = contact.email if contact else form.reporter_email.data
     try:
-        intake.check_filing_limit(tenant, email=email, ip_address=_client_ip(),
+        intake.check_filing_limit(tenant, email=email, ip_address=client_ip(),
                                   signed_in=contact is not None)
     except intake.FilingLimitReached as reached:
         limit_error = _("You have filed %(limit)d complaints within the last hour, the most we "
@@ -166,7 +163,7 @@ def _record(tenant, contact, form: ComplaintForm, product, report, key, staged):
         submission_key=key)
     if not created:
         return complaint
-    intake.record_origin(complaint, _client_ip())
+    intake.record_origin(complaint, client_ip())
     for upload in staged:
         photos.attach(complaint, upload, actor.get_id() if contact else "visitor")
     locale = str(get_locale())
