@@ -4,6 +4,8 @@ their complaint as a contact."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -184,12 +186,13 @@ def _record(tenant, contact, form: ComplaintForm, product, report, key, staged):
 def _form_page(form, contact, status=200, staged=(), photo_errors=(), report=None,
                limit_error=None, ask_confirmation=False):
     tenant = _tenant()
-    return render("customer/complaint_form.html", form=form, contact=contact,
+    return render("customer/complaint_form.html", None, HTTPStatus(status), form=form,
+                  contact=contact,
                   products=intake.suggest_products(None, limit=50), staged=staged,
                   photo_errors=photo_errors, report=report, limit_error=limit_error,
                   ask_confirmation=ask_confirmation, demand_labels=DEMAND_LABELS,
                   max_photos=tenant.setting("max_photos"),
-                  max_photo_mb=tenant.setting("max_photo_mb"), status=status)
+                  max_photo_mb=tenant.setting("max_photo_mb"))
 
 
 def _to_confirmation(complaint: Complaint):

@@ -135,6 +135,74 @@ def relay(interval: float) -> None:
     run_relay_forever(current_app._get_current_object(), interval)
 
 
+def short_lease_scheduler(lease: int):
+    """RQ's scheduler with a ``lease``-second lock instead of RQ's fixed 61 s.
+
+    One worker's scheduler holds each queue's lock and renews it every second. When that
+    worker is killed (SIGKILL, OOM), the lock outlives it for the whole lease, and every
+    retry that waits on the scheduler — including the retry of the job the dead worker was
+    running — waits with it. Renewing to a short lease after RQ's own renewal keeps the
+    lock while the scheduler lives and frees it ``lease`` seconds after it dies, for the
+    next worker's maintenance pass to take."""
+    from rq.scheduler import RQScheduler
+
+    class ShortLeaseScheduler(RQScheduler):
+        def acquire_locks(self, auto_start=False):
+            acquired = super().acquire_locks(auto_start=auto_start)
+            self._shorten_leases()
+            return acquired
+
+        def heartbeat(self):
+            super().heartbeat()
+            self._shorten_leases()
+
+        def _shorten_leases(self):
+            if not self._acquired_locks:
+                return
+            with self.connection.pipeline() as pipeline:
+                for name in self._acquired_locks:
+                    pipeline.expire(self.get_locking_key(name), lease)
+                pipeline.execute()
+
+    return ShortLeaseScheduler
+
+
+def worker_class(config):
+    """RQ's Worker with the app's clocks: a shorter heartbeat grace and a scheduler whose
+    lock is short-leased (see ``short_lease_scheduler``)."""
+    from rq import Worker
+
+    grace = int(config.get("RQ_HEARTBEAT_GRACE", 15))
+    scheduler_class = short_lease_scheduler(int(config.get("RQ_SCHEDULER_LOCK_SECONDS", 15)))
+
+    class ClosingLoopWorker(Worker):
+        # RQ adds a fixed 60 s to every heartbeat; a configurable grace lets a killed worker's
+        # job be found abandoned (and retried) in seconds rather than minutes.
+        def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+            return super().get_heartbeat_ttl(job, working_time) - 60 + grace
+
+        def _start_scheduler(self, burst=False, logging_level="INFO", date_format=None,
+                             log_format=None):
+            # RQ's own, with a scheduler whose lock a dead worker cannot hold for a minute.
+            self.scheduler = scheduler_class(self.queues, connection=self.connection,
+                                             logging_level=logging_level or self.log.level,
+                                             serializer=self.serializer)
+            self.scheduler.acquire_locks()
+            if not self.scheduler.acquired_locks:
+                return
+            if not burst:
+                self.scheduler.start()
+                return
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
+
+    return ClosingLoopWorker
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
 @click.option("--queues", default=None, help="Comma-separated queue names.")
@@ -142,7 +210,7 @@ def relay(interval: float) -> None:
 @with_appcontext
 def worker(burst: bool, queues: str | None, no_relay: bool) -> None:
     """Run an RQ worker with the app's own settings, plus the outbox relay beside it."""
-    from rq import Queue, Worker
+    from rq import Queue
 
     from .extensions import db
     from .queueing import queue_name, redis_connection
@@ -165,20 +233,12 @@ def worker(burst: bool, queues: str | None, no_relay: bool) -> None:
     engine = db.engine
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     config = app.config
-    grace = int(config.get("RQ_HEARTBEAT_GRACE", 60))
-
-    class ClosingLoopWorker(Worker):
-        # RQ adds a fixed 60 s to every heartbeat; a configurable grace lets tests see a
-        # killed worker's job abandoned (and retried) in seconds rather than minutes.
-        def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
-            return super().get_heartbeat_ttl(job, working_time) - 60 + grace
-
     try:
-        ClosingLoopWorker(
+        worker_class(config)(
             [Queue(queue_name(n), connection=connection) for n in names], connection=connection,
             worker_ttl=int(config.get("RQ_WORKER_TTL", 420)),
-            job_monitoring_interval=int(config.get("RQ_JOB_MONITORING_INTERVAL", 30)),
-            maintenance_interval=int(config.get("RQ_MAINTENANCE_INTERVAL", 600)),
+            job_monitoring_interval=int(config.get("RQ_JOB_MONITORING_INTERVAL", 10)),
+            maintenance_interval=int(config.get("RQ_MAINTENANCE_INTERVAL", 15)),
         ).work(burst=burst, with_scheduler=True)
     finally:
         stop.set()

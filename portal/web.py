@@ -141,7 +141,10 @@ def register_error_pages(app: Flask) -> None:
     def server_error(e):
         db.session.rollback()
         return page(500, _("Something went wrong"),
-                    _("We could not finish this. Nothing you sent is lost; try again shortly."))
+                    # Never a promise of safety from a page that failed (issue 15): say what
+                    # is known — it may not have been saved.
+                    _("We could not finish this, so it may not have been saved. Go back, check "
+                      "what you sent, and try again shortly."))
 
     @app.context_processor
     def _tenant():

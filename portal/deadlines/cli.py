@@ -1,6 +1,6 @@
 """The clock process: ``flask --app portal clock`` enqueues the deadline sweep every minute
-with RQ's cron scheduler (rq >= 2.5 ``CronScheduler``); without Redis (the embedded default)
-it runs the sweep in process on the same beat. ``flask --app portal sweep`` runs it once."""
+and the purge of orphaned staged uploads every hour with RQ's cron scheduler (rq >= 2.5
+``CronScheduler``); without Redis (the embedded default) it runs them in process. ``flask --app portal sweep`` runs it once."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 log = logging.getLogger(__name__)
 
 SWEEP_QUEUE = "default"
+PURGE_INTERVAL = 3600  # staged uploads no complaint took are deleted hourly (after a day)
 
 
 @click.command("clock")
@@ -28,11 +29,14 @@ def clock(interval: int) -> None:
     if connection is not None:
         from rq.cron import CronScheduler
 
+        from jobs.photos import purge_orphaned_staging
         from jobs.sweep import sweep
 
         scheduler = CronScheduler(connection=connection, name="closeloop-clock")
         scheduler.register(sweep, queue_name=SWEEP_QUEUE, interval=interval,
                            job_timeout=600, result_ttl=3600)
+        scheduler.register(purge_orphaned_staging, queue_name=SWEEP_QUEUE,
+                           interval=PURGE_INTERVAL, job_timeout=1800, result_ttl=3600)
         click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s on '{SWEEP_QUEUE}'")
         scheduler.start()
         return
@@ -41,13 +45,20 @@ def clock(interval: int) -> None:
 
 
 def run_in_process(app, interval: float, stop: threading.Event | None = None) -> None:
+    import time
+
+    from jobs.photos import purge_orphaned_staging
     from jobs.sweep import sweep
 
     stop = stop or threading.Event()
+    last_purge = time.monotonic()
     while not stop.is_set():
         with app.app_context():
             try:
                 log.info("sweep: %s", sweep())
+                if time.monotonic() - last_purge >= PURGE_INTERVAL:
+                    last_purge = time.monotonic()
+                    purge_orphaned_staging()
             except Exception as exc:  # noqa: BLE001 — the next beat tries again
                 log.warning("sweep failed: %r", exc)
         stop.wait(interval)
