@@ -143,26 +143,46 @@ def short_lease_scheduler(lease: int):
     retry that waits on the scheduler — including the retry of the job the dead worker was
     running — waits with it. Renewing to a short lease after RQ's own renewal keeps the
     lock while the scheduler lives and frees it ``lease`` seconds after it dies, for the
-    next worker's maintenance pass to take."""
+    next worker's maintenance pass to take. (Written against rq 3.0's scheduler; rq is
+    held below 4.)"""
+    from datetime import datetime
+
     from rq.scheduler import RQScheduler
+    from rq.scripts import ACQUIRE_OR_REFRESH_LOCK_SCRIPT, acquire_or_refresh_lock
+    from rq.utils import now, utcformat
 
     class ShortLeaseScheduler(RQScheduler):
+        # RQ's acquire_locks() and heartbeat() with ``lease`` in place of interval + 60, in
+        # one step each (renewing to 61 s and shortening after would leave a window).
         def acquire_locks(self, auto_start=False):
-            acquired = super().acquire_locks(auto_start=auto_start)
-            self._shorten_leases()
-            return acquired
+            self._acquired_locks = {
+                name for name in self._queue_names
+                if acquire_or_refresh_lock(self.connection, self.get_locking_key(name),
+                                           self.name, lease) in ("acquired", "refreshed")}
+            self._scheduled_job_registries = []
+            self.lock_acquisition_time = datetime.now()
+            if self._acquired_locks and auto_start and (
+                    not self._process or not self._process.is_alive()):
+                self.start()
+            return self._acquired_locks
 
         def heartbeat(self):
-            super().heartbeat()
-            self._shorten_leases()
-
-        def _shorten_leases(self):
-            if not self._acquired_locks:
-                return
+            self.last_heartbeat = now()
+            names = sorted(self._acquired_locks)
+            script = self.connection.register_script(ACQUIRE_OR_REFRESH_LOCK_SCRIPT)
             with self.connection.pipeline() as pipeline:
-                for name in self._acquired_locks:
-                    pipeline.expire(self.get_locking_key(name), lease)
-                pipeline.execute()
+                pipeline.hset(self.key, "last_heartbeat", utcformat(self.last_heartbeat))
+                pipeline.expire(self.key, self.interval + 60)
+                for name in names:
+                    script(keys=[self.get_locking_key(name)], args=[self.name, lease],
+                           client=pipeline)
+                results = pipeline.execute()
+            lost = {name for name, outcome in zip(names, results[2:], strict=True)
+                    if outcome == 0}
+            if lost:  # taken over by another scheduler after ours lapsed: stop scheduling them
+                self.log.warning("Scheduler locks for %s were taken over", ", ".join(lost))
+                self._acquired_locks -= lost
+                self._scheduled_job_registries = []
 
     return ShortLeaseScheduler
 
@@ -180,6 +200,12 @@ def worker_class(config):
         # job be found abandoned (and retried) in seconds rather than minutes.
         def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
             return super().get_heartbeat_ttl(job, working_time) - 60 + grace
+
+        @property
+        def dequeue_timeout(self) -> int:
+            # An idle worker blocks in BLPOP for this long and runs maintenance (which finds
+            # abandoned jobs) only between waits: RQ's worker_ttl - 15 (405 s) is too late.
+            return max(1, min(self.worker_ttl - 15, int(self.maintenance_interval)))
 
         def _start_scheduler(self, burst=False, logging_level="INFO", date_format=None,
                              log_format=None):
