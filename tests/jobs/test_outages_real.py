@@ -209,3 +209,38 @@ def test_killed_workers_job_is_recovered_within_a_minute(real, tmp_path):
     print(f"abandoned job running again {recovered:.1f} s after SIGKILL; "
           f"stored {time.monotonic() - killed:.1f} s after")
     assert recovered < 60
+
+
+# -- rate-limit counters live in Redis, shared by every web process ----------------------------
+
+def test_rate_limit_counts_live_in_redis_for_every_web_process(real):
+    from redis import Redis
+
+    from portal.extensions import limiter
+
+    prefix = f"limits-test-{uuid.uuid4().hex[:8]}"
+    settings = {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix,
+                "STAGE_LIMIT_PER_ADDRESS": "2 per hour"}
+    connection = Redis.from_url(REDIS_URL)
+    try:
+        first = real.app_with(**settings)
+        tenant_id, slug = _tenant_with_product(real, app=first)
+
+        def stage(app):
+            client = app.test_client()
+            token = csrf_from(client.get(f"/t/{slug}/complaints/new").get_data(as_text=True))
+            return client.post(f"/t/{slug}/photos/stage", data={
+                "csrf_token": token, "form_key": "r" * 32,
+                "photo": (io.BytesIO(jpeg()), "IMG_4.jpg")}, content_type="multipart/form-data")
+
+        assert [stage(first).status_code for _ in range(2)] == [200, 200]
+        assert any(prefix.encode() in key for key in connection.scan_iter(match="LIMITS*"))
+        # Another web process (its own app and limiter storage) sees the same count.
+        second = real.app_with(**settings)
+        refused = stage(second)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    finally:
+        for key in connection.scan_iter(match=f"*{prefix}*"):
+            connection.delete(key)
+        real.app_with(RATELIMIT_STORAGE_URI="memory://")  # later tests count in memory again
+        assert limiter.storage.__class__.__name__ == "MemoryStorage"
