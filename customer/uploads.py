@@ -35,12 +35,18 @@ def gather(tenant, form_key: str, existing: int = 0) -> tuple[list[StagedUpload]
         elif all(s.key != upload.key for s in staged):
             staged.append(upload)
     max_photos = int(tenant.setting("max_photos"))
-    store_down = False
+    store_down = limited = False
     for file in request.files.getlist("photos"):
         if not file or not file.filename:
             continue
-        if store_down:  # one timeout is enough; the form comes back with the truth
+        if store_down or limited:  # one timeout (or refusal) is enough for this request
             file.close()
+            continue
+        if _stage_limit_hit(tenant, form_key) is not None:  # the same counts as the uploader
+            file.close()
+            errors.append(_("Too many photos were sent from here. Send the form with the "
+                            "photos already added, or try more later."))
+            limited = True
             continue
         if existing + len(staged) >= max_photos:
             file.close()

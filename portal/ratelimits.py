@@ -2,8 +2,9 @@
 embedded default), and the 429 answer in the user's language with ``Retry-After``.
 
 Two ways in. Routes take ``@limiter.limit(...)`` (``portal.extensions.limiter``) and a breach
-becomes the 429 page. Views that must answer in their own shape (the photo uploader wants
-JSON) call ``hit()`` with their own identifiers and raise ``TooManyRequests`` themselves.
+becomes the 429 page. Code that must answer in its own shape (the photo uploader wants JSON,
+the plain complaint form a message beside its photos) calls ``hit()`` with its own
+identifiers and sends its own 429 or error.
 Business rules (filing limits per hour, sign-up limits) stay in their own modules: these are
 counters against abuse, not rules of the product.
 
@@ -20,7 +21,6 @@ import time
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from limits import parse
-from werkzeug.exceptions import TooManyRequests
 
 from .extensions import limiter
 
@@ -41,14 +41,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(429, too_many_requests)
 
 
-class Limited(TooManyRequests):
-    """Raised by views that counted with ``hit()``; carries the seconds to wait."""
-
-    def __init__(self, retry_after: int, description: str | None = None):
-        super().__init__(description=description, retry_after=retry_after)
-        self.seconds = retry_after
-
-
 def hit(limit: str, *identifiers: str) -> int | None:
     """Count one request against ``limit`` ("60 per hour") for ``identifiers``. Returns None
     while within the limit, else the seconds until the window frees a place. Fails open."""
@@ -65,12 +57,9 @@ def hit(limit: str, *identifiers: str) -> int | None:
 
 
 def retry_after_of(error) -> int:
-    """Seconds to wait for a refusal raised by a route limit or by ``hit()``."""
-    seconds = getattr(error, "seconds", None)
-    if seconds is None:
-        current = limiter.current_limit
-        seconds = math.ceil(current.reset_at - time.time()) if current else 60
-    return max(1, int(seconds))
+    """Seconds to wait for a refusal raised by a route limit."""
+    current = limiter.current_limit
+    return max(1, math.ceil(current.reset_at - time.time())) if current else 60
 
 
 def wait_text(seconds: int) -> str:
