@@ -137,21 +137,3 @@ def requeue_stale(older_than_minutes: int = 30) -> int:
         uow.commit()
     return queued
 
-
-def purge_orphaned_staging() -> int:
-    """Hourly, from the clock: delete staged uploads no complaint took within a day
-    (portal.photos.purge_orphaned_staging). Across tenants, so not a ``tenant_job``."""
-    from flask import current_app, has_app_context
-
-    from portal.photos import purge_orphaned_staging as purge
-
-    from . import _get_app
-
-    app = current_app._get_current_object() if has_app_context() else _get_app()
-    with app.app_context():
-        try:
-            deleted = purge()
-            log.info("purged %d orphaned staged uploads", deleted)
-            return deleted
-        finally:
-            db.session.remove()

@@ -79,3 +79,19 @@ def clear(table, email: str) -> None:
     """A right password from this address forgets the pair's failures (not other pairs')."""
     db.session.execute(delete(table).where(table.email == email,
                                            table.ip_address == client_ip()))
+
+
+def forget_old_failures(now=None) -> int:
+    """Delete failures older than the pair window from both tables (nothing counts them any
+    more). Every tenant: platform housekeeping, run hourly by the clock. Returns how many."""
+    from ..models import OperatorSignInFailure, SignInFailure
+    from ..tenancy import unscoped
+
+    cutoff = (now or utcnow()) - timedelta(hours=current_app.config["SIGNIN_PAIR_WINDOW_HOURS"])
+    deleted = 0
+    with unscoped():
+        for table in (SignInFailure, OperatorSignInFailure):
+            deleted += db.session.execute(
+                delete(table).where(table.at < cutoff),
+                execution_options={"synchronize_session": False}).rowcount
+    return deleted

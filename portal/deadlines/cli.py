@@ -1,6 +1,7 @@
 """The clock process: ``flask --app portal clock`` enqueues the deadline sweep every minute
-and the purge of orphaned staged uploads every hour with RQ's cron scheduler (rq >= 2.5
-``CronScheduler``); without Redis (the embedded default) it runs them in process. ``flask --app portal sweep`` runs it once."""
+and housekeeping (orphaned staged uploads, old sign-in failures) every hour with RQ's cron
+scheduler (rq >= 2.5 ``CronScheduler``); without Redis (the embedded default) it runs them
+in process. ``flask --app portal sweep`` runs the sweep once."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from flask.cli import with_appcontext
 log = logging.getLogger(__name__)
 
 SWEEP_QUEUE = "default"
-PURGE_INTERVAL = 3600  # staged uploads no complaint took are deleted hourly (after a day)
+HOUSEKEEPING_INTERVAL = 3600  # jobs.housekeeping: orphaned staged uploads, old sign-in failures
 
 
 @click.command("clock")
@@ -29,14 +30,14 @@ def clock(interval: int) -> None:
     if connection is not None:
         from rq.cron import CronScheduler
 
-        from jobs.photos import purge_orphaned_staging
+        from jobs.housekeeping import hourly
         from jobs.sweep import sweep
 
         scheduler = CronScheduler(connection=connection, name="closeloop-clock")
         scheduler.register(sweep, queue_name=SWEEP_QUEUE, interval=interval,
                            job_timeout=600, result_ttl=3600)
-        scheduler.register(purge_orphaned_staging, queue_name=SWEEP_QUEUE,
-                           interval=PURGE_INTERVAL, job_timeout=1800, result_ttl=3600)
+        scheduler.register(hourly, queue_name=SWEEP_QUEUE, interval=HOUSEKEEPING_INTERVAL,
+                           job_timeout=1800, result_ttl=3600)
         click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s on '{SWEEP_QUEUE}'")
         scheduler.start()
         return
@@ -47,18 +48,18 @@ def clock(interval: int) -> None:
 def run_in_process(app, interval: float, stop: threading.Event | None = None) -> None:
     import time
 
-    from jobs.photos import purge_orphaned_staging
+    from jobs.housekeeping import hourly
     from jobs.sweep import sweep
 
     stop = stop or threading.Event()
-    last_purge = time.monotonic()
+    last_housekeeping = time.monotonic()
     while not stop.is_set():
         with app.app_context():
             try:
                 log.info("sweep: %s", sweep())
-                if time.monotonic() - last_purge >= PURGE_INTERVAL:
-                    last_purge = time.monotonic()
-                    purge_orphaned_staging()
+                if time.monotonic() - last_housekeeping >= HOUSEKEEPING_INTERVAL:
+                    last_housekeeping = time.monotonic()
+                    log.info("housekeeping: %s", hourly())
             except Exception as exc:  # noqa: BLE001 — the next beat tries again
                 log.warning("sweep failed: %r", exc)
         stop.wait(interval)

@@ -45,7 +45,7 @@ def _tenant_with_product(real, app=None) -> tuple[int, str]:
 # -- staged uploads that never became photos ------------------------------------------------
 
 def test_orphaned_staged_uploads_are_purged_after_a_day_and_only_those(real):
-    from jobs.photos import purge_orphaned_staging as purge_job
+    from jobs.housekeeping import hourly
     from portal.photos import ORPHAN_AFTER, purge_orphaned_staging
 
     tenant_id, _, (photo_id,) = seed_complaint(real, photos=[("kept.jpg", jpeg_bytes((64, 48)))])
@@ -65,7 +65,7 @@ def test_orphaned_staged_uploads_are_purged_after_a_day_and_only_those(real):
     left = real.s3_keys(f"t/{tenant_id}/staging/")
     assert waiting in left and not set(orphans) & set(left)
     with real.app.app_context():
-        assert purge_job() == 0  # the clock's job runs the same purge
+        assert hourly()["staged_uploads"] == 0  # the clock's hourly job runs the same purge
 
 
 # -- S3 down while a complaint with photos is sent --------------------------------------------

@@ -288,3 +288,21 @@ def test_common_password_message_is_translated(app, db, make_tenant, make_staff,
                          {"current_password": PASSWORD, "new_password": "password123",
                           "confirm": "password123"})
     assert "最常见" in response.get_data(as_text=True)
+
+
+def test_old_failures_are_forgotten_by_housekeeping(app, db, make_tenant, make_staff):
+    tenant = make_tenant()
+    user = make_staff(tenant, "quality")
+    client = app.test_client()
+    _staff_sign_in(client, tenant, user.email, "wrong-password", GATEWAY)
+    _staff_sign_in(client, tenant, user.email, "wrong-password", ELSEWHERE)
+    _age(db, SignInFailure, app.config["SIGNIN_PAIR_WINDOW_HOURS"] * 3600 + 60)
+    _staff_sign_in(client, tenant, user.email, "wrong-password", GATEWAY)  # a fresh one
+    with app.app_context():
+        from portal import uow
+
+        assert throttle.forget_old_failures() == 2
+        assert throttle.forget_old_failures() == 0
+        uow.commit()
+    with activate(tenant):
+        assert len(db.session.scalars(select(SignInFailure)).all()) == 1
