@@ -24,6 +24,7 @@ from flask_wtf.csrf import CSRFError
 from . import uow
 from .extensions import db
 from .i18n import LANGUAGE_NAMES
+from .storage import StorageUnavailable
 
 blueprint = Blueprint("web", __name__)
 
@@ -136,6 +137,15 @@ def register_error_pages(app: Flask) -> None:
         return page(400, _("Form expired"),
                     _("This form was open too long or came from elsewhere. "
                       "Go back, reload the page and send it again."))
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_down(e):
+        # Forms with photos say this beside the photo and keep what was typed; any other
+        # write to a store that does not answer at least says what happened (503, not 500).
+        db.session.rollback()
+        return page(503, _("File store unavailable"),
+                    _("Our file store is not answering just now, so what you sent was not "
+                      "saved. Go back and send it again in a few minutes."))
 
     @app.errorhandler(500)
     def server_error(e):

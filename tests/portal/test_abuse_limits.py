@@ -306,3 +306,20 @@ def test_old_failures_are_forgotten_by_housekeeping(app, db, make_tenant, make_s
         uow.commit()
     with activate(tenant):
         assert len(db.session.scalars(select(SignInFailure)).all()) == 1
+
+
+def test_a_store_that_does_not_answer_is_a_503_that_says_so(pg_schema):
+    from portal.storage import StorageUnavailable
+    from tests.conftest import make_app
+
+    application = make_app(pg_schema)
+
+    @application.get("/store-test")
+    def store_test():
+        raise StorageUnavailable("S3 did not answer")
+
+    response = application.test_client().get("/store-test",
+                                             headers={"Accept-Language": "en"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "what you sent was not saved" in text and "lost" not in text
