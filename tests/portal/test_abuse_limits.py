@@ -323,3 +323,30 @@ def test_a_store_that_does_not_answer_is_a_503_that_says_so(pg_schema):
     text = response.get_data(as_text=True)
     assert response.status_code == 503
     assert "what you sent was not saved" in text and "lost" not in text
+
+
+def test_rate_limits_fail_open_when_redis_is_down(pg_schema, db, make_tenant, make_contact,
+                                                  tmp_path):
+    """Counters are a guard, not a dependency: with their Redis unreachable, people still
+    sign in and ask for links (and the outage is logged)."""
+    import socket
+
+    from tests.conftest import make_app
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    down = make_app(pg_schema, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed}/0",
+                    LOCAL_STORAGE_DIR=str(tmp_path))
+    try:
+        tenant = make_tenant()
+        contact = make_contact(tenant)
+        client = down.test_client()
+        assert _ask_link(client, tenant, contact.email).status_code == 303
+        page = client.get(f"/t/{tenant.slug}/complaints/new").get_data(as_text=True)
+        staged = client.post(f"/t/{tenant.slug}/photos/stage", data={
+            "csrf_token": csrf_from(page), "form_key": "d" * 32,
+            "photo": (io.BytesIO(jpeg()), "IMG_5.jpg")}, content_type="multipart/form-data")
+        assert staged.status_code == 200
+    finally:
+        make_app(pg_schema, RATELIMIT_STORAGE_URI="memory://")  # later tests count in memory
