@@ -223,8 +223,8 @@ def start():
                 form.email.errors.append(message)
             else:
                 limit_message = message
-            return render("signup/start.html", form=form, limit_message=limit_message,
-                          status=422)
+            return render("signup/start.html", None, HTTPStatus.UNPROCESSABLE_ENTITY, form=form,
+                          limit_message=limit_message)
         try:
             tenant, admin, token = create_tenant(
                 name=form.company_name.data, slug=form.slug.data,
@@ -238,8 +238,8 @@ def start():
             form.slug.errors.append(_("This address is already taken. Choose another."))
         else:
             return redirect(url_for("signup.sent", slug=tenant.slug), code=303)
-    return render("signup/start.html", form=form,
-                  status=422 if request.method == "POST" else 200)
+    status = HTTPStatus.UNPROCESSABLE_ENTITY if request.method == "POST" else HTTPStatus.OK
+    return render("signup/start.html", None, status, form=form)
 
 
 def _pending_or_404(slug: str) -> Tenant:
