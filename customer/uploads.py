@@ -42,16 +42,16 @@ def gather(tenant, form_key: str, existing: int = 0) -> tuple[list[StagedUpload]
         if store_down or limited:  # one timeout (or refusal) is enough for this request
             file.close()
             continue
+        if existing + len(staged) >= max_photos:
+            file.close()
+            errors.append(_("%(name)s was not added: at most %(max)d photos per complaint.",
+                            name=photos.clean_filename(file.filename), max=max_photos))
+            continue
         if _stage_limit_hit(tenant, form_key) is not None:  # the same counts as the uploader
             file.close()
             errors.append(_("Too many photos were sent from here. Send the form with the "
                             "photos already added, or try more later."))
             limited = True
-            continue
-        if existing + len(staged) >= max_photos:
-            file.close()
-            errors.append(_("%(name)s was not added: at most %(max)d photos per complaint.",
-                            name=photos.clean_filename(file.filename), max=max_photos))
             continue
         try:
             data, upload = photos.inspect_upload(tenant, file)
