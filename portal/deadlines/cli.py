@@ -24,7 +24,7 @@ HOUSEKEEPING_INTERVAL = 3600  # jobs.housekeeping: orphaned staged uploads, old 
 @with_appcontext
 def clock(interval: int) -> None:
     """Enqueue the deadline sweep every minute (RQ cron), or run it in process without Redis."""
-    from portal.queueing import redis_connection
+    from portal.queueing import queue_name, redis_connection
 
     connection = redis_connection()
     if connection is not None:
@@ -34,11 +34,13 @@ def clock(interval: int) -> None:
         from jobs.sweep import sweep
 
         scheduler = CronScheduler(connection=connection, name="closeloop-clock")
-        scheduler.register(sweep, queue_name=SWEEP_QUEUE, interval=interval,
+        queue = queue_name(SWEEP_QUEUE)  # with RQ_QUEUE_PREFIX, where the workers listen
+        scheduler.register(sweep, queue_name=queue, interval=interval,
                            job_timeout=600, result_ttl=3600)
-        scheduler.register(hourly, queue_name=SWEEP_QUEUE, interval=HOUSEKEEPING_INTERVAL,
+        scheduler.register(hourly, queue_name=queue, interval=HOUSEKEEPING_INTERVAL,
                            job_timeout=1800, result_ttl=3600)
-        click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s on '{SWEEP_QUEUE}'")
+        click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s and "
+                   f"jobs.housekeeping.hourly every {HOUSEKEEPING_INTERVAL} s on '{queue}'")
         scheduler.start()
         return
     click.echo(f"clock: no REDIS_URL, sweeping in process every {interval} s")
