@@ -244,3 +244,43 @@ def test_rate_limit_counts_live_in_redis_for_every_web_process(real):
             connection.delete(key)
         real.app_with(RATELIMIT_STORAGE_URI="memory://")  # later tests count in memory again
         assert limiter.storage.__class__.__name__ == "MemoryStorage"
+
+
+# -- the clock schedules housekeeping where the workers listen ----------------------------------
+
+def test_clock_enqueues_housekeeping_on_the_workers_queue(real):
+    import subprocess
+    import sys
+
+    from redis import Redis
+    from rq import Queue
+
+    from .conftest import ROOT
+
+    connection = Redis.from_url(REDIS_URL)
+    queue = Queue(QUEUE_PREFIX + "default", connection=connection)
+    log = real.instance_dir / "clock.log"
+    with open(log, "wb") as out:
+        clock = subprocess.Popen([sys.executable, "-m", "flask", "--app", "portal", "clock"],
+                                 cwd=ROOT, env=real.worker_env(), stdout=out,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def housekeeping_job():
+            for job in queue.get_jobs():
+                if job.func_name == "jobs.housekeeping.hourly":
+                    return job
+            return None
+
+        job = wait_for(housekeeping_job, timeout=30, interval=0.2,
+                       what="housekeeping enqueued on the prefixed queue")
+    finally:
+        os.killpg(clock.pid, signal.SIGTERM)
+        clock.wait(timeout=15)
+    real.start_worker("--burst", "--queues", "default")
+    try:
+        wait_for(lambda: job.get_status(refresh=True) == "finished", timeout=60,
+                 what="housekeeping ran")
+    except AssertionError:
+        print(log.read_text(errors="replace"), real.worker_logs())
+        raise
+    assert set(job.return_value()) == {"staged_uploads", "sign_in_failures"}
