@@ -167,7 +167,8 @@ def stage(tenant_id: int, data: bytes, upload: StagedUpload) -> StagedUpload:
         current_app.logger.warning("staging %s failed: %s", upload.key, exc)
         raise StorageDown(_l("%(name)s could not be stored: our file store is not answering "
                              "just now. Nothing was sent yet, and what you typed is kept "
-                             "here. Try again in a few minutes.", name=upload.filename)) from exc
+                             "here. In a few minutes, attach the photo again and send.",
+                             name=upload.filename)) from exc
     return upload
 
 
