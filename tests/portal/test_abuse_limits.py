@@ -350,3 +350,32 @@ def test_rate_limits_fail_open_when_redis_is_down(pg_schema, db, make_tenant, ma
         assert staged.status_code == 200
     finally:
         make_app(pg_schema, RATELIMIT_STORAGE_URI="memory://")  # later tests count in memory
+
+
+def test_orphan_purge_on_local_storage_keeps_photos_waiting_for_their_job(
+        app, db, make_tenant, make_complaint):
+    """The embedded default's disk store lists and purges like S3 (tested on moto in
+    tests/jobs/test_outages_real.py)."""
+    from portal import photos
+    from portal.models import Photo, utcnow
+    from portal.storage import get_storage
+
+    tenant = make_tenant()
+    complaint = make_complaint(tenant)
+    with app.test_request_context(), activate(tenant):
+        data = jpeg()
+        orphan = photos.stage(tenant.id, data, photos.StagedUpload(
+            key="", filename="o.jpg", content_type="image/jpeg", size=len(data), sha256="x",
+            width=64, height=48))
+        kept = photos.stage(tenant.id, data, photos.StagedUpload(
+            key="", filename="k.jpg", content_type="image/jpeg", size=len(data), sha256="x",
+            width=64, height=48))
+        db.session.add(Photo(complaint_id=complaint.id, uploaded_by="visitor",
+                             original_filename="k.jpg", size_bytes=len(data),
+                             staging_key=kept.key))
+        db.session.flush()
+        listed = dict(get_storage().list(f"t/{tenant.id}/staging/"))
+        assert {orphan.key, kept.key} <= set(listed)
+        later = utcnow() + photos.ORPHAN_AFTER + timedelta(minutes=5)
+        assert photos.purge_orphaned_staging(now=later) >= 1
+        assert not get_storage().exists(orphan.key) and get_storage().exists(kept.key)
