@@ -136,4 +136,3 @@ def requeue_stale(older_than_minutes: int = 30) -> int:
     if queued:
         uow.commit()
     return queued
-
