@@ -30,8 +30,9 @@ import tests.jobs.conftest as harness  # noqa: E402
 
 harness.MOTO_PORT, harness.PROXY_PORT, harness.SMTP_PORT = 5350, 5351, 5352
 # The harness shortens RQ's clocks for failure tests; benchmarks run with the defaults.
-PRODUCTION_CLOCKS = {"RQ_MAINTENANCE_INTERVAL": 600, "RQ_JOB_MONITORING_INTERVAL": 30,
-                     "RQ_HEARTBEAT_GRACE": 60, "RQ_WORKER_TTL": 420}
+PRODUCTION_CLOCKS = {"RQ_MAINTENANCE_INTERVAL": 15, "RQ_JOB_MONITORING_INTERVAL": 10,
+                     "RQ_HEARTBEAT_GRACE": 15, "RQ_SCHEDULER_LOCK_SECONDS": 15,
+                     "RQ_WORKER_TTL": 420}
 CACHE = Path(os.environ.get("BENCH_CACHE", "/tmp/closeloop-bench-cache"))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import photos, uow
 from portal.accounts import consume_token, issue_token, start_session
+from portal.client import client_ip
 from portal.complaints import intake
 from portal.complaints.operations import submit_complaint
 from portal.complaints.timeline import Visitor
@@ -32,10 +33,6 @@ FILED_IN_SESSION = 20  # complaints a browser remembers having filed (confirmati
 
 def _tenant():
     return current_tenant._get_current_object()
-
-
-def _client_ip() -> str:
-    return (request.remote_addr or "unknown")[:64]
 
 
 @blueprint.get("/complaints/products")
@@ -112,7 +109,7 @@ def public_new_complaint():
     limit_error = None
     email = contact.email if contact else form.reporter_email.data
     try:
-        intake.check_filing_limit(tenant, email=email, ip_address=_client_ip(),
+        intake.check_filing_limit(tenant, email=email, ip_address=client_ip(),
                                   signed_in=contact is not None)
     except intake.FilingLimitReached as reached:
         limit_error = _("You have filed %(limit)d complaints within the last hour, the most we "
@@ -168,7 +165,7 @@ def _record(tenant, contact, form: ComplaintForm, product, report, key, staged):
         submission_key=key)
     if not created:
         return complaint
-    intake.record_origin(complaint, _client_ip())
+    intake.record_origin(complaint, client_ip())
     for upload in staged:
         photos.attach(complaint, upload, actor.get_id() if contact else "visitor")
     locale = str(get_locale())
@@ -189,7 +186,8 @@ def _record(tenant, contact, form: ComplaintForm, product, report, key, staged):
 def _form_page(form, contact, status=200, staged=(), photo_errors=(), report=None,
                limit_error=None, ask_confirmation=False):
     tenant = _tenant()
-    return render("customer/complaint_form.html", None, HTTPStatus(status), form=form, contact=contact,
+    return render("customer/complaint_form.html", None, HTTPStatus(status), form=form,
+                  contact=contact,
                   products=intake.suggest_products(None, limit=50), staged=staged,
                   photo_errors=photo_errors, report=report, limit_error=limit_error,
                   ask_confirmation=ask_confirmation, demand_labels=DEMAND_LABELS,

@@ -3,17 +3,15 @@ tokens through error re-renders, attached once the complaint (or the answer) is 
 
 from __future__ import annotations
 
-from flask import jsonify, request, session
+from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 
-from portal import photos
+from portal import photos, ratelimits
+from portal.client import client_ip
 from portal.photos import PhotoRefused, StagedUpload
 
 from . import blueprint
 from .forms import KEY_PATTERN
-
-# How many photos one browser may stage per hour through the JavaScript uploader.
-STAGE_LIMIT_PER_HOUR = 60
 
 
 def gather(tenant, form_key: str, existing: int = 0) -> tuple[list[StagedUpload], list[str]]:
@@ -21,7 +19,9 @@ def gather(tenant, form_key: str, existing: int = 0) -> tuple[list[StagedUpload]
     removed) plus the files sent with this request, checked and staged now.
 
     Returns ``(staged, errors)``; each refused file has its own message naming it. Files over
-    the tenant's photo limit are refused before they are stored.
+    the tenant's photo limit are refused before they are stored. When the file store does
+    not answer, the error says so and that nothing was sent: the caller re-renders the form
+    with what was typed (and the photos staged before), never a page claiming it is safe.
     """
     staged: list[StagedUpload] = []
     errors: list[str] = []
@@ -35,22 +35,34 @@ def gather(tenant, form_key: str, existing: int = 0) -> tuple[list[StagedUpload]
         elif all(s.key != upload.key for s in staged):
             staged.append(upload)
     max_photos = int(tenant.setting("max_photos"))
+    store_down = limited = False
     for file in request.files.getlist("photos"):
         if not file or not file.filename:
+            continue
+        if store_down or limited:  # one timeout (or refusal) is enough for this request
+            file.close()
             continue
         if existing + len(staged) >= max_photos:
             file.close()
             errors.append(_("%(name)s was not added: at most %(max)d photos per complaint.",
                             name=photos.clean_filename(file.filename), max=max_photos))
             continue
+        if _stage_limit_hit(tenant, form_key) is not None:  # the same counts as the uploader
+            file.close()
+            errors.append(_("Too many photos were sent from here. Send the form with the "
+                            "photos already added, or try more later."))
+            limited = True
+            continue
         try:
             data, upload = photos.inspect_upload(tenant, file)
+            staged.append(photos.stage(tenant.id, data, upload))
+        except photos.StorageDown as down:
+            errors.append(str(down.message))
+            store_down = True
         except PhotoRefused as refused:
             errors.append(str(refused.message))
-            continue
         finally:
             file.close()  # large parts are spooled to temporary files
-        staged.append(photos.stage(tenant.id, data, upload))
     return staged, errors
 
 
@@ -62,17 +74,15 @@ def valid_key(value: str | None) -> str | None:
     return value if value and KEY_PATTERN.match(value) else None
 
 
-def _stage_allowed() -> bool:
-    import time
-
-    now = int(time.time())
-    start, count = session.get("stage_window", (now, 0))
-    if now - start > 3600:
-        start, count = now, 0
-    if count >= STAGE_LIMIT_PER_HOUR:
-        return False
-    session["stage_window"] = (start, count + 1)
-    return True
+def _stage_limit_hit(tenant, form_key: str) -> int | None:
+    """Count this upload server-side (Redis; memory embedded), never in the browser's cookie,
+    so a replayed cookie buys nothing: per client address (``STAGE_LIMIT_PER_ADDRESS``) and
+    per form (three times the tenant's photos per complaint a day: enough to replace each
+    photo twice). Returns the seconds to wait when either is used up."""
+    per_form = f"{3 * int(tenant.setting('max_photos'))} per day"
+    return (ratelimits.hit(current_app.config["STAGE_LIMIT_PER_ADDRESS"], "stage-address",
+                           client_ip())
+            or ratelimits.hit(per_form, "stage-form", str(tenant.id), form_key))
 
 
 @blueprint.post("/photos/stage")
@@ -86,15 +96,22 @@ def public_stage_photo():
     file = request.files.get("photo")
     if form_key is None or file is None or not file.filename:
         return jsonify(error=_("No photo received. Try again.")), 400
-    if not _stage_allowed():
-        return jsonify(error=_("Too many photos sent from this browser. Wait an hour, or send "
-                               "the form without more photos.")), 429
+    wait = _stage_limit_hit(tenant, form_key)
+    if wait is not None:
+        file.close()
+        response = jsonify(error=_("Too many photos were sent from here. Send the form with "
+                                   "the photos already added, or try more later.")
+                           + " " + ratelimits.wait_text(wait))
+        response.headers["Retry-After"] = str(wait)
+        return response, 429
     try:
         data, upload = photos.inspect_upload(tenant, file)
+        photos.stage(tenant.id, data, upload)
+    except photos.StorageDown as down:
+        return jsonify(error=str(down.message)), 503
     except PhotoRefused as refused:
         return jsonify(error=str(refused.message)), 422
     finally:
         file.close()
-    photos.stage(tenant.id, data, upload)
     return jsonify(token=photos.sign_staged(upload, tenant.id, form_key), name=upload.filename,
                    size=upload.size)

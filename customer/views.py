@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from portal import uow
 from portal.accounts import consume_token, end_session, issue_token, load_principal, start_session
 from portal.accounts.forms import ConfirmForm, EmailLinkForm, SignInForm
-from portal.accounts.views import password_change, password_form, password_sign_in
-from portal.extensions import db
+from portal.accounts.views import password_page, sign_in_page, sign_in_rate
+from portal.accounts.views import sign_out as shared_sign_out
+from portal.extensions import db, limiter
 from portal.mail import queue_mail
 from portal.models import Complaint, Contact
 from portal.tenancy import current_tenant
@@ -55,22 +56,28 @@ def index():
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(sign_in_rate, methods=["POST"])
 def sign_in():
-    form = SignInForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if password_sign_in(Contact, form):
-        return redirect(safe_next(form.next.data, url_for("customer.index")), code=303)
-    status = 422 if request.method == "POST" else 200
-    return render("customer/sign_in.html", None, HTTPStatus(status), form=form, link_form=EmailLinkForm(formdata=None))
+    return sign_in_page(Contact, "customer/sign_in.html", url_for("customer.index"),
+                        link_form=EmailLinkForm(formdata=None))
+
+
+def _link_email() -> str:
+    """The e-mail a link is asked for, as counted by the per-e-mail limit (per tenant)."""
+    return f"{current_tenant.id}:{(request.form.get('email') or '').strip().lower()[:254]}"
 
 
 @blueprint.post("/sign-in/link")
+@limiter.limit(lambda: current_app.config["SIGNIN_LINK_LIMIT_PER_ADDRESS"])
+@limiter.limit(lambda: current_app.config["SIGNIN_LINK_LIMIT_PER_EMAIL"], key_func=_link_email)
 def request_link():
-    """E-mail a one-time sign-in link. Says the same whether or not the address is known."""
+    """E-mail a one-time sign-in link. Says the same whether or not the address is known.
+    Limited per address and per e-mail (whether the account exists or not, so the limit
+    tells nothing), so the form cannot be used to flood someone's mailbox."""
     form = EmailLinkForm()
     if not form.validate_on_submit():
-        return render("customer/sign_in.html", None, HTTPStatus(422), form=SignInForm(formdata=None), link_form=form)
+        return render("customer/sign_in.html", None, HTTPStatus.UNPROCESSABLE_ENTITY,
+                      form=SignInForm(formdata=None), link_form=form)
     email = form.email.data.strip().lower()
     contact = db.session.scalar(select(Contact).where(func.lower(Contact.email) == email))
     if contact is not None and contact.active:
@@ -105,14 +112,9 @@ def use_link(token: str):
 
 @blueprint.post("/sign-out")
 def sign_out():
-    end_session()
-    uow.commit()
-    return redirect(url_for("customer.index"), code=303)
+    return shared_sign_out(end_session, url_for("customer.index"))
 
 
 @blueprint.route("/account/password", methods=["GET", "POST"])
 def password():
-    form = password_form(current_user)
-    if password_change(current_user, form):
-        return redirect(url_for("customer.index"), code=303)
-    return render("customer/password.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form)
+    return password_page(current_user, "customer/password.html", url_for("customer.index"))

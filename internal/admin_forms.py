@@ -32,7 +32,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.accounts import MIN_PASSWORD_LENGTH
+from portal.accounts.passwords import MIN_PASSWORD_LENGTH, NotCommon
 from portal.i18n import LANGUAGE_NAMES
 from portal.i18n import lazy_gettext as _l
 from portal.models import DEPARTMENT_KINDS, ROLES
@@ -113,7 +113,8 @@ class AcceptInvitationForm(FlaskForm):
     password = PasswordField(_l("Choose a password"), validators=[
         DataRequired(_l("Choose a password.")),
         Length(min=MIN_PASSWORD_LENGTH, max=200,
-               message=_l("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))])
+               message=_l("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH)),
+        NotCommon()])
     confirm = PasswordField(_l("Repeat the password"), validators=[
         EqualTo("password", _l("The two passwords differ."))])
 

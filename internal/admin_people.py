@@ -324,7 +324,8 @@ def invitation(token: str):
         uow.commit()
         flash(_("Welcome, %(name)s.", name=user.name), "success")
         return redirect(url_for("internal.index"), code=303)
-    return render("internal/admin/invitation.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form, person=user)
+    status = HTTPStatus.UNPROCESSABLE_ENTITY if request.method == "POST" else HTTPStatus.OK
+    return render("internal/admin/invitation.html", None, status, form=form, person=user)
 
 
 # -- departments ---------------------------------------------------------------------------

@@ -3,8 +3,6 @@ landing page) is in queue_views.py, a complaint and its casework in case_views.p
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,11 +10,12 @@ from sqlalchemy import select
 
 from portal import uow
 from portal.accounts import end_all_sessions, end_session
-from portal.accounts.forms import ConfirmForm, SignInForm
-from portal.accounts.views import password_change, password_form, password_sign_in
-from portal.extensions import db
+from portal.accounts.forms import ConfirmForm
+from portal.accounts.views import password_page, sign_in_page, sign_in_rate
+from portal.accounts.views import sign_out as shared_sign_out
+from portal.extensions import db, limiter
 from portal.models import StaffUser
-from portal.web import render, safe_next
+from portal.web import render
 
 from . import blueprint
 
@@ -38,28 +37,19 @@ def require_role(*roles: str) -> None:
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(sign_in_rate, methods=["POST"])
 def sign_in():
-    form = SignInForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if password_sign_in(StaffUser, form):
-        return redirect(safe_next(form.next.data, url_for("internal.index")), code=303)
-    return render("internal/sign_in.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form)
+    return sign_in_page(StaffUser, "internal/sign_in.html", url_for("internal.index"))
 
 
 @blueprint.post("/sign-out")
 def sign_out():
-    end_session()
-    uow.commit()
-    return redirect(url_for("internal.sign_in"), code=303)
+    return shared_sign_out(end_session, url_for("internal.sign_in"))
 
 
 @blueprint.route("/account/password", methods=["GET", "POST"])
 def password():
-    form = password_form(current_user)
-    if password_change(current_user, form):
-        return redirect(url_for("internal.index"), code=303)
-    return render("internal/password.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form)
+    return password_page(current_user, "internal/password.html", url_for("internal.index"))
 
 
 @blueprint.get("/admin/users")

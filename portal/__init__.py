@@ -50,7 +50,7 @@ def register_observability(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n
+    from . import i18n, ratelimits
     from .extensions import babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone)
     i18n.register(app)
+    ratelimits.init_app(app)  # request-rate limits (Redis, or memory embedded) and the 429 page
     if app.config.get("PROXY_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -112,6 +112,28 @@ def instance_path_override() -> str | None:
     return str(Path(raw).resolve()) if raw else None
 
 
+def _abuse_limits() -> dict:
+    """Sign-in throttling and request-rate limits (portal/accounts/throttle.py, ratelimits.py)."""
+    return {
+        # Sign-in throttling (portal/accounts/throttle.py): per account-and-address pair, a
+        # few free failures, then delays doubling from the first to the most; per address,
+        # a refusal only at abusive volumes (a factory shares one gateway address).
+        "SIGNIN_FREE_FAILURES": _env_int("SIGNIN_FREE_FAILURES", 5),
+        "SIGNIN_FIRST_DELAY_SECONDS": _env_int("SIGNIN_FIRST_DELAY_SECONDS", 30),
+        "SIGNIN_MAX_DELAY_SECONDS": _env_int("SIGNIN_MAX_DELAY_SECONDS", 900),
+        "SIGNIN_PAIR_WINDOW_HOURS": _env_int("SIGNIN_PAIR_WINDOW_HOURS", 24),
+        "SIGNIN_MAX_FAILURES_PER_ADDRESS": _env_int("SIGNIN_MAX_FAILURES_PER_ADDRESS", 100),
+        "SIGNIN_WINDOW_MINUTES": _env_int("SIGNIN_WINDOW_MINUTES", 15),
+        # Request-rate limits (Flask-Limiter, portal/ratelimits.py): counters in Redis when
+        # REDIS_URL is set (RATELIMIT_STORAGE_URI names another store), else in memory.
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI"),
+        "SIGNIN_RATE_LIMIT": _env("SIGNIN_RATE_LIMIT", "30 per minute"),
+        "SIGNIN_LINK_LIMIT_PER_ADDRESS": _env("SIGNIN_LINK_LIMIT_PER_ADDRESS", "10 per hour"),
+        "SIGNIN_LINK_LIMIT_PER_EMAIL": _env("SIGNIN_LINK_LIMIT_PER_EMAIL", "3 per hour"),
+        "STAGE_LIMIT_PER_ADDRESS": _env("STAGE_LIMIT_PER_ADDRESS", "60 per hour"),
+    }
+
+
 def load(instance_path: str) -> dict:
     """Build the settings dict from the environment (raises ConfigError on bad settings)."""
     instance = Path(instance_path)
@@ -145,9 +167,14 @@ def load(instance_path: str) -> dict:
         # shorten them instead of sleeping. A job whose worker died is retried once its
         # heartbeat (monitoring interval + grace) has lapsed and a maintenance pass sees it.
         "RQ_RETRY_INTERVALS": _env_ints("RQ_RETRY_INTERVALS", [5, 15, 60, 300, 900]),
-        "RQ_MAINTENANCE_INTERVAL": _env_int("RQ_MAINTENANCE_INTERVAL", 600),
-        "RQ_JOB_MONITORING_INTERVAL": _env_int("RQ_JOB_MONITORING_INTERVAL", 30),
-        "RQ_HEARTBEAT_GRACE": _env_int("RQ_HEARTBEAT_GRACE", 60),
+        # Defaults recover a SIGKILLed worker's job within a minute: its heartbeat lapses
+        # after monitoring + grace (25 s), a maintenance pass (every 15 s) finds it, and the
+        # dead worker's scheduler lock expires after RQ_SCHEDULER_LOCK_SECONDS, so the retry
+        # it schedules is not held up (RQ's own lease is 61 s).
+        "RQ_MAINTENANCE_INTERVAL": _env_int("RQ_MAINTENANCE_INTERVAL", 15),
+        "RQ_JOB_MONITORING_INTERVAL": _env_int("RQ_JOB_MONITORING_INTERVAL", 10),
+        "RQ_HEARTBEAT_GRACE": _env_int("RQ_HEARTBEAT_GRACE", 15),
+        "RQ_SCHEDULER_LOCK_SECONDS": _env_int("RQ_SCHEDULER_LOCK_SECONDS", 15),
         "RQ_WORKER_TTL": _env_int("RQ_WORKER_TTL", 420),
         # Storage: S3 when a bucket is named, else files under instance/storage.
         "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
@@ -173,10 +200,7 @@ def load(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_CN", "en"],
-        # Sign-in throttling: failures allowed per window, per account and per address.
-        "SIGNIN_MAX_FAILURES_PER_ACCOUNT": _env_int("SIGNIN_MAX_FAILURES_PER_ACCOUNT", 5),
-        "SIGNIN_MAX_FAILURES_PER_ADDRESS": _env_int("SIGNIN_MAX_FAILURES_PER_ADDRESS", 20),
-        "SIGNIN_WINDOW_MINUTES": _env_int("SIGNIN_WINDOW_MINUTES", 15),
+        **_abuse_limits(),
         "SIGNIN_LINK_MINUTES": _env_int("SIGNIN_LINK_MINUTES", 30),
         # Number of trusted proxies in front (X-Forwarded-For/Proto); 0 trusts none.
         "PROXY_HOPS": _env_int("PROXY_HOPS", 0),

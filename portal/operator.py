@@ -17,17 +17,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from http import HTTPStatus
 
 import click
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from . import uow
-from .accounts import MIN_PASSWORD_LENGTH, hash_password, verify_password
-from .accounts.forms import ConfirmForm, SignInForm
-from .extensions import db
+from .accounts import MIN_PASSWORD_LENGTH, hash_password, is_common
+from .accounts.forms import ConfirmForm
+from .accounts.views import sign_in_page, sign_in_rate
+from .accounts.views import sign_out as shared_sign_out
+from .client import client_ip
+from .extensions import db, limiter
 from .models import (
     Complaint,
     Contact,
@@ -40,7 +42,7 @@ from .models import (
 )
 from .observability import security_event
 from .tenancy import unscoped
-from .web import render, safe_next
+from .web import render
 
 blueprint = Blueprint("operator", __name__, url_prefix="/operator", cli_group=None)
 
@@ -53,16 +55,12 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _client_ip() -> str:
-    return (request.remote_addr or "unknown")[:64]
-
-
 # -- sessions ------------------------------------------------------------------------------
 
 def start_operator_session(operator: PlatformOperator) -> None:
     token = secrets.token_urlsafe(32)
     db.session.add(OperatorSession(id=_digest(token), operator_id=operator.id,
-                                   ip_address=_client_ip(),
+                                   ip_address=client_ip(),
                                    user_agent=(request.user_agent.string or "")[:300]))
     locale = session.get("locale")
     session.clear()  # no tenant sign-in rides along with an operator's (session fixation too)
@@ -94,32 +92,6 @@ def current_operator() -> PlatformOperator | None:
     if now - row.last_seen_at > _LAST_SEEN_EVERY:
         row.last_seen_at = now
     return db.session.get(PlatformOperator, row.operator_id)
-
-
-def authenticate_operator(email: str, password: str) -> PlatformOperator | None:
-    """The operator with these credentials, else None (failure recorded). Raises
-    PermissionError when this account or address failed too often lately."""
-    cfg = current_app.config
-    email = (email or "").strip().lower()
-    since = utcnow() - timedelta(minutes=cfg["SIGNIN_WINDOW_MINUTES"])
-
-    def count(*where):
-        return db.session.scalar(select(func.count()).select_from(OperatorSignInFailure)
-                                 .where(OperatorSignInFailure.at > since, *where))
-
-    if count(OperatorSignInFailure.email == email) >= cfg["SIGNIN_MAX_FAILURES_PER_ACCOUNT"] \
-            or count(OperatorSignInFailure.ip_address == _client_ip()) \
-            >= cfg["SIGNIN_MAX_FAILURES_PER_ADDRESS"]:
-        raise PermissionError(cfg["SIGNIN_WINDOW_MINUTES"])
-    operator = db.session.scalar(select(PlatformOperator)
-                                 .where(func.lower(PlatformOperator.email) == email))
-    if verify_password(operator, password or ""):
-        db.session.execute(delete(OperatorSignInFailure)
-                           .where(OperatorSignInFailure.email == email))
-        return operator
-    security_event("sign_in_failed", email=email, kind="PlatformOperator")
-    db.session.add(OperatorSignInFailure(email=email[:254], ip_address=_client_ip()))
-    return None
 
 
 @blueprint.before_request
@@ -175,32 +147,18 @@ def set_tenant_status(tenant: Tenant, status: str) -> None:
 # -- pages ---------------------------------------------------------------------------------
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(sign_in_rate, methods=["POST"])
 def sign_in():
-    form = SignInForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if form.validate_on_submit():
-        try:
-            operator = authenticate_operator(form.email.data, form.password.data)
-        except PermissionError as exc:
-            form.email.errors.append(_("Too many failed attempts. Wait %(minutes)d minutes "
-                                       "and try again.", minutes=exc.args[0]))
-        else:
-            if operator is None:
-                uow.commit()
-                form.password.errors.append(_("The e-mail or password is not right."))
-            else:
-                start_operator_session(operator)
-                uow.commit()
-                return redirect(safe_next(form.next.data, url_for("operator.index")), code=303)
-    return render("operator/sign_in.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form)
+    """The same sign-in flow and throttle as the tenants' areas (portal.accounts.views), with
+    the operator's own accounts, failure table and session; no e-mail link is offered."""
+    return sign_in_page(PlatformOperator, "operator/sign_in.html", url_for("operator.index"),
+                        failures=OperatorSignInFailure, start=start_operator_session,
+                        offer_link=False)
 
 
 @blueprint.post("/sign-out")
 def sign_out():
-    end_operator_session()
-    uow.commit()
-    return redirect(url_for("operator.sign_in"), code=303)
+    return shared_sign_out(end_operator_session, url_for("operator.sign_in"))
 
 
 @blueprint.get("/")
@@ -240,6 +198,9 @@ def create_operator(email: str, name: str, password: str) -> None:
         raise click.BadParameter("enter a valid e-mail address", param_hint="--email")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters",
+                                 param_hint="--password")
+    if is_common(password):
+        raise click.BadParameter("this is one of the most common passwords; choose another",
                                  param_hint="--password")
     operator = db.session.scalar(select(PlatformOperator).where(PlatformOperator.email == email))
     if operator is None:

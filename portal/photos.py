@@ -14,6 +14,7 @@ import re
 import uuid
 import warnings
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app, redirect, send_file
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -22,9 +23,9 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .i18n import lazy_gettext as _l
-from .models import Complaint, Photo, Tenant
+from .models import Complaint, Photo, Tenant, utcnow
 from .queueing import enqueue
-from .storage import get_storage, tenant_key
+from .storage import StorageUnavailable, get_storage, tenant_key
 
 # A phone's largest ordinary photo is 50 MP (some take 200 MP in a special mode; the browser
 # shrinks those before upload). Decoding more would let one upload exhaust a worker's memory.
@@ -48,6 +49,11 @@ class PhotoRefused(Exception):
     def __init__(self, message):
         super().__init__(str(message))
         self.message = message
+
+
+class StorageDown(PhotoRefused):
+    """The file store did not answer, so the photo was not stored (nor anything sent with
+    it). A refusal like the others, so every form shows it and keeps what was typed."""
 
 
 def sniff(head: bytes) -> str | None:
@@ -152,9 +158,17 @@ def _dimensions(data: bytes, kind: str, filename: str) -> tuple[int, int]:
 
 
 def stage(tenant_id: int, data: bytes, upload: StagedUpload) -> StagedUpload:
-    """Put the checked bytes on storage under ``t/<tenant>/staging/<uuid>``."""
+    """Put the checked bytes on storage under ``t/<tenant>/staging/<uuid>``. Raises
+    StorageDown (a PhotoRefused saying so) when the store does not answer."""
     upload.key = tenant_key(tenant_id, "staging", uuid.uuid4().hex)
-    get_storage().put(upload.key, data, upload.content_type)
+    try:
+        get_storage().put(upload.key, data, upload.content_type)
+    except StorageUnavailable as exc:
+        current_app.logger.warning("staging %s failed: %s", upload.key, exc)
+        raise StorageDown(_l("%(name)s could not be stored: our file store is not answering "
+                             "just now. Nothing was sent yet, and what you typed is kept "
+                             "here. In a few minutes, attach the photo again and send.",
+                             name=upload.filename)) from exc
     return upload
 
 
@@ -238,6 +252,39 @@ def load_staged(token: str, tenant_id: int, form_key: str) -> StagedUpload | Non
     return upload
 
 
+# -- staged uploads that never became photos -------------------------------------------------
+
+# A staged upload's token lives STAGED_MAX_AGE; an hour more and no form can still attach it.
+ORPHAN_AFTER = timedelta(seconds=STAGED_MAX_AGE + 3600)
+
+
+def purge_orphaned_staging(now: datetime | None = None, batch: int = 500) -> int:
+    """Delete staged uploads that never became part of a complaint: older than ORPHAN_AFTER
+    and named by no Photo row (a photo still waiting for its job keeps its bytes, however
+    old). Every tenant, so it reads unscoped (platform tooling, run by the clock's hourly
+    job). Idempotent: a second run finds nothing. Writes no rows; returns how many it
+    deleted. Storage errors propagate (the next run tries again)."""
+    from .tenancy import unscoped
+
+    cutoff = (now or utcnow()) - ORPHAN_AFTER
+    storage = get_storage()
+    with unscoped():
+        tenant_ids = db.session.scalars(select(Tenant.id).order_by(Tenant.id)).all()
+    deleted = 0
+    for tenant_id in tenant_ids:
+        old = [key for key, written in storage.list(f"t/{tenant_id}/staging/") if written < cutoff]
+        for start in range(0, len(old), batch):
+            keys = old[start:start + batch]
+            with unscoped():
+                kept = set(db.session.scalars(select(Photo.staging_key)
+                                              .where(Photo.staging_key.in_(keys))))
+            for key in keys:
+                if key not in kept:
+                    storage.delete(key)
+                    deleted += 1
+    return deleted
+
+
 # -- serving -------------------------------------------------------------------------------
 
 VARIANTS = ("thumb", "large", "original")
@@ -254,7 +301,9 @@ def photo_response(photo: Photo, variant: str):
     if photo.status != "stored" or not key:
         abort(404)
     storage = get_storage()
-    url = storage.download_url(key, filename=None, expires=300)
+    # JPEG the photo job encoded itself, so it may show inline, typed as what it is.
+    url = storage.download_url(key, filename=f"photo-{photo.id}-{variant}.jpg", expires=300,
+                               content_type="image/jpeg", inline=True)
     if url:
         response = redirect(url, code=302)
     else:

@@ -27,6 +27,8 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 from . import uow
 from .accounts import MIN_PASSWORD_LENGTH, consume_token, hash_password, issue_token, start_session
 from .accounts.forms import ConfirmForm
+from .accounts.passwords import NotCommon
+from .client import client_ip
 from .extensions import db
 from .i18n import LANGUAGE_NAMES
 from .i18n import lazy_gettext as _l
@@ -89,7 +91,8 @@ class SignUpForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[
         DataRequired(_l("Choose a password.")),
         Length(min=MIN_PASSWORD_LENGTH, max=200,
-               message=_l("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))])
+               message=_l("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH)),
+        NotCommon()])
     confirm = PasswordField(_l("Repeat the password"), validators=[
         EqualTo("password", _l("The two passwords differ."))])
     default_locale = SelectField(_l("Default language"), default="zh_CN",
@@ -183,10 +186,6 @@ def resend_limit(tenant: Tenant, admin: StaffUser) -> str | None:
              "another in %(wait)s.", wait=_wait_text(wait))
 
 
-def client_address() -> str:
-    return (request.remote_addr or "unknown")[:64]
-
-
 def send_confirmation(tenant: Tenant, admin: StaffUser, token: str) -> None:
     with activate(tenant):
         queue_mail(admin.email, "tenant_confirm", tenant.default_locale, tenant=tenant,
@@ -217,20 +216,21 @@ def start():
                            "hx-trigger": "input changed delay:400ms", "hx-target": "#slug-check"}
     limit_message = None
     if form.validate_on_submit():
-        over = signup_limit(client_address(), form.email.data.strip().lower())
+        over = signup_limit(client_ip(), form.email.data.strip().lower())
         if over is not None:
             kind, message = over
             if kind == "email":
                 form.email.errors.append(message)
             else:
                 limit_message = message
-            return render("signup/start.html", None, HTTPStatus(422), form=form, limit_message=limit_message)
+            return render("signup/start.html", None, HTTPStatus.UNPROCESSABLE_ENTITY, form=form,
+                          limit_message=limit_message)
         try:
             tenant, admin, token = create_tenant(
                 name=form.company_name.data, slug=form.slug.data,
                 admin_name=form.admin_name.data, email=form.email.data,
                 password=form.password.data, locale=form.default_locale.data,
-                timezone=form.timezone.data, address=client_address())
+                timezone=form.timezone.data, address=client_ip())
             send_confirmation(tenant, admin, token)
             uow.commit()
         except IntegrityError:
@@ -238,7 +238,8 @@ def start():
             form.slug.errors.append(_("This address is already taken. Choose another."))
         else:
             return redirect(url_for("signup.sent", slug=tenant.slug), code=303)
-    return render("signup/start.html", None, HTTPStatus(422 if request.method == "POST" else 200), form=form)
+    status = HTTPStatus.UNPROCESSABLE_ENTITY if request.method == "POST" else HTTPStatus.OK
+    return render("signup/start.html", None, status, form=form)
 
 
 def _pending_or_404(slug: str) -> Tenant:

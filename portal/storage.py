@@ -2,13 +2,19 @@
 
 Rows store keys, never URLs. Keys start with the tenant id (``t/<id>/…``). Downloads
 go through the app's permission check first, then ``download_url`` (a short-lived
-presigned URL on S3) or ``open`` (a stream from local disk).
+presigned URL on S3) or ``open`` (a stream from local disk). Either way a user's file
+leaves as an attachment with a type the browser will not render or sniff (``SAFE_TYPE``
+unless the caller wrote the bytes itself), whatever type the uploader declared.
+A store that does not answer raises ``StorageUnavailable`` from ``put``: callers tell the
+person it was not stored rather than a generic error.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -19,6 +25,25 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_\-.]{0,299}$")
 
 class StorageError(RuntimeError):
     pass
+
+
+class StorageUnavailable(StorageError):
+    """The store did not answer (connection refused, timeout, 5xx): nothing was written."""
+
+
+# What every user file is served as, unless the caller knows better (processed photos are
+# JPEG we wrote ourselves): a type no browser renders or sniffs, always as an attachment.
+SAFE_TYPE = "application/octet-stream"
+
+
+def attachment_disposition(filename: str | None) -> str:
+    """``attachment`` with the name in plain ASCII and in RFC 5987 form (Chinese names)."""
+    from urllib.parse import quote
+
+    name = (filename or "file").replace("\\", "_").replace('"', "_")
+    name = "".join(ch for ch in name if ch.isprintable())[:200] or "file"
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def check_key(key: str) -> str:
@@ -34,8 +59,9 @@ class Storage(Protocol):
     def read(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
-    def download_url(self, key: str, filename: str | None = None,
-                     expires: int = 300) -> str | None: ...
+    def list(self, prefix: str) -> Iterator[tuple[str, datetime]]: ...
+    def download_url(self, key: str, filename: str | None = None, expires: int = 300,
+                     content_type: str = SAFE_TYPE, inline: bool = False) -> str | None: ...
     def check(self) -> None: ...
 
 
@@ -50,10 +76,13 @@ class LocalStorage:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)  # atomic: a reader never sees half a file
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".part")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)  # atomic: a reader never sees half a file
+        except OSError as exc:  # disk full, read-only, permissions
+            raise StorageUnavailable(f"could not write {key}: {exc}") from exc
 
     def open(self, key: str) -> BinaryIO:
         try:
@@ -71,7 +100,18 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def download_url(self, key, filename=None, expires=300):
+    def list(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """Keys under ``prefix`` (a folder-like prefix ending in /) with their write times."""
+        base = self._path(prefix.rstrip("/"))
+        if not base.is_dir():
+            return
+        for path in base.rglob("*"):
+            if path.is_file() and not path.name.endswith(".part"):
+                yield (path.relative_to(self.root).as_posix(),
+                       datetime.fromtimestamp(path.stat().st_mtime, tz=UTC))
+
+    def download_url(self, key, filename=None, expires=300, content_type=SAFE_TYPE,
+                     inline=False):
         return None
 
     def check(self) -> None:

@@ -7,9 +7,9 @@ from typing import BinaryIO
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from .storage import StorageError, check_key
+from .storage import SAFE_TYPE, StorageError, StorageUnavailable, attachment_disposition, check_key
 
 
 class S3Storage:
@@ -32,8 +32,15 @@ class S3Storage:
         return cls(client, config["S3_BUCKET"])
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data,
-                               ContentType=content_type)
+        """Store ``data``; raises StorageUnavailable when the endpoint does not answer or
+        fails (after botocore's own retries), so nothing is mistaken for stored."""
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data,
+                                   ContentType=content_type)
+        except BotoCoreError as exc:  # connection refused, timeouts, DNS
+            raise StorageUnavailable(f"S3 did not answer: {exc}") from exc
+        except ClientError as exc:
+            raise StorageUnavailable(f"S3 refused {key}: {exc}") from exc
 
     def open(self, key: str) -> BinaryIO:
         return io.BytesIO(self.read(key))
@@ -57,10 +64,24 @@ class S3Storage:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
 
-    def download_url(self, key: str, filename: str | None = None, expires: int = 300) -> str:
-        params = {"Bucket": self.bucket, "Key": check_key(key)}
-        if filename:
-            params["ResponseContentDisposition"] = f'inline; filename="{filename}"'
+    def list(self, prefix: str):
+        """Keys under ``prefix`` with their LastModified times, page by page."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                yield obj["Key"], obj["LastModified"]
+
+    def download_url(self, key: str, filename: str | None = None, expires: int = 300,
+                     content_type: str = SAFE_TYPE, inline: bool = False) -> str:
+        """A short-lived URL that makes S3 answer as the app does for local files: as an
+        attachment of ``content_type`` (never the type the uploader declared). ``inline``
+        only for bytes the app produced itself (processed photos: JPEG it encoded)."""
+        disposition = attachment_disposition(filename or key.rsplit("/", 1)[-1])
+        if inline:
+            disposition = "inline" + disposition[len("attachment"):]
+        params = {"Bucket": self.bucket, "Key": check_key(key),
+                  "ResponseContentDisposition": disposition, "ResponseContentType": content_type}
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
     def check(self) -> None:

@@ -24,6 +24,7 @@ from flask_wtf.csrf import CSRFError
 from . import uow
 from .extensions import db
 from .i18n import LANGUAGE_NAMES
+from .storage import StorageUnavailable
 
 blueprint = Blueprint("web", __name__)
 
@@ -144,11 +145,23 @@ def register_error_pages(app: Flask) -> None:
                     _("This form was open too long or came from elsewhere. "
                       "Go back, reload the page and send it again."))
 
+    @app.errorhandler(StorageUnavailable)
+    def storage_down(e):
+        # Forms with photos say this beside the photo and keep what was typed; any other
+        # write to a store that does not answer at least says what happened (503, not 500).
+        db.session.rollback()
+        return page(503, _("File store unavailable"),
+                    _("Our file store is not answering just now, so what you sent was not "
+                      "saved. Go back and send it again in a few minutes."))
+
     @app.errorhandler(500)
     def server_error(e):
         db.session.rollback()
         return page(500, _("Something went wrong"),
-                    _("We could not finish this. Nothing you sent is lost; try again shortly."))
+                    # Never a promise of safety from a page that failed (issue 15): say what
+                    # is known — it may not have been saved.
+                    _("We could not finish this, so it may not have been saved. Go back, check "
+                      "what you sent, and try again shortly."))
 
     @app.context_processor
     def _tenant():

@@ -57,6 +57,9 @@ def make_app(schema: str | None, **overrides):
         "MAIL_URL": None,
         "S3_BUCKET": None,
         "SERVER_NAME": None,
+        # Rate-limit counters in memory, emptied before each test (the fixture below): every
+        # test client comes from 127.0.0.1 and must not inherit another test's count.
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
     if schema:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
@@ -151,6 +154,15 @@ def db(app):
             _db.session = original
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    from portal.extensions import limiter
+
+    if getattr(limiter, "_storage", None) is not None:
+        limiter.reset()
+    yield
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """Accounts: password hashing, server-side sessions, throttled sign-in, one-time links.
 
+Throttling is ``throttle.py``, the common-password list ``passwords.py``, and the sign-in,
+sign-out and password pages shared by the customer, staff and operator areas ``views.py``.
+
 A signed-in browser carries, in Flask's signed cookie, a random session token and the
 principal ("staff:3", "contact:9"). The token's hash is a ``LoginSession`` row; the
 user loader accepts the cookie only while that row is live in the current tenant. So
@@ -18,18 +21,20 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import exists, func, select, update
 
+from ..client import client_ip
 from ..extensions import db, login_manager
 from ..models import Contact, LoginSession, SignInFailure, SignInToken, StaffUser, utcnow
 from ..tenancy import active_tenant_id
+from . import throttle
+from .passwords import MIN_PASSWORD_LENGTH, is_common  # noqa: F401  (re-exported)
+from .throttle import Throttled  # noqa: F401  (re-exported)
 
 # OWASP's recommended argon2id cost: m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the account does not exist, so timing does not tell who has one.
 _DUMMY_HASH = _hasher.hash("closeloop-no-such-account")
-
-MIN_PASSWORD_LENGTH = 10
 
 
 def hash_password(password: str) -> str:
@@ -54,11 +59,6 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _client_ip() -> str:
-    # Behind a proxy, ProxyFix (enabled with PROXY_HOPS) has already set remote_addr.
-    return (request.remote_addr or "unknown")[:64]
-
-
 # -- sessions ------------------------------------------------------------------------------
 
 def start_session(user) -> None:
@@ -67,7 +67,7 @@ def start_session(user) -> None:
     user = user._get_current_object() if hasattr(user, "_get_current_object") else user
     token = secrets.token_urlsafe(32)
     db.session.add(LoginSession(
-        id=_digest(token), principal=user.get_id(), ip_address=_client_ip(),
+        id=_digest(token), principal=user.get_id(), ip_address=client_ip(),
         user_agent=(request.user_agent.string or "")[:300],
     ))
     user.last_sign_in_at = utcnow()
@@ -145,52 +145,26 @@ def _load_user(principal: str):
     return user
 
 
-# -- throttling ----------------------------------------------------------------------------
+# -- signing in ---------------------------------------------------------------------------
 
-class Throttled(Exception):
-    def __init__(self, minutes: int):
-        super().__init__(f"too many failed sign-ins; wait {minutes} minutes")
-        self.minutes = minutes
-
-
-def check_throttle(email: str) -> None:
-    """Raise Throttled when this account or this address failed too often lately."""
-    cfg = current_app.config
-    window = timedelta(minutes=cfg["SIGNIN_WINDOW_MINUTES"])
-    since = utcnow() - window
-    count = lambda *where: db.session.scalar(  # noqa: E731
-        select(func.count()).select_from(SignInFailure).where(SignInFailure.at > since, *where)
-    )
-    if (count(SignInFailure.email == email.lower()) >= cfg["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]
-            or count(SignInFailure.ip_address == _client_ip())
-            >= cfg["SIGNIN_MAX_FAILURES_PER_ADDRESS"]):
-        raise Throttled(cfg["SIGNIN_WINDOW_MINUTES"])
-
-
-def record_failure(email: str) -> None:
-    db.session.add(SignInFailure(email=email.lower()[:254], ip_address=_client_ip()))
-
-
-def clear_failures(email: str) -> None:
-    db.session.execute(delete(SignInFailure).where(SignInFailure.email == email.lower()))
-
-
-def authenticate(model, email: str, password: str):
+def authenticate(model, email: str, password: str, failures=SignInFailure):
     """Return the active ``model`` user with this e-mail and password, else None.
 
-    Raises Throttled before checking anything when the account or address is locked
-    out. Records the failure (the caller commits it even though it shows an error).
+    One check for every area: ``model`` is StaffUser, Contact or PlatformOperator and
+    ``failures`` the table its failed attempts are counted in (``throttle``). Raises
+    Throttled before checking anything while this account-and-address pair must wait or
+    the address is refused. Records a failure (the caller commits it with the error).
     """
     email = (email or "").strip().lower()
-    check_throttle(email)
+    throttle.check(failures, email)
     user = db.session.scalar(select(model).where(func.lower(model.email) == email))
-    if verify_password(user, password or "") and user.is_active:
-        clear_failures(email)
+    if verify_password(user, password or "") and getattr(user, "is_active", True):
+        throttle.clear(failures, email)
         return user
     from ..observability import security_event
 
     security_event("sign_in_failed", email=email, kind=model.__name__)
-    record_failure(email)
+    throttle.record(failures, email)
     return None
 
 

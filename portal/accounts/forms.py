@@ -5,7 +5,7 @@ from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..i18n import lazy_gettext as _l
-from . import MIN_PASSWORD_LENGTH
+from .passwords import MIN_PASSWORD_LENGTH, NotCommon
 
 
 class SignInForm(FlaskForm):
@@ -33,6 +33,7 @@ class PasswordChangeForm(FlaskForm):
     new_password = PasswordField(_l("New password"), validators=[
         DataRequired(_l("Choose a new password.")),
         Length(min=MIN_PASSWORD_LENGTH, max=200,
-               message=_l("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))])
+               message=_l("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH)),
+        NotCommon()])
     confirm = PasswordField(_l("Repeat the new password"), validators=[
         EqualTo("new_password", _l("The two passwords differ."))])

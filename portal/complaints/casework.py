@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
+from .. import evidence
 from ..events import announce
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
@@ -27,7 +28,7 @@ from ..models import (
     StaffUser,
     utcnow,
 )
-from ..storage import get_storage, tenant_key
+from ..storage import StorageUnavailable, get_storage, tenant_key
 from ..tenancy import active_tenant_id
 from . import workflow
 from .abilities import check_version, require
@@ -124,8 +125,15 @@ def store_evidence(complaint: Complaint, upload) -> dict:
     name = (upload.filename or "file").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:120]
     safe = _SAFE_NAME.sub("_", name).strip("._") or "file"
     key = tenant_key(active_tenant_id(), "evidence", str(complaint.id), uuid.uuid4().hex, safe)
-    content_type = (upload.mimetype or "application/octet-stream")[:80]
-    get_storage().put(key, data, content_type)
+    try:  # the kind by its bytes, from an allow-list; the declared type is not kept
+        content_type = evidence.content_type_of(name, data)
+        get_storage().put(key, data, content_type)
+    except evidence.EvidenceRefused as refused:
+        raise TransitionError("invalid", refused.message) from refused
+    except StorageUnavailable as exc:
+        raise TransitionError("invalid", _l("%(name)s could not be stored: our file store is "
+                                            "not answering just now. Nothing was saved; try "
+                                            "again in a few minutes.", name=name)) from exc
     return {"key": key, "name": name, "content_type": content_type, "size": len(data)}
 
 

@@ -44,19 +44,19 @@ def test_invalid_email_is_explained(client, make_tenant, sign_in):
     assert "Enter a valid e-mail address." in response.get_data(as_text=True)
 
 
-def test_throttled_per_account(client, app, make_tenant, make_staff, sign_in):
+def test_throttled_per_account_and_address_pair(client, app, make_tenant, make_staff, sign_in):
     tenant = make_tenant()
     user = make_staff(tenant, "quality")
-    limit = app.config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]
-    for _ in range(limit):
+    for _ in range(app.config["SIGNIN_FREE_FAILURES"]):
         assert sign_in(client, tenant, user.email, password="wrong").status_code == 422
-    # Even the right password is refused now, with a clear message.
+    # Even the right password waits now, with a clear message.
     response = sign_in(client, tenant, user.email)
     assert response.status_code == 422
-    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert "Too many failed attempts. Wait 30 seconds" in response.get_data(as_text=True)
 
 
-def test_throttled_per_address(client, app, make_tenant, sign_in, monkeypatch):
+def test_throttled_per_address_only_at_abusive_volume(client, app, make_tenant, sign_in,
+                                                      monkeypatch):
     tenant = make_tenant()
     monkeypatch.setitem(app.config, "SIGNIN_MAX_FAILURES_PER_ADDRESS", 3)
     for n in range(3):

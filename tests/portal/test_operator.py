@@ -103,7 +103,7 @@ def test_operator_sign_out_revokes_the_session(client, db):
 
 def test_operator_sign_in_is_throttled(client, db, app):
     make_operator(db)
-    for _ in range(app.config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]):
+    for _ in range(app.config["SIGNIN_FREE_FAILURES"]):
         assert operator_sign_in(client, password="wrong-password").status_code == 422
     response = operator_sign_in(client)
     assert response.status_code == 422 and "Too many" in response.get_data(as_text=True)
