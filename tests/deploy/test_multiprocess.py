@@ -89,10 +89,11 @@ class Customer:
 
 
 def _held(log: str) -> str | None:
-    """The arguments of the photo job a worker's log shows started and not finished."""
-    started = re.findall(r"photos: jobs\.photos\.process_photo\((\d+, \d+)\)", log)
-    finished = re.findall(r"Successfully completed jobs\.photos\.process_photo\((\d+, \d+)\)",
-                          log)
+    """The outbox message of the photo job a worker's log shows started and not finished (RQ
+    logs a job by its description, which names its outbox message, never its arguments)."""
+    started = re.findall(r"photos: jobs\.photos\.process_photo \(outbox (\d+)\)", log)
+    finished = re.findall(
+        r"Successfully completed jobs\.photos\.process_photo \(outbox (\d+)\)", log)
     return next((args for args in started if args not in finished), None)
 
 
@@ -196,7 +197,8 @@ def test_web_and_worker_killed_mid_way_lose_and_double_nothing(stack):
     photo_objects = {k for k in in_s3 if f"t/{tenant_id}/photos/" in k}
     assert photo_objects == derived, "an object in S3 that no photo owns"
 
-    assert f"Successfully completed jobs.photos.process_photo({held})" in stack.log(workers[1]), \
+    assert f"Successfully completed jobs.photos.process_photo (outbox {held})" \
+        in stack.log(workers[1]), \
         (held, stack.logs())
     assert f"upstream: \"http://{backends[0]}" in upstream_errors  # A failed, B took over
     # the clock's sweep (enqueued when it starts, then every minute) ran on a worker
