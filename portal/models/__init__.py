@@ -48,6 +48,15 @@ from .imports import IMPORT_KINDS, IMPORT_STATES, ImportRun
 from .notifications import Delivery, Notification
 from .outbox import OutboxMessage
 from .platform import OperatorSession, OperatorSignInFailure
+from .suppliers import (
+    SUPPLIER_ASKS,
+    SUPPLIER_REQUEST_STATES,
+    Supplier,
+    SupplierCharge,
+    SupplierContact,
+    SupplierEvidence,
+    SupplierRequest,
+)
 from .surveys import Survey, SurveyCampaign
 from .tenant import DEFAULT_SETTINGS, SettingChange, Tenant, TenantCounter
 
