@@ -14,6 +14,7 @@ from ..storage import get_storage, tenant_key
 from .requests import RequestError
 
 MAX_MB = 10
+MAX_BYTES = MAX_MB * 1024 * 1024
 MAX_FILES = 10
 KINDS = {"jpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png"),
          "pdf": ("application/pdf", "pdf")}
@@ -36,11 +37,11 @@ def attach(scar: SupplierRequest, files) -> list[SupplierEvidence]:
         raise RequestError("evidence", _l("At most %(max)d files.", max=MAX_FILES))
     checked = []
     for upload in files:
-        data = upload.read(MAX_MB * 1024 * 1024 + 1)
+        data = upload.read(MAX_BYTES + 1)
         name = clean_filename(upload.filename)
-        if len(data) > MAX_MB * 1024 * 1024:
+        if len(data) > MAX_BYTES:
             raise RequestError("evidence", _l("%(name)s is larger than %(max)d MB.",
-                                              name=name, max=MAX_MB))
+                                              name=name, max=max(MAX_BYTES // 1024 // 1024, 1)))
         kind = sniff(data[:16])
         if kind is None or not data:
             raise RequestError("evidence", _l(

@@ -189,8 +189,7 @@ def submit_answer(scar: SupplierRequest, *, name: str, containment: str, root_ca
     scar.root_cause = _clean(root_cause, "root_cause")
     scar.corrective_action = _clean(corrective_action, "corrective_action")
     scar.answered_at = utcnow()
-    scar.state = "answered"
-    scar.token_hash = None
+    scar.state = "answered"  # the link stays findable, to say it has been used
     _event(scar, SYSTEM, "supplier_request.answered", message=scar.root_cause,
            answered_by=scar.answered_by, on_time=scar.answered_at <= scar.due_at)
     db.session.flush()
