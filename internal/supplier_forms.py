@@ -126,5 +126,5 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = DateField(_l("Opened from"), validators=[Optional()])
+    end = DateField(_l("Opened until"), validators=[Optional()])

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import CostEntry, Supplier, SupplierCharge, SupplierRequest
+from ..models import CostEntry, Supplier, SupplierCharge, SupplierRequest, utcnow
 from ..spreadsheets import neutralise
 
 
@@ -23,6 +23,7 @@ class Score:
     requests: int = 0
     answered: int = 0
     on_time: int = 0
+    judged: int = 0  # answered, or past their due time: what the on-time rate is out of
     repeats: int = 0
     defective: int = 0
     charged: dict = field(default_factory=lambda: defaultdict(Decimal))
@@ -30,7 +31,7 @@ class Score:
 
     @property
     def on_time_rate(self) -> float | None:
-        return self.on_time / self.requests if self.requests else None
+        return self.on_time / self.judged if self.judged else None
 
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -40,6 +41,7 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 def scores(start: date, end: date, supplier_id: int | None = None) -> list[Score]:
     low, high = period_bounds(start, end)
+    now = utcnow()
     query = (select(SupplierRequest).where(SupplierRequest.created_at >= low,
                                            SupplierRequest.created_at < high)
              .order_by(SupplierRequest.created_at, SupplierRequest.id))
@@ -59,6 +61,7 @@ def scores(start: date, end: date, supplier_id: int | None = None) -> list[Score
         if scar.answered_at is not None:
             score.answered += 1
             score.on_time += scar.answered_at <= scar.due_at
+        score.judged += scar.answered_at is not None or scar.due_at <= now
         part = (scar.supplier_id, scar.part_number.strip().upper())
         score.repeats += part in seen
         seen.add(part)

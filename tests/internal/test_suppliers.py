@@ -380,6 +380,7 @@ def test_scorecard_counts_and_export(db, shop, world, as_role, client):
     assert (score.requests, score.answered, score.on_time, score.repeats, score.defective) \
         == (2, 1, 1, 1, 6)
     assert score.charged == {"CNY": Decimal("99.00")}
+    assert score.on_time_rate == 1.0  # the second request is not due yet: not counted
     html = quality.get("/suppliers/scorecard").get_data(as_text=True)
     assert "99.00 CNY" in html
     detail = quality.get(f"/suppliers/scorecard/{world['supplier_id']}")
