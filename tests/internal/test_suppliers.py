@@ -420,3 +420,18 @@ def test_warranty_status_from_shipment(db, shop, make_complaint):
             ("in_warranty", date(2027, 1, 10))
         assert warranty.serial_status(serial, date(2027, 1, 11))[0] == "expired"
         assert warranty.serial_status(loose)[0] == "unknown"
+
+
+def test_admin_sets_a_models_warranty_term(db, shop, as_role):
+    admin = as_role("admin")
+    page = f"/admin/products/{shop.product_id}"
+    data = {"code": "CL-3000", "name_zh": "型号", "name_en": "Model", "active": "y"}
+    bad = admin.post(page, {**data, "warranty_months": "0"}, page=page)
+    assert bad.status_code == 422
+    assert "Between 1 and 240 months." in bad.get_data(as_text=True)
+    assert admin.post(page, {**data, "warranty_months": "18"}, page=page).status_code == 303
+    with activate(shop.tenant):
+        db.session.expire_all()
+        from portal.models import ProductModel
+
+        assert db.session.get(ProductModel, shop.product_id).warranty_months == 18
