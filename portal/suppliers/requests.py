@@ -256,9 +256,26 @@ def overdue(now: datetime | None = None) -> list[SupplierRequest]:
         SupplierRequest.escalated_at.is_(None))))
 
 
+def escalate_all_overdue(now: datetime | None = None) -> int:
+    """The deadline sweep's step for supplier answers: every tenant's late requests, once
+    each (portal/deadlines/sweep.run calls it). Returns how many."""
+    from ..tenancy import activate, unscoped
+
+    now = now or utcnow()
+    with unscoped():
+        tenants = set(db.session.scalars(select(SupplierRequest.tenant_id).where(
+            SupplierRequest.state == "sent", SupplierRequest.due_at <= now,
+            SupplierRequest.escalated_at.is_(None))))
+    count = 0
+    for tenant_id in sorted(tenants):
+        with activate(tenant_id):
+            count += escalate_overdue(now)
+    return count
+
+
 def escalate_overdue(now: datetime | None = None) -> int:
     """Mark the active tenant's late requests escalated, once, on their complaints'
-    timelines (for the deadline sweep to call per tenant). Returns how many."""
+    timelines. Returns how many."""
     late = overdue(now)
     for scar in late:
         scar.escalated_at = now or utcnow()

@@ -351,14 +351,20 @@ def test_deliveries_and_charge_back_on_the_cost_sheet(db, shop, world, as_role):
         assert "Spindle Works" in entry.note and charge.supplier_id == world["supplier_id"]
 
 
-def test_late_requests_escalate_once(db, shop, world, as_role):
+def test_late_requests_escalate_once_in_the_sweep(db, shop, world, as_role):
+    from portal.deadlines import sweep
+
     scar_id, _token = _opened(db, shop, world, as_role)
+    assert sweep.run().supplier_overdue == 0
+    later = utcnow() + timedelta(days=32)
+    assert sweep.run(later).supplier_overdue == 1
+    assert sweep.run(later).supplier_overdue == 0
     with activate(shop.tenant):
-        assert scars.escalate_overdue() == 0
-        later = utcnow() + timedelta(days=32)
-        assert scars.escalate_overdue(later) == 1
-        assert scars.escalate_overdue(later) == 0
         assert db.session.get(SupplierRequest, scar_id).escalated_at is not None
+        assert db.session.scalar(select(TimelineEvent).where(
+            TimelineEvent.kind == "supplier_request.overdue")).customer_visible is False
+    html = as_role("quality").get("/suppliers/requests").get_data(as_text=True)
+    assert "Overdue" in html
 
 
 # -- scorecard --------------------------------------------------------------------------------
