@@ -38,7 +38,8 @@ class AnswerForm(FlaskForm):
 
 
 def _closed(state: str, scar=None):
-    status = {"used": HTTPStatus.OK, "expired": HTTPStatus.GONE}.get(state, HTTPStatus.NOT_FOUND)
+    status = {"used": HTTPStatus.OK, "thanks": HTTPStatus.OK,
+              "expired": HTTPStatus.GONE}.get(state, HTTPStatus.NOT_FOUND)
     return _private(render("customer/suppliers/closed.html", None, status, state=state,
                            scar=scar))
 
@@ -72,10 +73,11 @@ def public_supplier_answer(token: str):
         getattr(form, exc.field, form.evidence).errors.append(str(exc.message))
         return _page(scar, form, HTTPStatus.UNPROCESSABLE_ENTITY)
     uow.commit()
-    return redirect(url_for("customer.public_supplier_thanks", number=scar.number), code=303)
+    return redirect(url_for("customer.public_supplier_thanks", token=token), code=303)
 
 
-@blueprint.get("/supplier/thanks/<number>", endpoint="public_supplier_thanks")
-def public_supplier_thanks(number: str):
-    return _private(render("customer/suppliers/closed.html", state="thanks",
-                           scar=None, number=number[:30]))
+@blueprint.get("/supplier/<token>/thanks", endpoint="public_supplier_thanks")
+def public_supplier_thanks(token: str):
+    scar = scars.find_by_token(token)
+    state = scars.link_state(scar)
+    return _closed("thanks" if state == "used" else state, scar)

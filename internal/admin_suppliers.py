@@ -111,8 +111,17 @@ def admin_supplier_contact_new(supplier_id: int):
     return _supplier_page(supplier, _edit_form(supplier), form, HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
-@blueprint.post("/admin/suppliers/<int:supplier_id>/<any(deactivate, reactivate):action>")
-def admin_supplier_active(supplier_id: int, action: str):
+@blueprint.post("/admin/suppliers/<int:supplier_id>/deactivate")
+def admin_supplier_deactivate(supplier_id: int):
+    return _supplier_active(supplier_id, "deactivate")
+
+
+@blueprint.post("/admin/suppliers/<int:supplier_id>/reactivate")
+def admin_supplier_reactivate(supplier_id: int):
+    return _supplier_active(supplier_id, "reactivate")
+
+
+def _supplier_active(supplier_id: int, action: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     supplier = db.get_or_404(Supplier, supplier_id)
@@ -123,11 +132,20 @@ def admin_supplier_active(supplier_id: int, action: str):
     return redirect(url_for("internal.admin_supplier", supplier_id=supplier.id), code=303)
 
 
-@blueprint.post("/admin/supplier-contacts/<int:contact_id>/<any(deactivate, reactivate):action>")
-def admin_supplier_contact_active(contact_id: int, action: str):
+@blueprint.post("/admin/supplier-contacts/<int:supplier_contact_id>/deactivate")
+def admin_supplier_contact_deactivate(supplier_contact_id: int):
+    return _contact_active(supplier_contact_id, "deactivate")
+
+
+@blueprint.post("/admin/supplier-contacts/<int:supplier_contact_id>/reactivate")
+def admin_supplier_contact_reactivate(supplier_contact_id: int):
+    return _contact_active(supplier_contact_id, "reactivate")
+
+
+def _contact_active(supplier_contact_id: int, action: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    contact = db.get_or_404(SupplierContact, contact_id)
+    contact = db.get_or_404(SupplierContact, supplier_contact_id)
     contact.active = action == "reactivate"
     uow.commit()
     flash(_("Saved."), "success")

@@ -97,7 +97,7 @@ def supplier_request_new():
                 uow.commit()
                 flash(_("Request %(number)s sent to the supplier.", number=scar.number),
                       "success")
-                return redirect(url_for("internal.supplier_request", request_id=scar.id),
+                return redirect(url_for("internal.supplier_request", scar_id=scar.id),
                                 code=303)
     return render("internal/suppliers/new.html", None, HTTPStatus.UNPROCESSABLE_ENTITY,
                   form=form)
@@ -123,83 +123,83 @@ def _detail(scar, status=HTTPStatus.OK, **forms):
                   category_labels=CATEGORY_LABELS, **forms)
 
 
-@blueprint.get("/suppliers/requests/<int:request_id>")
-def supplier_request(request_id: int):
+@blueprint.get("/suppliers/requests/<int:scar_id>")
+def supplier_request(scar_id: int):
     _may(scars.VIEW_ROLES)
-    return _detail(db.get_or_404(SupplierRequest, request_id))
+    return _detail(db.get_or_404(SupplierRequest, scar_id))
 
 
-def _act(request_id: int, form, operation, done: str, form_name: str):
+def _act(scar_id: int, form, operation, done: str, form_name: str):
     _may(scars.OPEN_ROLES)
-    scar = db.get_or_404(SupplierRequest, request_id)
+    scar = db.get_or_404(SupplierRequest, scar_id)
     if form.validate_on_submit():
         try:
             operation(scar, form)
         except (scars.RequestError, TransitionError) as exc:
             uow.rollback()
-            scar = db.get_or_404(SupplierRequest, request_id)
+            scar = db.get_or_404(SupplierRequest, scar_id)
             field = getattr(form, getattr(exc, "field", ""), None)
             (field.errors if field is not None else form.form_errors).append(str(exc.message))
         else:
             uow.commit()
             flash(done, "success")
-            return redirect(url_for("internal.supplier_request", request_id=scar.id), code=303)
+            return redirect(url_for("internal.supplier_request", scar_id=scar.id), code=303)
     elif isinstance(form, ConfirmForm):
         abort(400)
     if isinstance(form, ConfirmForm):
         flash(" ".join(form.form_errors), "error")
-        return redirect(url_for("internal.supplier_request", request_id=scar.id), code=303)
+        return redirect(url_for("internal.supplier_request", scar_id=scar.id), code=303)
     return _detail(scar, HTTPStatus.UNPROCESSABLE_ENTITY, **{form_name: form})
 
 
-@blueprint.post("/suppliers/requests/<int:request_id>/resend")
-def supplier_request_resend(request_id: int):
-    return _act(request_id, ConfirmForm(),
+@blueprint.post("/suppliers/requests/<int:scar_id>/resend")
+def supplier_request_resend(scar_id: int):
+    return _act(scar_id, ConfirmForm(),
                 lambda s, f: scars.send_link(current_tenant, s, current_user),
                 _("A new link is on its way; the previous one no longer works."), "action_form")
 
 
-@blueprint.post("/suppliers/requests/<int:request_id>/revoke")
-def supplier_request_revoke(request_id: int):
-    return _act(request_id, ConfirmForm(), lambda s, f: scars.revoke_link(s, current_user),
+@blueprint.post("/suppliers/requests/<int:scar_id>/revoke")
+def supplier_request_revoke(scar_id: int):
+    return _act(scar_id, ConfirmForm(), lambda s, f: scars.revoke_link(s, current_user),
                 _("The link no longer works."), "action_form")
 
 
-@blueprint.post("/suppliers/requests/<int:request_id>/close")
-def supplier_request_close(request_id: int):
-    return _act(request_id, ConfirmForm(), lambda s, f: scars.close(s, current_user),
+@blueprint.post("/suppliers/requests/<int:scar_id>/close")
+def supplier_request_close(scar_id: int):
+    return _act(scar_id, ConfirmForm(), lambda s, f: scars.close(s, current_user),
                 _("Saved."), "action_form")
 
 
-@blueprint.post("/suppliers/requests/<int:request_id>/decide")
-def supplier_request_decide(request_id: int):
-    return _act(request_id, DecisionForm(),
+@blueprint.post("/suppliers/requests/<int:scar_id>/decide")
+def supplier_request_decide(scar_id: int):
+    return _act(scar_id, DecisionForm(),
                 lambda s, f: scars.decide(current_tenant, s, current_user,
                                           accept=f.accept.data, reason=f.reason.data),
                 _("Saved."), "decision_form")
 
 
-@blueprint.post("/suppliers/requests/<int:request_id>/delivery")
-def supplier_request_delivery(request_id: int):
-    return _act(request_id, DeliveryForm(),
+@blueprint.post("/suppliers/requests/<int:scar_id>/delivery")
+def supplier_request_delivery(scar_id: int):
+    return _act(scar_id, DeliveryForm(),
                 lambda s, f: scars.record_delivery(s, current_user, f.quantity.data),
                 _("Saved."), "delivery_form")
 
 
-@blueprint.post("/suppliers/requests/<int:request_id>/charge")
-def supplier_request_charge(request_id: int):
-    return _act(request_id, _charge_form(),
+@blueprint.post("/suppliers/requests/<int:scar_id>/charge")
+def supplier_request_charge(scar_id: int):
+    return _act(scar_id, _charge_form(),
                 lambda s, f: scars.charge_back(s, current_user, category=f.category.data,
                                                amount=f.amount.data, currency=f.currency.data,
                                                note=f.note.data),
                 _("The cost is charged to the supplier."), "charge_form")
 
 
-@blueprint.get("/suppliers/requests/<int:request_id>/evidence/<int:evidence_id>")
-def supplier_evidence(request_id: int, evidence_id: int):
+@blueprint.get("/suppliers/requests/<int:scar_id>/evidence/<int:evidence_id>")
+def supplier_evidence(scar_id: int, evidence_id: int):
     _may(scars.VIEW_ROLES)
     row = db.get_or_404(SupplierEvidence, evidence_id)
-    if row.request_id != request_id:
+    if row.request_id != scar_id:
         abort(404)
     storage = get_storage()
     url = storage.download_url(row.storage_key, filename=row.filename)
