@@ -441,3 +441,16 @@ def test_admin_sets_a_models_warranty_term(db, shop, as_role):
         from portal.models import ProductModel
 
         assert db.session.get(ProductModel, shop.product_id).warranty_months == 18
+
+
+def test_every_timeline_event_has_a_label_in_both_languages(db, shop, world, as_role, client):
+    from flask_babel import force_locale
+
+    scar_id, token = _opened(db, shop, world, as_role)
+    assert _answer(client, shop, token).status_code == 303
+    with activate(shop.tenant):
+        kinds = set(db.session.scalars(select(TimelineEvent.kind).where(
+            TimelineEvent.kind.like("supplier_request.%"))))
+    assert kinds <= set(scars.EVENT_LABELS)
+    with force_locale("zh_CN"):
+        assert str(scars.EVENT_LABELS["supplier_request.answered"]) == "供应商已答复纠正措施要求"
