@@ -454,3 +454,12 @@ def test_every_timeline_event_has_a_label_in_both_languages(db, shop, world, as_
     assert kinds <= set(scars.EVENT_LABELS)
     with force_locale("zh_CN"):
         assert str(scars.EVENT_LABELS["supplier_request.answered"]) == "供应商已答复纠正措施要求"
+
+
+def test_supplier_search_is_plain_text(db, shop, world, as_role, make_tenant):
+    _supplier(db, make_tenant(), code="OT-9", name="Other tenant's supplier")
+    admin = as_role("admin")
+    html = admin.get("/admin/suppliers?q=' OR 1=1 --").get_data(as_text=True)
+    assert "Spindle Works" not in html and "Other tenant" not in html
+    html = admin.get("/admin/suppliers?q=spindle").get_data(as_text=True)
+    assert "Spindle Works" in html and "Other tenant" not in html
