@@ -255,6 +255,15 @@ def charge_back(scar: SupplierRequest, actor, *, category: str, amount: Decimal,
     return charge
 
 
+def supplier_costs(complaint_id: int) -> dict[int, str]:
+    """Cost entry id -> the supplier it is charged back to, for a complaint's cost sheet."""
+    return dict(db.session.execute(
+        select(SupplierCharge.cost_entry_id, Supplier.name)
+        .join(Supplier, Supplier.id == SupplierCharge.supplier_id)
+        .join(SupplierRequest, SupplierRequest.id == SupplierCharge.request_id)
+        .where(SupplierRequest.complaint_id == complaint_id)).all())
+
+
 def close(scar: SupplierRequest, actor) -> None:
     _require(actor)
     if scar.state != "accepted":

@@ -349,6 +349,7 @@ def test_deliveries_and_charge_back_on_the_cost_sheet(db, shop, world, as_role):
         entry = db.session.get(CostEntry, charge.cost_entry_id)
         assert entry.complaint_id == world["complaint_id"] and entry.amount == Decimal("1250.50")
         assert "Spindle Works" in entry.note and charge.supplier_id == world["supplier_id"]
+        assert scars.supplier_costs(world["complaint_id"]) == {entry.id: "Spindle Works"}
 
 
 def test_late_requests_escalate_once_in_the_sweep(db, shop, world, as_role):
