@@ -12,10 +12,13 @@ from . import (  # noqa: E402,F401  (each module registers its pages on the blue
     admin_robots,  # tenant administration: WeCom / DingTalk / Feishu group robots
     admin_settings,  # tenant administration: rules and their history
     admin_webhooks,  # tenant administration: webhooks out, their deliveries
+    admin_suppliers,  # tenant administration: suppliers and their contacts (issue 12)
     deadlines,  # deadline pages and template helpers
     mail_files,  # files that came by e-mail with a complaint
     notifications,  # the bell, notification choices, failed sends
     reports,  # escalation reports (market exception, special) and their PDF
+    supplier_scorecard,  # the supplier scorecard and its export (issue 12)
+    suppliers,  # supplier corrective action requests (issue 12)
     surveys,  # survey campaigns and results
     views,
 )

@@ -44,6 +44,7 @@ def _save_product(product: ProductModel, form: ProductForm) -> bool:
     product.specification = (form.specification.data or "").strip() or None
     product.product_line = (form.product_line.data or "").strip() or None
     product.serial_pattern = (form.serial_pattern.data or "").strip() or None
+    product.warranty_months = form.warranty_months.data
     product.active = form.active.data
     return True
 

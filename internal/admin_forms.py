@@ -181,6 +181,8 @@ class ProductForm(FlaskForm):
     product_line = StringField(_l("Product line"), validators=[Optional(), Length(max=120)])
     serial_pattern = StringField(_l("Serial number format (regular expression)"),
                                  validators=[Optional()])
+    warranty_months = IntegerField(_l("Warranty from shipment (months)"), validators=[
+        Optional(), NumberRange(min=1, max=240, message=_l("Between 1 and 240 months."))])
     active = BooleanField(_l("Active"), default=True)
 
     def validate_serial_pattern(self, field):

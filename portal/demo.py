@@ -214,6 +214,9 @@ def _seed_tenant(tenant, staff_domain, customer_domain, companies, complaint_cou
         _walk(complaint, target, staff, contact, departments, mode_code, rng)
         _spread_in_time(complaint, days_ago=45 - i)
     db.session.flush()
+    from .suppliers import demo as supplier_demo  # suppliers and their requests (issue 12)
+
+    supplier_demo.seed(tenant, staff)
 
 
 def _seed_integrations() -> None:

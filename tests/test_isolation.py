@@ -98,6 +98,26 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
         db.session.flush()
         ids.update(subscription_id=subscription.id, webhook_delivery_id=webhook_delivery.id,
                    mailbox_id=mailbox.id, event_id=mail_files.id)
+        supplier = m.Supplier(name="Spindles", code="SP-1")
+        db.session.add(supplier)
+        db.session.flush()
+        supplier_contact = m.SupplierContact(supplier_id=supplier.id, name="Li",
+                                             email="li@supplier.example.com")
+        db.session.add(supplier_contact)
+        db.session.flush()
+        scar = m.SupplierRequest(number="SCAR-1", complaint_id=complaint.id,
+                                 supplier_id=supplier.id, contact_id=supplier_contact.id,
+                                 part_number="P-1", defect="x", defective_quantity=1,
+                                 asks=["eight_d"], due_at=m.utcnow())
+        db.session.add(scar)
+        db.session.flush()
+        evidence = m.SupplierEvidence(request_id=scar.id, storage_key=f"t/{tenant.id}/e/x.pdf",
+                                      filename="x.pdf", content_type="application/pdf",
+                                      size_bytes=1)
+        db.session.add(evidence)
+        db.session.flush()
+        ids.update(supplier_id=supplier.id, supplier_contact_id=supplier_contact.id,
+                   scar_id=scar.id, evidence_id=evidence.id)
         db.session.add(m.ImportRun(kind="shipments", filename="x.xlsx",
                                    upload_key=f"t/{tenant.id}/imports/x/upload.bin"))
         db.session.flush()

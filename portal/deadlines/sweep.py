@@ -50,6 +50,7 @@ class SweepResult:
     escalated: int = 0
     started: int = 0
     stopped: int = 0
+    supplier_overdue: int = 0
     tenants: set[int] = field(default_factory=set)
 
     def as_dict(self) -> dict:
@@ -150,6 +151,9 @@ def run(now: datetime | None = None) -> SweepResult:
         result.tenants.add(tenant_id)
         with activate(tenant_id):
             _announce(tenant_id, items)
+    from ..suppliers.requests import escalate_all_overdue  # late supplier answers (issue 12)
+
+    result.supplier_overdue = escalate_all_overdue(now)
     db.session.flush()
     return result
 

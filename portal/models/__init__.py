@@ -56,6 +56,15 @@ from .integrations import (
 from .notifications import Delivery, Notification
 from .outbox import OutboxMessage
 from .platform import OperatorSession, OperatorSignInFailure
+from .suppliers import (
+    SUPPLIER_ASKS,
+    SUPPLIER_REQUEST_STATES,
+    Supplier,
+    SupplierCharge,
+    SupplierContact,
+    SupplierEvidence,
+    SupplierRequest,
+)
 from .surveys import Survey, SurveyCampaign
 from .tenant import DEFAULT_SETTINGS, SettingChange, Tenant, TenantCounter
 

@@ -25,6 +25,8 @@ class ProductModel(TenantScoped, Timestamped, db.Model):
     # A regular expression serial numbers of this model follow; empty means the tenant's default.
     serial_pattern: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Warranty from shipment, in months; None when the tenant has not said (status unknown).
+    warranty_months: Mapped[int | None] = mapped_column(Integer)
 
     def display_name(self, locale: str) -> str:
         return self.name_en if str(locale).startswith("en") else self.name_zh

@@ -1,0 +1,95 @@
+"""The supplier scorecard: per supplier and period (requests opened in it), how many
+requests, how many answered on time, repeat defects (a part number of the supplier asked
+about again within the period), the defective quantity, and the costs charged back."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import CostEntry, Supplier, SupplierCharge, SupplierRequest, utcnow
+from ..spreadsheets import neutralise
+
+
+@dataclass
+class Score:
+    supplier: Supplier
+    requests: int = 0
+    answered: int = 0
+    on_time: int = 0
+    judged: int = 0  # answered, or past their due time: what the on-time rate is out of
+    repeats: int = 0
+    defective: int = 0
+    charged: dict = field(default_factory=lambda: defaultdict(Decimal))
+    rows: list = field(default_factory=list)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.judged if self.judged else None
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    return (datetime.combine(start, time.min, UTC),
+            datetime.combine(end + timedelta(days=1), time.min, UTC))
+
+
+def scores(start: date, end: date, supplier_id: int | None = None) -> list[Score]:
+    low, high = period_bounds(start, end)
+    now = utcnow()
+    query = (select(SupplierRequest).where(SupplierRequest.created_at >= low,
+                                           SupplierRequest.created_at < high)
+             .order_by(SupplierRequest.created_at, SupplierRequest.id))
+    suppliers = select(Supplier).order_by(Supplier.name)
+    if supplier_id is not None:
+        query = query.where(SupplierRequest.supplier_id == supplier_id)
+        suppliers = suppliers.where(Supplier.id == supplier_id)
+    result = {s.id: Score(s) for s in db.session.scalars(suppliers)}
+    seen: set[tuple[int, str]] = set()
+    for scar in db.session.scalars(query):
+        score = result.get(scar.supplier_id)
+        if score is None:
+            continue
+        score.requests += 1
+        score.defective += scar.defective_quantity
+        score.rows.append(scar)
+        if scar.answered_at is not None:
+            score.answered += 1
+            score.on_time += scar.answered_at <= scar.due_at
+        score.judged += scar.answered_at is not None or scar.due_at <= now
+        part = (scar.supplier_id, scar.part_number.strip().upper())
+        score.repeats += part in seen
+        seen.add(part)
+    charges = db.session.execute(
+        select(SupplierCharge.supplier_id, CostEntry.currency, CostEntry.amount)
+        .join(CostEntry, CostEntry.id == SupplierCharge.cost_entry_id)
+        .join(SupplierRequest, SupplierRequest.id == SupplierCharge.request_id)
+        .where(SupplierRequest.created_at >= low, SupplierRequest.created_at < high))
+    for sid, currency, amount in charges:
+        if sid in result:
+            result[sid].charged[currency] += amount
+    return list(result.values())
+
+
+def _money(charged: dict) -> str:
+    return "; ".join(f"{amount:.2f} {currency}" for currency, amount in sorted(charged.items()))
+
+
+def export_xlsx(rows: list[Score], headers: list[str]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append([str(h) for h in headers])
+    for s in rows:
+        sheet.append([neutralise(v) for v in (
+            s.supplier.code, s.supplier.name, s.requests, s.answered, s.on_time, s.repeats,
+            s.defective, _money(s.charged))])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
