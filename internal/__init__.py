@@ -11,8 +11,8 @@ from . import (  # noqa: E402,F401  (each module registers its pages on the blue
     admin_people,  # tenant administration: hub, first run, people, departments
     admin_robots,  # tenant administration: WeCom / DingTalk / Feishu group robots
     admin_settings,  # tenant administration: rules and their history
-    admin_webhooks,  # tenant administration: webhooks out, their deliveries
     admin_suppliers,  # tenant administration: suppliers and their contacts (issue 12)
+    admin_webhooks,  # tenant administration: webhooks out, their deliveries
     deadlines,  # deadline pages and template helpers
     mail_files,  # files that came by e-mail with a complaint
     notifications,  # the bell, notification choices, failed sends
