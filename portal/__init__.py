@@ -33,7 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from . import i18n
-    from .extensions import babel, csrf, db, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_project_root() / "migrations"),
@@ -44,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone)
     i18n.register(app)
+    limiter.init_app(app)
     if app.config.get("PROXY_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -71,6 +72,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(internal_bp, url_prefix="/t/<tenant_slug>/staff")
     app.register_blueprint(customer_bp, url_prefix="/t/<tenant_slug>")
     _register_administration(app)
+    _register_api(app)
+
+
+def _register_api(app: Flask) -> None:
+    """The REST API and its OpenAPI document at /t/<slug>/api/v1/ (issue 14)."""
+    from .api import init_app
+
+    init_app(app)
 
 
 def _register_administration(app: Flask) -> None:

@@ -144,4 +144,10 @@ def load(instance_path: str) -> dict:
         # Number of trusted proxies in front (X-Forwarded-For/Proto); 0 trusts none.
         "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # API rate limits per token (Flask-Limiter): counted in Redis when there is one, in
+        # this process's memory in the embedded default.
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI") or _env("REDIS_URL")
+        or "memory://",
+        "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "closeloop-limits"),
+        "API_RATE_LIMIT": _env("API_RATE_LIMIT", "600/minute;20/second"),
     }

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound here and bound to the app in create_app()."""
 
+from flask import request
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -37,3 +39,19 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def rate_limit_key() -> str:
+    """Who a rate limit counts: an API token by the hash of its bearer secret (no database
+    read needed), anyone else by address."""
+    import hashlib
+
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return "token:" + hashlib.sha256(authorization[7:].strip().encode(
+            "utf-8", "surrogatepass")).hexdigest()
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+# Storage from RATELIMIT_STORAGE_URI (config.py: REDIS_URL, else memory:// embedded).
+limiter = Limiter(key_func=rate_limit_key, headers_enabled=True)
