@@ -85,14 +85,15 @@ def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
-    token = tokens.find(secret.strip()) if scheme.lower() == "bearer" else None
-    if token is None:
+    found = tokens.find(secret.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
         return problems.problem(401, code="unauthorized",
                                 headers={"WWW-Authenticate": 'Bearer realm="closeloop"'})
+    token, user = found
     if tokens.touch(token):
         uow.commit()
     g.api_token = token
-    g.api_actor = tokens.ApiActor(token.acting_user, token)
+    g.api_actor = tokens.ApiActor(user, token)
     return None
 
 

@@ -51,6 +51,8 @@ def _translate(messages):
         return {str(k): _translate(v) for k, v in messages.items()}
     if isinstance(messages, list | tuple):
         return [_translate(m) for m in messages]
+    if messages is None or isinstance(messages, bool | int | float):
+        return messages
     text = str(messages)
     if text in FIELD_MESSAGES:
         return str(FIELD_MESSAGES[text])

@@ -64,9 +64,9 @@ def revoke(token: ApiToken) -> None:
         db.session.flush()
 
 
-def find(secret: str) -> ApiToken | None:
-    """The active tenant's token for this secret, if it is usable (not revoked or expired,
-    its user active). One statement."""
+def find(secret: str) -> tuple[ApiToken, StaffUser] | None:
+    """The active tenant's token for this secret and its acting user, if it is usable (not
+    revoked or expired, its user active). One statement."""
     if not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
         return None
     row = db.session.execute(
@@ -77,7 +77,7 @@ def find(secret: str) -> ApiToken | None:
     token, user = row
     if not token.usable() or not user.active:
         return None
-    return token
+    return token, user
 
 
 def touch(token: ApiToken) -> bool:
