@@ -195,6 +195,8 @@ def _relative(spec: dict) -> dict:
             if not item["parameters"]:
                 del item["parameters"]
         paths[path.removeprefix(prefix) or "/"] = item
+    for own in ("/openapi.json", "/docs"):  # the document and its page describe the rest
+        paths.pop(own, None)
     spec["paths"] = paths
     for response in spec.get("components", {}).get("responses", {}).values():
         content = response.get("content", {})
@@ -204,7 +206,6 @@ def _relative(spec: dict) -> dict:
 
 
 @blueprint.route("/openapi.json")
-@blueprint.doc(hide=True)
 def openapi_document():
     response = jsonify(tenant_spec())
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -212,6 +213,5 @@ def openapi_document():
 
 
 @blueprint.route("/docs")
-@blueprint.doc(hide=True)
 def reference():
     return render_template("api/reference.html", spec=tenant_spec())

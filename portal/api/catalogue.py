@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from http import HTTPStatus
 
+import marshmallow as ma
 from sqlalchemy import func, select
 
 from .. import imports
@@ -60,7 +61,8 @@ def _customer_or_404(customer_id: int) -> CustomerCompany:
 @blueprint.route("/customers", methods=["GET"])
 @reads
 @blueprint.doc(security=SECURITY, summary="List customer companies with their contacts")
-@blueprint.arguments(s.ListArgs, location="query", as_kwargs=True)
+@blueprint.arguments(s.ListArgs, location="query", as_kwargs=True,
+                     unknown=ma.RAISE)
 @blueprint.response(200, s.CustomerPageSchema)
 def list_customers(cursor=None, limit=50):
     companies, next_cursor = _page(select(CustomerCompany), CustomerCompany, cursor, limit)
@@ -132,7 +134,8 @@ def _product(p: ProductModel) -> dict:
 @blueprint.route("/product-models", methods=["GET"])
 @reads
 @blueprint.doc(security=SECURITY, summary="List product models")
-@blueprint.arguments(s.ListArgs, location="query", as_kwargs=True)
+@blueprint.arguments(s.ListArgs, location="query", as_kwargs=True,
+                     unknown=ma.RAISE)
 @blueprint.response(200, s.ProductPageSchema)
 def list_products(cursor=None, limit=50):
     products, next_cursor = _page(select(ProductModel), ProductModel, cursor, limit)
@@ -172,7 +175,8 @@ def create_product(body: dict):
 @blueprint.route("/shipments", methods=["GET"])
 @reads
 @blueprint.doc(security=SECURITY, summary="List shipments")
-@blueprint.arguments(s.ListArgs, location="query", as_kwargs=True)
+@blueprint.arguments(s.ListArgs, location="query", as_kwargs=True,
+                     unknown=ma.RAISE)
 @blueprint.response(200, s.ShipmentPageSchema)
 def list_shipments(cursor=None, limit=50):
     after = decode_cursor(cursor)

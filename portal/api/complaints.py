@@ -8,8 +8,10 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import replace
+from decimal import Decimal
 from http import HTTPStatus
 
+import marshmallow as ma
 from flask import g, request, url_for
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
@@ -69,7 +71,8 @@ def decode_cursor(cursor: str | None) -> int | None:
 @blueprint.doc(security=SECURITY, summary="List complaints",
                description="The staff queue's filters; newest first; scope `read`. "
                            "A fixed number of statements per page.")
-@blueprint.arguments(s.ComplaintListArgs, location="query", as_kwargs=True)
+@blueprint.arguments(s.ComplaintListArgs, location="query", as_kwargs=True,
+                     unknown=ma.RAISE)
 @blueprint.response(200, s.ComplaintPageSchema)
 def list_complaints(cursor=None, limit=50, **filters):
     after = decode_cursor(cursor)
@@ -108,7 +111,8 @@ def list_complaints(cursor=None, limit=50, **filters):
 
 
 def complaint_or_404(number: str) -> Complaint:
-    complaint = db.session.scalar(select(Complaint).where(Complaint.number == number[:30]))
+    complaint = None if "\x00" in number else db.session.scalar(
+        select(Complaint).where(Complaint.number == number[:30]))
     if complaint is None:
         abort_problem(404, _l("No complaint with this number."), code="not_found")
     return complaint
@@ -300,7 +304,8 @@ def list_costs(number: str):
 
 
 def _cost(e: CostEntry) -> dict:
-    return {"id": e.id, "category": e.category, "amount": e.amount, "currency": e.currency,
+    return {"id": e.id, "category": e.category, "amount": f"{e.amount:.2f}",
+            "currency": e.currency,
             "department_id": e.responsible_department_id, "note": e.note,
             "created_at": e.created_at}
 
@@ -314,7 +319,7 @@ def _cost(e: CostEntry) -> dict:
 @blueprint.response(201, s.CostSchema)
 def create_cost(body: dict, number: str):
     complaint = complaint_or_404(number)
-    entry = add_cost(complaint, actor(), category=body["category"], amount=body["amount"],
+    entry = add_cost(complaint, actor(), category=body["category"], amount=Decimal(body["amount"]),
                      currency=body["currency"], department_id=body.get("department_id"),
                      note=body.get("note"))
     return _cost(entry), HTTPStatus.CREATED

@@ -3,9 +3,12 @@ in the OpenAPI document and validates requests against them). Limits follow the 
 
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..i18n import lazy_gettext as _l
 from ..models import (
     API_SCOPES,
     CHANNELS,
@@ -16,12 +19,40 @@ from ..models import (
     STATUSES,
 )
 
+AMOUNT = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 SERIAL = r"^[A-Za-z0-9][A-Za-z0-9\-]{2,59}$"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _control_errors(value):
+    """Paths of strings holding control characters (NUL cannot even be stored)."""
+    if isinstance(value, str):
+        return [str(_l("Text may not contain control characters."))] \
+            if _CONTROL.search(value) else None
+    if isinstance(value, dict):
+        found = {str(k): e for k, v in value.items() if (e := _control_errors(v))}
+        return found or None
+    if isinstance(value, list):
+        found = {i: e for i, v in enumerate(value) if (e := _control_errors(v))}
+        return found or None
+    return None
+
+
 class Strict(ma.Schema):
+    """Unknown fields are refused, and so is any text with control characters in it."""
+
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load(pass_collection=True)
+    def _refuse_control_characters(self, data, **kwargs):
+        source = data.to_dict(flat=False) if hasattr(data, "to_dict") else data
+        errors = _control_errors(source)
+        if errors:
+            raise ma.ValidationError(errors)
+        return data
 
 
 class ProblemSchema(ma.Schema):
@@ -159,7 +190,7 @@ class TransitionRequestSchema(Strict):
 class CostSchema(ma.Schema):
     id = fields.Integer(required=True)
     category = fields.String(required=True)
-    amount = fields.Decimal(required=True, as_string=True)
+    amount = fields.String(required=True, metadata={"description": "Decimal, e.g. \"120.50\"."})
     currency = fields.String(required=True)
     department_id = fields.Integer(allow_none=True)
     note = fields.String(allow_none=True)
@@ -172,8 +203,9 @@ class CostListSchema(ma.Schema):
 
 class CostCreateSchema(Strict):
     category = fields.String(required=True, validate=validate.OneOf(COST_CATEGORIES))
-    amount = fields.Decimal(required=True, places=2, allow_nan=False,
-                            validate=validate.Range(min=0.01, max=999_999_999_999))
+    amount = fields.String(required=True, validate=validate.Regexp(AMOUNT),
+                           metadata={"description": "Above zero, at most two decimals, as a "
+                                                    "string: \"120.50\"."})
     currency = fields.String(load_default="CNY", validate=validate.Regexp(r"^[A-Z]{3}$"))
     department_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
