@@ -81,9 +81,9 @@ _API_DESCRIPTION = (
 
 @blueprint.before_request
 def _authenticate():
-    g.api_request = True
     if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
+        return None  # the reference page is for people: their usual language choice
+    g.api_request = True
     scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
     found = tokens.find(secret.strip()) if scheme.lower() == "bearer" else None
     if found is None:
