@@ -149,5 +149,7 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI") or _env("REDIS_URL")
         or "memory://",
         "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "closeloop-limits"),
+        # Redis down: count in this process's memory meanwhile rather than refuse API calls.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "600/minute;20/second"),
     }

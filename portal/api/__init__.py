@@ -162,8 +162,9 @@ def _refused(error):
 @blueprint.errorhandler(Exception)
 def _server_error(error):
     uow.rollback()
-    if current_app.testing and current_app.config.get("PROPAGATE_EXCEPTIONS", True):
-        raise error
+    propagate = current_app.config.get("PROPAGATE_EXCEPTIONS")
+    if propagate or (propagate is None and (current_app.testing or current_app.debug)):
+        raise error  # as Flask itself does: tests and the debugger see the exception
     current_app.logger.exception("API error")
     return problems.problem(500, code="server_error")
 
