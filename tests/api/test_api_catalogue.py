@@ -44,7 +44,7 @@ def test_customers_and_contacts(setup, count_statements):
     assert second.get_json()["items"][0]["id"] > first["items"][0]["id"]
 
 
-def test_product_models(setup):
+def test_product_models(setup, count_statements):
     api = setup
     created = api.post("/product-models", json={"code": "FAN-9", "name_zh": "风扇",
                                                 "name_en": "Fan", "serial_pattern": "^F\\d+$"})
@@ -54,8 +54,15 @@ def test_product_models(setup):
     bad = api.post("/product-models", json={"code": "X", "name_zh": "x", "name_en": "x",
                                             "serial_pattern": "(["})
     assert bad.status_code == 422 and "serial_pattern" in bad.get_json()["errors"]["json"]
-    codes = [p["code"] for p in api.get("/product-models").get_json()["items"]]
-    assert codes == ["PUMP-100", "FAN-9"]
+    with count_statements() as seen:
+        codes = [p["code"] for p in api.get("/product-models").get_json()["items"]]
+    assert codes == ["PUMP-100", "FAN-9"] and len(seen) <= 3
+    # Path tricks and oversized ids are plain 404 problems.
+    for path in ("/customers/99999999999", "/customers/..%2F..%2Fstaff", "/complaints/..%2Fx",
+                 "/complaints/%00"):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        assert response.mimetype == "application/problem+json"
 
 
 def _rows(api, n, quantity=10):
@@ -86,6 +93,12 @@ def test_ten_thousand_row_upsert_is_idempotent_and_takes_few_statements(setup,
         assert db.session.scalar(select(Shipment.quantity).where(Shipment.lot == "L00001")) == 99
     page = api.get("/shipments", query_string={"limit": 2}).get_json()
     assert [s["lot"] for s in page["items"]] == ["L00000", "L00001"]
+    assert page["items"][1]["customer"] == "Acme Motors"
+    with count_statements() as small:
+        api.get("/shipments", query_string={"limit": 1})
+    with count_statements() as large:
+        api.get("/shipments", query_string={"limit": 100, "cursor": page["next_cursor"]})
+    assert len(small) == len(large) <= 3  # tenant, token with its user, the page
 
 
 def test_upsert_refuses_bad_rows_and_writes_nothing(setup):

@@ -161,6 +161,19 @@ def test_idempotency_key_replays_the_first_response(setup):
     assert len(api.get("/complaints").get_json()["items"]) == 1
 
 
+def test_idempotency_keys_are_kept_per_token(setup, make_token):
+    api = setup
+    _t, other = make_token(api.tenant, api.user, "admin")
+    key = {"Idempotency-Key": "nightly-2026-12-06"}
+    first = api.post("/complaints", json=complaint_body(api), headers=key)
+    second = api.client.post(f"{api.base}/complaints", json=complaint_body(api),
+                             headers=api.headers(key, secret=other))
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert first.get_json()["number"] != second.get_json()["number"]
+    assert len(api.get("/complaints").get_json()["items"]) == 2
+
+
 def test_rate_limit_answers_429_with_retry_after(app, setup, make_token):
     api = setup
     app.config["API_RATE_LIMIT"] = "3/minute"
