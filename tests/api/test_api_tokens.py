@@ -238,3 +238,19 @@ def test_openapi_document_and_reference_page(setup):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "POST /shipments/upsert" in html
     assert "<script>" not in html.replace('<script src="/static/', "")
+
+
+def test_calls_go_on_while_the_rate_limit_store_is_down(app, setup):
+    """Redis unreachable: the limiter counts in memory meanwhile; no call fails for it."""
+    from limits.storage import storage_from_string
+
+    from portal.extensions import limiter
+
+    api = setup
+    saved = limiter._storage, limiter._limiter, limiter._storage_dead
+    limiter._storage = storage_from_string("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    limiter._limiter = type(saved[1])(limiter._storage)
+    try:
+        assert [api.get("/product-models").status_code for _ in range(3)] == [200, 200, 200]
+    finally:
+        limiter._storage, limiter._limiter, limiter._storage_dead = saved
