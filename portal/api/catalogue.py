@@ -211,7 +211,7 @@ HEADER = ["model", "lot", "quantity", "shipped_on", "customer", "serial_first", 
 @blueprint.arguments(s.ShipmentUpsertSchema)
 @blueprint.response(200, s.UpsertResultSchema)
 def upsert_shipments(body: dict):
-    rows = ((number, [r["product_model"], r["lot"], r["quantity"], r["shipped_on"].isoformat(),
+    rows = ((number, [r["product_model"], r["lot"], r["quantity"], r["shipped_on"],
                       r.get("customer"), r.get("serial_first"), r.get("serial_last"),
                       "\n".join(r.get("serials") or [])])
             for number, r in enumerate(body["rows"]))

@@ -4,6 +4,7 @@ in the OpenAPI document and validates requests against them). Limits follow the 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -304,11 +305,76 @@ class ShipmentRowSchema(Strict):
 
 
 MAX_UPSERT_ROWS = 10_000
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ROW_TEXT = {"product_model": (1, 60, True), "lot": (1, 60, True), "customer": (0, 200, False),
+             "serial_first": (0, 60, False), "serial_last": (0, 60, False)}
+
+
+def _row_errors(row) -> dict | None:
+    """What ShipmentRowSchema would say about one row, checked by hand: marshmallow took
+    300 µs a row, half of a 10,000-row upsert. Control characters are refused for the whole
+    body by ``Strict``."""
+    if not isinstance(row, dict):
+        return {"_schema": [FIELD_INVALID]}
+    errors = {key: [UNKNOWN] for key in row if key not in ShipmentRowSchema._declared_fields}
+    for key, (low, high, required) in _ROW_TEXT.items():
+        value = row.get(key)
+        if value is None:
+            if required:
+                errors[key] = [REQUIRED]
+        elif not isinstance(value, str):
+            errors[key] = [NOT_TEXT]
+        elif not low <= len(value) <= high:
+            errors[key] = [f"Length must be between {low} and {high}."]
+    quantity = row.get("quantity")
+    if quantity is None:
+        errors["quantity"] = [REQUIRED]
+    elif isinstance(quantity, bool) or not isinstance(quantity, int):
+        errors["quantity"] = ["Not a valid integer."]
+    elif not 1 <= quantity <= 2**31 - 1:
+        errors["quantity"] = [f"Must be greater than or equal to 1 and less than or equal to "
+                              f"{2**31 - 1}."]
+    shipped = row.get("shipped_on")
+    if shipped is None:
+        errors["shipped_on"] = [REQUIRED]
+    elif not isinstance(shipped, str) or not _ISO_DATE.match(shipped) or _bad_date(shipped):
+        errors["shipped_on"] = ["Not a valid date."]
+    serials = row.get("serials")
+    if serials is not None and (not isinstance(serials, list) or len(serials) > 10_000 or any(
+            not isinstance(v, str) or not 1 <= len(v) <= 60 for v in serials)):
+        errors["serials"] = [FIELD_INVALID]
+    return errors or None
+
+
+def _bad_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return True
+    return False
+
+
+REQUIRED, UNKNOWN = "Missing data for required field.", "Unknown field."
+NOT_TEXT, FIELD_INVALID = "Not a valid string.", "Invalid input type."
+
+
+class ShipmentRows(fields.List):
+    """A list of ShipmentRowSchema rows (so documented), checked by ``_row_errors``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise ma.ValidationError("Not a valid list.")
+        if not 1 <= len(value) <= MAX_UPSERT_ROWS:
+            raise ma.ValidationError(f"Length must be between 1 and {MAX_UPSERT_ROWS}.")
+        errors = {i: e for i, row in enumerate(value) if (e := _row_errors(row))}
+        if errors:
+            raise ma.ValidationError(errors)
+        return value
 
 
 class ShipmentUpsertSchema(Strict):
-    rows = fields.List(fields.Nested(ShipmentRowSchema), required=True,
-                       validate=validate.Length(min=1, max=MAX_UPSERT_ROWS))
+    rows = ShipmentRows(fields.Nested(ShipmentRowSchema), required=True,
+                        validate=validate.Length(min=1, max=MAX_UPSERT_ROWS))
 
 
 class UpsertResultSchema(ma.Schema):

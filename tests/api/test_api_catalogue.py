@@ -116,6 +116,21 @@ def test_upsert_refuses_bad_rows_and_writes_nothing(setup):
     too_many = api.post("/shipments/upsert", json={"rows": _rows(api, 10_001)})
     assert too_many.status_code == 422
     assert api.post("/shipments/upsert", json={"rows": []}).status_code == 422
+    typed = _rows(api, 6)
+    typed[0]["quantity"] = "10"
+    typed[1]["shipped_on"] = "2026-02-30"
+    typed[2]["lot"] = 42
+    typed[3]["colour"] = "red"
+    typed[4]["serials"] = "PX1, PX2"
+    del typed[5]["product_model"]
+    refused = api.post("/shipments/upsert", json={"rows": typed},
+                       headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 422
+    errors = refused.get_json()["errors"]["json"]["rows"]
+    assert set(errors) == {"0", "1", "2", "3", "4", "5"}
+    assert set(errors["3"]) == {"colour"} and set(errors["5"]) == {"product_model"}
+    assert errors["5"]["product_model"] == ["此项为必填项。"]  # in the caller's language
+    assert api.post("/shipments/upsert", json={"rows": "x" * 10}).status_code == 422
     bad_range = _rows(api, 1)
     bad_range[0]["serial_last"] = "ZZ"
     assert api.post("/shipments/upsert", json={"rows": bad_range}).status_code == 422
