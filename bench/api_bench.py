@@ -4,8 +4,10 @@ same run, on PostgreSQL.
     python -m bench.api_bench [--creates 200] [--rows 10000]
     python -m bench.api_bench --instructions [--creates 20]     # valgrind (callgrind)
 
-Creates its own schema on DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test),
-migrates it, seeds a tenant (a customer, a product model, a quality user and an API token),
+Creates its own schema on DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test)
+and uses Redis (``--redis``, default database 6) as production does: jobs are enqueued on RQ
+under queue names of its own (not run), rate limits counted there; it removes its keys after.
+It migrates the schema, seeds a tenant (a customer, a product model, a quality user and an API token),
 then, through the Flask test client with the token (so the whole request path runs: tenant,
 token lookup, rate limiter, validation, operation, commit):
 
@@ -40,11 +42,15 @@ import sqlalchemy as sa  # noqa: E402
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def make_app(schema: str, storage: str):
+def make_app(schema: str, storage: str, redis_url: str):
+    """As production: jobs only enqueued on RQ (prefixed queues), rate limits counted in
+    Redis (prefixed keys); both in ``redis_url``'s database and removed after."""
     from portal import create_app
 
     return create_app({
-        "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": DATABASE_URL, "REDIS_URL": None,
+        "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": DATABASE_URL, "REDIS_URL": redis_url,
+        "RQ_QUEUE_PREFIX": f"{schema}-", "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_KEY_PREFIX": schema,
         "MAIL_URL": None, "TESTING": False, "LOCAL_STORAGE_DIR": storage,
         "API_RATE_LIMIT": "1000000/second",  # the limiter runs, but never refuses here
         "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}},
@@ -155,9 +161,10 @@ def wall_clock(app, secret: str, creates: int, count: int) -> None:
     print(f"same {count:,} rows again  {again_ms:,.0f} ms  {again}")
 
 
-def inner(schema: str, storage: str, secret: str, case: str, creates: int, count: int) -> None:
+def inner(schema: str, storage: str, secret: str, case: str, creates: int, count: int,
+          redis_url: str) -> None:
     """Runs under valgrind: warm up uninstrumented, count only the measured requests."""
-    app = make_app(schema, storage)
+    app = make_app(schema, storage, redis_url)
     calls = Calls(app, secret)
     for _ in range(3):
         calls.healthz()
@@ -177,7 +184,8 @@ def inner(schema: str, storage: str, secret: str, case: str, creates: int, count
     subprocess.run([*toggle, "off", str(os.getpid())], check=True, capture_output=True)
 
 
-def instructions(schema: str, storage: str, secret: str, creates: int, count: int) -> None:
+def instructions(schema: str, storage: str, secret: str, creates: int, count: int,
+                 redis_url: str) -> None:
     results = {}
     for case, per in (("healthz", creates), ("create", creates), ("upsert", 1)):
         with tempfile.TemporaryDirectory() as tmp:
@@ -185,7 +193,7 @@ def instructions(schema: str, storage: str, secret: str, creates: int, count: in
                 ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                  f"--callgrind-out-file={tmp}/out", sys.executable, "-m", "bench.api_bench",
                  "--inner", case, "--schema", schema, "--storage", storage, "--secret", secret,
-                 "--creates", str(creates), "--rows", str(count)],
+                 "--creates", str(creates), "--rows", str(count), "--redis", redis_url],
                 cwd=ROOT, capture_output=True, text=True, timeout=3600)
         collected = re.search(r"Collected : (\d+)", result.stderr)
         if result.returncode != 0 or not collected:
@@ -200,6 +208,22 @@ def instructions(schema: str, storage: str, secret: str, creates: int, count: in
           f"({results['upsert'] / count / 1e3:.0f} k per row)")
 
 
+def clean_redis(redis_url: str, schema: str) -> None:
+    """Remove this run's queues, their jobs and its rate-limit counters."""
+    from redis import Redis
+
+    redis = Redis.from_url(redis_url)
+    for queue in redis.scan_iter(f"rq:queue:{schema}-*"):
+        job_ids = redis.lrange(queue, 0, -1)
+        redis.delete(queue, *[b"rq:job:" + job_id for job_id in job_ids])
+    ours = [q for q in redis.smembers("rq:queues") if schema.encode() in q]
+    if ours:
+        redis.srem("rq:queues", *ours)
+    keys = list(redis.scan_iter(f"*{schema}*"))
+    if keys:
+        redis.delete(*keys)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--creates", type=int, default=200)
@@ -209,9 +233,11 @@ def main() -> None:
     parser.add_argument("--schema")
     parser.add_argument("--storage")
     parser.add_argument("--secret")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/6")
     args = parser.parse_args()
     if args.inner:
-        inner(args.schema, args.storage, args.secret, args.inner, args.creates, args.rows)
+        inner(args.schema, args.storage, args.secret, args.inner, args.creates, args.rows,
+              args.redis)
         return
 
     schema = f"bench_api_{uuid.uuid4().hex[:8]}"
@@ -220,17 +246,18 @@ def main() -> None:
     with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        app = make_app(schema, storage)
+        app = make_app(schema, storage, args.redis)
         secret = seed(app)
         if args.instructions:
             with app.app_context():
                 from portal.extensions import db
 
                 db.engine.dispose()
-            instructions(schema, storage, secret, min(args.creates, 20), args.rows)
+            instructions(schema, storage, secret, min(args.creates, 20), args.rows, args.redis)
         else:
             wall_clock(app, secret, args.creates, args.rows)
     finally:
+        clean_redis(args.redis, schema)
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
