@@ -25,9 +25,11 @@ from ..models import (
     Complaint,
     CostEntry,
     CustomerCompany,
+    Department,
     Photo,
     ProductModel,
     SerialNumber,
+    StaffUser,
     TimelineEvent,
 )
 from ..photos import PhotoRefused, accept_upload
@@ -125,11 +127,15 @@ def complaint_body(complaint: Complaint) -> dict:
     events = select(TimelineEvent).where(TimelineEvent.complaint_id == complaint.id)
     if not full:
         events = events.where(TimelineEvent.customer_visible.is_(True))
+    owner = StaffUser.__table__.alias("owner")
     names = db.session.execute(
-        select(CustomerCompany.name, ProductModel.code)
+        select(CustomerCompany.name, ProductModel.code, Department.name, owner.c.name)
         .select_from(Complaint)
         .outerjoin(CustomerCompany, CustomerCompany.id == Complaint.customer_company_id)
         .outerjoin(ProductModel, ProductModel.id == Complaint.product_model_id)
+        .outerjoin(Department, Department.id == Complaint.responsible_department_id)
+        .outerjoin(owner, (owner.c.id == Complaint.owner_id)
+                   & (owner.c.tenant_id == Complaint.tenant_id))
         .where(Complaint.id == complaint.id)).one()
     photos = db.session.scalars(select(Photo).where(Photo.complaint_id == complaint.id)
                                 .order_by(Photo.id)).all()
@@ -139,7 +145,7 @@ def complaint_body(complaint: Complaint) -> dict:
         "info_class": complaint.info_class, "source": complaint.source,
         "channel": complaint.channel, "defect_quantity": complaint.defect_quantity,
         "reporter_name": complaint.reporter_name, "customer": names[0],
-        "product_model": names[1], "department": None, "owner": None,
+        "product_model": names[1], "department": names[2], "owner": names[3],
         "description": complaint.description, "lot": complaint.lot,
         "shipped_on": complaint.shipped_on, "demands": list(complaint.demands or []),
         "cause_category": complaint.cause_category, "answer": complaint.answer,

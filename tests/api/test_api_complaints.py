@@ -72,13 +72,23 @@ def test_transitions_go_through_the_workflow(setup):
                      json={"name": "reject", "message": "No.", "version": 1})
     assert stale.status_code == 409 and stale.get_json()["code"] == "stale"
     with activate(api.tenant):
+        from portal.complaints.operations import classify
         from portal.extensions import db
 
+        complaint = db.session.query(Complaint).filter_by(number=number).one()
+        classify(complaint, api.user, severity="minor", info_class="B", cause_category="man",
+                 responsible_department_id=api.department.id, owner_id=api.user.id,
+                 expected_version=complaint.version)
+        db.session.flush()
+    read = api.get(f"/complaints/{number}").get_json()
+    assert read["department"] == "Quality" and read["severity"] == "minor"
+    assert read["owner"] == api.user.name
+    with activate(api.tenant):
         complaint = db.session.query(Complaint).filter_by(number=number).one()
         kinds = [e.kind for e in db.session.query(TimelineEvent).filter_by(
             complaint_id=complaint.id).order_by(TimelineEvent.id)]
     assert complaint.status == "accepted"
-    assert kinds[-2:] == ["transition.start_verification", "transition.accept"]
+    assert kinds[-3:] == ["transition.start_verification", "transition.accept", "classified"]
 
 
 def test_roles_of_the_acting_user_bound_the_token(setup, make_staff, make_token):
