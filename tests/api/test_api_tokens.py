@@ -254,3 +254,16 @@ def test_calls_go_on_while_the_rate_limit_store_is_down(app, setup):
         assert [api.get("/product-models").status_code for _ in range(3)] == [200, 200, 200]
     finally:
         limiter._storage, limiter._limiter, limiter._storage_dead = saved
+
+
+def test_an_oversized_body_is_a_413_problem(app, setup):
+    api = setup
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    try:
+        response = api.post("/shipments/upsert", json={"rows": [{"lot": "x" * 20_000}]})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["title"] == "The request is too large."
