@@ -26,6 +26,7 @@ TITLES = {
     422: _l("The request could not be processed."),
     429: _l("Too many requests: wait and try again."),
     500: _l("Something went wrong on our side."),
+    503: _l("This workspace is suspended for now."),
 }
 
 # marshmallow's own messages, said in the caller's language.

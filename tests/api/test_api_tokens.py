@@ -267,3 +267,17 @@ def test_an_oversized_body_is_a_413_problem(app, setup):
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["title"] == "The request is too large."
+
+
+def test_a_suspended_tenants_api_answers_a_503_problem(setup):
+    from portal.tenancy import unscoped
+
+    api = setup
+    with unscoped():
+        api.tenant.status = "suspended"
+        db.session.add(api.tenant)
+        db.session.flush()
+    response = api.get("/complaints")
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "tenant_suspended"
