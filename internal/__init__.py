@@ -5,6 +5,7 @@ from flask import Blueprint
 blueprint = Blueprint("internal", __name__, template_folder="templates")
 
 from . import (  # noqa: E402,F401  (each module registers its pages on the blueprint)
+    admin_api,  # tenant administration: API tokens for other systems
     admin_catalogue,  # tenant administration: catalogue, shipments, imports
     admin_customers,  # tenant administration: customers and contacts
     admin_mailboxes,  # tenant administration: mailboxes complaints arrive in by e-mail

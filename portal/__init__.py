@@ -97,6 +97,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(internal_bp, url_prefix="/t/<tenant_slug>/staff")
     app.register_blueprint(customer_bp, url_prefix="/t/<tenant_slug>")
     _register_administration(app)
+    _register_api(app)
+
+
+def _register_api(app: Flask) -> None:
+    """The REST API and its OpenAPI document at /t/<slug>/api/v1/ (issue 14)."""
+    from .api import init_app
+
+    init_app(app)
 
 
 def _register_administration(app: Flask) -> None:

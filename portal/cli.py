@@ -31,7 +31,7 @@ def _upgrade_database() -> None:
 
 
 def _print_sign_ins(port: int) -> None:
-    from .demo import DEMO_PASSWORD, DEMO_STAFF
+    from .demo import DEMO_API_TOKEN, DEMO_PASSWORD, DEMO_STAFF
 
     base = f"http://127.0.0.1:{port}"
     lines = [
@@ -47,6 +47,9 @@ def _print_sign_ins(port: int) -> None:
         "    contact1@customer1.example.com, contact2@customer1.example.com,",
         "    contact1@customer2.example.com … contact1@customer5.example.com",
         "  Tenant acme: admin@acme.example.com, contact1@acme-customer1.example.com",
+        f"  REST API        : {base}/t/demo/api/v1/  (reference: {base}/t/demo/api/v1/docs)",
+        f"  Demo API token  : {DEMO_API_TOKEN}",
+        f'    curl -H "Authorization: Bearer {DEMO_API_TOKEN}" {base}/t/demo/api/v1/complaints',
         "",
     ]
     click.echo("\n".join(lines))

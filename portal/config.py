@@ -222,6 +222,8 @@ def load(instance_path: str) -> dict:
         # seconds between polls of each connected mailbox (by `flask clock`).
         "MAIL_INTAKE_CA_FILE": _env("MAIL_INTAKE_CA_FILE"),
         "MAIL_INTAKE_INTERVAL": _env_int("MAIL_INTAKE_INTERVAL", 120),
+        # Calls per API token (Flask-Limiter syntax), counted where the other limits are.
+        "API_RATE_LIMIT": _env("API_RATE_LIMIT", "600/minute;20/second"),
         **_observability(production, instance),
     }
 

@@ -15,6 +15,7 @@ from .complaints.operations import classify, submit_complaint
 from .extensions import db
 from .models import (
     Action,
+    ApiToken,
     Complaint,
     Contact,
     CustomerCompany,
@@ -30,6 +31,8 @@ from .models import (
 from .tenancy import activate, unscoped
 
 DEMO_PASSWORD = "demo-pass-2026"
+# The demo's API token (tenant demo, acting as quality): printed by `flask demo`, demo only.
+DEMO_API_TOKEN = "clk_demo-erp-mes-token-2026"
 
 # Role -> (e-mail local part, name, department kind)
 DEMO_STAFF = {
@@ -134,10 +137,26 @@ def seed_all() -> None:
         _seed_tenant(demo, "demo.example.com", "customer{n}.example.com", COMPANIES, 40,
                      password_hash, rng)
         _seed_integrations()
+        _seed_api_token()
         db.session.commit()
     with activate(acme):
         _seed_acme(acme, password_hash, rng)
         db.session.commit()
+
+
+def _seed_api_token() -> None:
+    """An API token for an ERP/MES integration, acting as the quality engineer (who may file
+    production exceptions and move complaints along), used once an hour ago."""
+    from .api.tokens import digest
+
+    quality = db.session.scalar(select(StaffUser).where(StaffUser.email
+                                                        == "quality@demo.example.com"))
+    db.session.add(ApiToken(name="ERP/MES 集成 integration", token_hash=digest(DEMO_API_TOKEN),
+                            prefix=DEMO_API_TOKEN[:10],
+                            scopes=["read", "complaints:write", "catalogue:write"],
+                            acting_user_id=quality.id, created_by_id=quality.id,
+                            expires_at=utcnow() + timedelta(days=365),
+                            last_used_at=utcnow() - timedelta(hours=1)))
 
 
 def _seed_tenant(tenant, staff_domain, customer_domain, companies, complaint_count,

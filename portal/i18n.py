@@ -44,8 +44,11 @@ def select_locale() -> str:
     browser's Accept-Language, else Chinese."""
     if not has_request_context():  # jobs and CLI choose their locale with force_locale()
         return "zh_CN"
-    user_locale = getattr(current_user, "locale", None) if current_user else None
     tenant = g.get("tenant")
+    if g.get("api_request"):  # an API caller says its language in Accept-Language only
+        return (_supported(request.accept_languages.best_match(["zh_CN", "zh", "en"]))
+                or _supported(tenant.default_locale if tenant else None) or "zh_CN")
+    user_locale = getattr(current_user, "locale", None) if current_user else None
     return (
         _supported(user_locale)
         or _supported(session.get("locale"))

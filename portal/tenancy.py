@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import Flask, abort, g, make_response, render_template
+from flask import Flask, abort, g, make_response, render_template, request
 from sqlalchemy import ForeignKey, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
@@ -164,6 +164,11 @@ def register_tenancy(app: Flask) -> None:
         if tenant is None or not tenant.is_live:
             g._tenant_token = _active_tenant_id.set(None)
             if tenant is not None and tenant.status == "suspended":
+                if request.path.split("/", 4)[3:4] == ["api"]:  # API callers get a problem
+                    from .api.problems import problem
+
+                    g.api_request = True
+                    abort(problem(503, code="tenant_suspended"))
                 abort(make_response(render_template("errors/suspended.html", tenant=tenant), 503))
             abort(404)
         g.tenant = tenant

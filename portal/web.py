@@ -119,6 +119,12 @@ def register_security_headers(app: Flask) -> None:
 
 def register_error_pages(app: Flask) -> None:
     def page(status: int, title: str, text: str):
+        if request.path.startswith("/t/") and request.path.split("/", 4)[3:4] == ["api"]:
+            # An API address no route matched (or an unknown tenant): a problem document.
+            from .api.problems import problem
+
+            g.api_request = True
+            return problem(status)
         return render_template("errors/error.html", status=status, title=title, text=text), status
 
     @app.errorhandler(404)

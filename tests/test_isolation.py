@@ -9,6 +9,7 @@ until someone says here which object it names.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,10 +19,17 @@ from portal.secretbox import encrypt
 from portal.tenancy import activate
 from tests.conftest import csrf_from
 
+API_TOKEN_LIFE = timedelta(days=1)
+
 # URL parameters that are not object ids (tokens are unguessable secrets, checked elsewhere).
 NOT_IDS = {"tenant_slug", "token", "filename", "fmt", "format", "kind", "size", "variant",
            "view", "discipline", "locale", "lang", "step", "section", "name", "code", "event",
           "group", "index"}
+
+
+API_BODIES = {"/costs": {"category": "freight", "amount": "1"},
+              "/transitions": {"name": "start_verification"},
+              "/contacts": {"name": "X", "email": "x-isolation@example.com"}}
 
 
 def _first(model):
@@ -66,6 +74,10 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
                           expires_at=m.utcnow())
         delivery = m.Delivery(notification_id=notification.id, channel="email", target="a@b.c")
         db.session.add_all([survey, delivery])
+        api_token = m.ApiToken(name="ERP", token_hash=uuid.uuid4().hex * 2, prefix="clk_x",
+                               scopes=["admin"], acting_user_id=staff.id,
+                               expires_at=m.utcnow())
+        db.session.add(api_token)
         db.session.flush()
         ids = {
             "complaint_id": complaint.id, "number": complaint.number, "user_id": staff.id, "staff_id": staff.id,
@@ -79,6 +91,7 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
             "eight_d_id": report.id, "campaign_id": campaign.id, "survey_id": survey.id,
             "notification_id": notification.id, "delivery_id": delivery.id,
             "exception_id": exception.id, "calendar_exception_id": exception.id,
+            "token_id": api_token.id,
         }
         subscription = m.WebhookSubscription(name="BI", url="https://bi.example.com/hook",
                                              events=["closed"], secret_encrypted=encrypt("x"))
@@ -181,6 +194,13 @@ def test_another_tenants_objects_are_404(app, db, client, make_tenant, make_staf
     customer_client = app.test_client()
     sign_in(customer_client, a, contact_a.email, staff=False)
     token = csrf_from(staff_client.get(f"/t/{a.slug}/staff/account/password").get_data(True))
+    from portal.api import tokens
+
+    with activate(a):  # the API is called with a bearer token of tenant A, with every scope
+        _row, secret = tokens.issue(name="A", scopes=["admin"], acting_user=staff_a,
+                                    created_by=staff_a, expires_at=m.utcnow() + API_TOKEN_LIFE)
+    api_client = app.test_client()
+    bearer = {"Authorization": f"Bearer {secret}"}
     customer_token = csrf_from(customer_client.get(f"/t/{a.slug}/account/password").get_data(True))
 
     failures = []
@@ -191,7 +211,13 @@ def test_another_tenants_objects_are_404(app, db, client, make_tenant, make_staf
         staff_area = rule.rule.startswith("/t/<tenant_slug>/staff/")
         browser, csrf = (staff_client, token) if staff_area else (customer_client, customer_token)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            if method == "GET":
+            if rule.rule.startswith("/t/<tenant_slug>/api/"):
+                # A valid body, so that only the object's tenant decides the answer.
+                body = next((b for tail, b in API_BODIES.items() if rule.rule.endswith(tail)),
+                            None)
+                response = api_client.open(url, method=method, headers=bearer,
+                                           json=body if method == "POST" else None)
+            elif method == "GET":
                 response = browser.get(url)
             else:
                 response = browser.open(url, method=method, data={"csrf_token": csrf},
@@ -226,7 +252,9 @@ def test_customer_company_never_sees_another_company(app, db, client, make_tenan
     checked = 0
     for rule in complaint_pages():
         url = _url(rule, tenant.slug, ids_of(theirs))
-        assert client.get(url).status_code == 404, rule.rule
+        # The API takes bearer tokens only: a customer's session never opens it (401).
+        expected = 401 if rule.rule.startswith("/t/<tenant_slug>/api/") else 404
+        assert client.get(url).status_code == expected, rule.rule
         checked += 1
     pages = [client.get(f"/t/{tenant.slug}/").get_data(as_text=True)]
     for rule in app.url_map.iter_rules():
@@ -236,7 +264,8 @@ def test_customer_company_never_sees_another_company(app, db, client, make_tenan
     assert all("Y&#39;s own problem" not in p and "Y's own problem" not in p for p in pages)
     if checked:
         own = next(r for r in complaint_pages() if r.endpoint.endswith(("complaint", "detail",
-                                                                        "complaint_detail")))
+                                                                        "complaint_detail"))
+                   and not r.endpoint.startswith("api."))
         assert client.get(_url(own, tenant.slug, ids_of(mine))).status_code == 200
 
 

@@ -111,6 +111,7 @@ def test_demo_prints_sign_ins_and_is_idempotent(tmp_path):
     assert "after-sales@demo.example.com" in result.stdout
     assert "demo-pass-2026" in result.stdout
     assert "admin@acme.example.com" in result.stdout
+    assert "clk_demo-erp-mes-token-2026" in result.stdout
 
 
 def test_demo_has_complaints_in_every_state(tmp_path):
@@ -156,3 +157,41 @@ def test_demo_shows_a_webhook_and_a_mailbox_switched_off(tmp_path):
     assert [(b[0], b[1]) for b in boxes] == [("service@demo.example.com", 0)]
     assert "demo" not in boxes[0][2]  # the password is stored encrypted
     assert sorted(t[0] for t in taken) == ["filed", "ignored"]
+
+
+def test_demo_api_token_works_on_the_embedded_default(demo_server):
+    """The printed demo token drives the API on SQLite with in-process jobs: list, ERP sync,
+    a MES production exception, and a refusal as a problem document."""
+    import json
+
+    from portal.demo import DEMO_API_TOKEN
+
+    base, *_ = demo_server
+    api = f"{base}/t/demo/api/v1"
+
+    def call(method, path, body=None):
+        request = urllib.request.Request(
+            api + path, method=method, data=json.dumps(body).encode() if body else None,
+            headers={"Authorization": f"Bearer {DEMO_API_TOKEN}",
+                     "Content-Type": "application/json", "Accept-Language": "en"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    status, page = call("GET", "/complaints?limit=5")
+    assert status == 200 and len(page["items"]) == 5 and page["next_cursor"]
+    rows = [{"product_model": "PX-45", "lot": f"API-{i}", "quantity": 20,
+             "shipped_on": "2026-11-30"} for i in range(3)]
+    assert call("POST", "/shipments/upsert", {"rows": rows}) == (
+        200, {"created": 3, "updated": 0})
+    assert call("POST", "/shipments/upsert", {"rows": rows})[1] == {"created": 0, "updated": 3}
+    status, filed = call("POST", "/complaints", {
+        "source": "production", "channel": "in_process", "reporter_name": "MES line 3",
+        "product_model": "PX-45", "lot": "API-1", "defect_quantity": 2,
+        "title": "Pressure switch trips at 7 bar", "description": "Found in the end-of-line test."})
+    assert status == 201 and filed["status"] == "received", filed
+    status, problem = call("POST", f"/complaints/{filed['number']}/transitions",
+                           {"name": "close"})
+    assert status == 409 and problem["status"] == 409 and problem["title"]
