@@ -15,6 +15,7 @@ from portal.accounts import consume_token, issue_token, start_session
 from portal.complaints import intake
 from portal.complaints.operations import submit_complaint
 from portal.complaints.timeline import Visitor
+from portal.complaints.vocabulary import CUSTOMER_DEMAND_LABELS
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import Complaint
@@ -22,7 +23,7 @@ from portal.tenancy import current_tenant
 from portal.web import render
 
 from . import blueprint, uploads
-from .forms import DEMAND_LABELS, ClaimForm, ComplaintForm, new_key, require_reporter
+from .forms import ClaimForm, ComplaintForm, new_key, require_reporter
 from .views import signed_in_contact
 
 FILED_IN_SESSION = 20  # complaints a browser remembers having filed (confirmation pages)
@@ -190,7 +191,7 @@ def _form_page(form, contact, status=200, staged=(), photo_errors=(), report=Non
     return render("customer/complaint_form.html", form=form, contact=contact,
                   products=intake.suggest_products(None, limit=50), staged=staged,
                   photo_errors=photo_errors, report=report, limit_error=limit_error,
-                  ask_confirmation=ask_confirmation, demand_labels=DEMAND_LABELS,
+                  ask_confirmation=ask_confirmation, demand_labels=CUSTOMER_DEMAND_LABELS,
                   max_photos=tenant.setting("max_photos"),
                   max_photo_mb=tenant.setting("max_photo_mb"), status=status)
 
@@ -222,7 +223,7 @@ def public_filed(number: str):
             or (contact is not None and complaint.customer_company_id == contact.company_id)):
         abort(404)
     return render("customer/filed.html", complaint=complaint, contact=contact,
-                  promises=promise_lines(complaint), demand_labels=DEMAND_LABELS)
+                  promises=promise_lines(complaint), demand_labels=CUSTOMER_DEMAND_LABELS)
 
 
 @blueprint.route("/follow/<token>", methods=["GET", "POST"])

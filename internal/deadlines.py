@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from portal import deadlines, uow
 from portal.accounts.forms import ConfirmForm
+from portal.complaints.permissions import permitted
 from portal.deadlines.clocks import forget_context, humanize_minutes
 from portal.deadlines.policy import (
     DEFAULTS,
@@ -54,8 +55,7 @@ def _deadline_humanize(minutes):
 @blueprint.route("/admin/deadlines", methods=["GET", "POST"])
 def deadline_policy():
 
-    if not current_user.has_role("admin"):
-        abort(403)
+    permitted("administer")
     tenant = current_tenant._get_current_object()
     form = ConfirmForm()
     errors: dict[tuple[str, str], str] = {}

@@ -9,13 +9,12 @@ from sqlalchemy import select
 
 from portal import reference_cache
 from portal.complaints import queue
-from portal.complaints.workflow import STAFF_STATE_LABELS, STATES
+from portal.complaints.vocabulary import SEVERITY_LABELS, STAFF_STATE_LABELS, STATUSES
 from portal.extensions import db
 from portal.models import CustomerCompany, Department, ProductModel, StaffUser
 from portal.web import render
 
 from . import blueprint
-from .forms import SEVERITY_LABELS
 
 
 def filter_options() -> dict:
@@ -57,7 +56,7 @@ def index():
     # Lazy labels become plain strings once per request (each row would translate them again).
     return render("internal/queue.html", "internal/_queue_results.html",
                   q=query, result=result, views=queue.VIEWS, sorts=queue.SORTS,
-                  labels={k: str(v) for k, v in STAFF_STATE_LABELS.items()}, states=STATES,
+                  labels={k: str(v) for k, v in STAFF_STATE_LABELS.items()}, states=STATUSES,
                   severities={k: str(v) for k, v in SEVERITY_LABELS.items()},
                   options=filter_options() if not _fragment() else None,
                   export_url=url_for("internal.export_queue", **query.to_args(page=1)))

@@ -12,6 +12,7 @@ from portal import uow
 from portal.accounts import end_all_sessions, end_session
 from portal.accounts.forms import ConfirmForm, SignInForm
 from portal.accounts.views import password_change, password_form, password_sign_in
+from portal.complaints.permissions import permitted
 from portal.extensions import db
 from portal.models import StaffUser
 from portal.web import render, safe_next
@@ -28,11 +29,6 @@ def require_staff():
     if not current_user.is_authenticated or getattr(current_user, "kind", None) != "staff":
         return redirect(url_for("internal.sign_in", next=request.full_path.rstrip("?")))
     return None
-
-
-def require_role(*roles: str) -> None:
-    if not current_user.has_role(*roles):
-        abort(403)
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
@@ -64,14 +60,14 @@ def password():
 
 @blueprint.get("/admin/users")
 def users():
-    require_role("admin")
+    permitted("administer")
     staff = db.session.scalars(select(StaffUser).order_by(StaffUser.name)).all()
     return render("internal/users.html", staff=staff, form=ConfirmForm())
 
 
 @blueprint.post("/admin/users/<int:user_id>/sign-out-everywhere")
 def sign_out_everywhere(user_id: int):
-    require_role("admin")
+    permitted("administer")
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)

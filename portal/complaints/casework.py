@@ -2,7 +2,7 @@
 on-site visits, failure modes, problems, tracked actions, the root cause, the effectiveness
 verdict, and staff filing on a customer's behalf or for production.
 
-Every function checks its guard (abilities.require, raising TransitionError), writes the
+Every function checks its guard (permissions.require, raising Refused), writes the
 timeline, bumps the complaint's version (so an editor holding an older page is told) and
 flushes. None commits.
 """
@@ -29,10 +29,9 @@ from ..models import (
 from ..storage import get_storage, tenant_key
 from ..tenancy import active_tenant_id
 from . import workflow
-from .abilities import check_version, require
 from .operations import changed, next_counter_value, submit_complaint
+from .permissions import FORBIDDEN, NOT_NOW, Refused, check_version, require
 from .timeline import record
-from .workflow import TransitionError
 
 MAX_CONTAINMENT = 3
 EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
@@ -107,7 +106,7 @@ def store_visit_photo(complaint: Complaint, actor, event, upload):
     try:
         photo = photos.accept_upload(complaint, upload, actor, event=event)
     except photos.PhotoRefused as refused:
-        raise TransitionError("invalid", refused.message) from refused
+        raise Refused("invalid", refused.message) from refused
     photo.customer_visible = False
     return photo
 
@@ -119,7 +118,7 @@ def store_evidence(complaint: Complaint, upload) -> dict:
     """Keep an uploaded evidence file in storage; return its description for ``evidence``."""
     data = upload.read(EVIDENCE_MAX_BYTES + 1)
     if len(data) > EVIDENCE_MAX_BYTES:
-        raise TransitionError("invalid", _l("A file is larger than 20 MB."))
+        raise Refused("invalid", _l("A file is larger than 20 MB."))
     name = (upload.filename or "file").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:120]
     safe = _SAFE_NAME.sub("_", name).strip("._") or "file"
     key = tenant_key(active_tenant_id(), "evidence", str(complaint.id), uuid.uuid4().hex, safe)
@@ -135,7 +134,7 @@ def add_failure_mode(actor, *, code: str, name_zh: str, name_en: str,
     require(actor, "failure_modes")
     code = code.strip().lower()
     if db.session.scalar(select(FailureMode.id).where(FailureMode.code == code)):
-        raise TransitionError("duplicate", _l("This code is already in the list."))
+        raise Refused("duplicate", _l("This code is already in the list."))
     mode = FailureMode(code=code, name_zh=name_zh.strip(), name_en=name_en.strip(), severe=severe)
     db.session.add(mode)
     db.session.flush()
@@ -177,15 +176,15 @@ def add_action(complaint: Complaint, actor, *, kind: str, title: str,
                due_at: datetime | None = None) -> Action:
     """Add a containment, corrective or preventive action with its owner and due time."""
     if kind not in ACTION_ABILITY:
-        raise TransitionError("invalid", _l("Choose a value from the list."))
+        raise Refused("invalid", _l("Choose a value from the list."))
     require(actor, ACTION_ABILITY[kind], complaint)
     if kind == "containment":
         count = db.session.scalar(select(func.count(Action.id)).where(
             Action.complaint_id == complaint.id, Action.kind == "containment"))
         if count >= MAX_CONTAINMENT:
-            raise TransitionError("too_many", _l("At most three containment measures."))
+            raise Refused("too_many", _l("At most three containment measures."))
     if owner_id is not None and db.session.get(StaffUser, owner_id) is None:
-        raise TransitionError("invalid", _l("Choose a value from the list."))
+        raise Refused("invalid", _l("Choose a value from the list."))
     action = Action(complaint_id=complaint.id, problem_id=complaint.problem_id, kind=kind,
                     title=title.strip(), description=(description or "").strip() or None,
                     owner_id=owner_id, due_at=due_at)
@@ -201,7 +200,7 @@ def add_action(complaint: Complaint, actor, *, kind: str, title: str,
 
 
 def may_complete(action: Action, actor) -> bool:
-    from .abilities import may
+    from .permissions import may
 
     if getattr(actor, "kind", None) != "staff":
         return False
@@ -212,11 +211,11 @@ def complete_action(complaint: Complaint, action: Action, actor, *, result: str,
                     files=()) -> Action:
     """Mark an action done with its result and evidence files."""
     if not may_complete(action, actor):
-        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+        raise Refused("forbidden", FORBIDDEN)
     if complaint.status in ("closed", "rejected"):
-        raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
+        raise Refused("not_from_status", NOT_NOW)
     if action.done_at is not None:
-        raise TransitionError("done", _l("This action is already done."))
+        raise Refused("done", _l("This action is already done."))
     evidence = [store_evidence(complaint, f) for f in files if f and f.filename]
     action.done_at = utcnow()
     action.result = result.strip()
@@ -280,7 +279,7 @@ def transition(complaint: Complaint, actor, name: str, message: str | None,
     is checked before the version, so a refused role is told so, not that the page is old."""
     t = workflow.find(name, complaint.status)
     if t is not None and not workflow.can(complaint, actor, name):
-        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+        raise Refused("forbidden", FORBIDDEN)
     check_version(complaint, expected_version)
     workflow.transition(complaint, actor, name, message)
     db.session.flush()
