@@ -22,12 +22,13 @@ from ..models import (
     Complaint,
     FailureMode,
     Problem,
-    Shipment,
+    ProductModel,
     StaffUser,
     utcnow,
 )
 from ..storage import get_storage, tenant_key
 from ..tenancy import active_tenant_id
+from . import serials as serial_rules
 from . import workflow
 from .operations import changed, next_counter_value, submit_complaint
 from .permissions import FORBIDDEN, NOT_NOW, Refused, check_version, require
@@ -285,40 +286,40 @@ def transition(complaint: Complaint, actor, name: str, message: str | None,
     db.session.flush()
 
 
-def match_shipment(product_model_id: int | None, serial: str) -> int | None:
-    """The shipment of ``product_model_id`` whose serial range or list holds ``serial``."""
-    if not product_model_id:
-        return None
-    match = re.match(r"^(.*?)(\d+)$", serial)
-    for shipment in db.session.scalars(select(Shipment).where(
-            Shipment.product_model_id == product_model_id)):
-        if shipment.serials and serial in shipment.serials:
-            return shipment.id
-        if match and shipment.serial_first and shipment.serial_last:
-            first = re.match(r"^(.*?)(\d+)$", shipment.serial_first)
-            last = re.match(r"^(.*?)(\d+)$", shipment.serial_last)
-            if (first and last and first.group(1) == match.group(1) == last.group(1)
-                    and len(match.group(2)) == len(first.group(2))
-                    and int(first.group(2)) <= int(match.group(2)) <= int(last.group(2))):
-                return shipment.id
-    return None
-
-
 # -- filing by staff -------------------------------------------------------------------------
 
-def file_complaint(tenant, actor, *, data: dict, serials: list[str],
+def file_complaint(tenant, actor, *, data: dict, serials: list[str] | str,
                    submission_key: str | None = None) -> tuple[Complaint, bool]:
     """Staff file a complaint on a customer's behalf (phone, e-mail, visit) or record a
-    production exception (source "production"). Same fields and rules as the portal."""
+    production exception (source "production"). Same fields and rules as the portal: the
+    serial numbers are parsed, normalised and checked against the model's or tenant's format
+    by serials.py (a bad one is refused), and matched to the model's shipments."""
     production = data.get("source") == "production"
     require(actor, "production" if production else "file")
     data = {**data, "source": "production" if production else "staff"}
-    serial_rows = [{"value": value, "shipment_id": match_shipment(data.get("product_model_id"),
-                                                                  value)}
-                   for value in serials]
+    values = _checked_serials(tenant, data.get("product_model_id"), serials)
+    model_id = data.get("product_model_id")
+    serial_rows = []
+    for value in values:
+        shipment = serial_rules.find_shipment(value, model_id) if model_id else None
+        serial_rows.append({"value": value, "shipment_id": shipment.id if shipment else None})
     complaint, created = submit_complaint(tenant, actor, data=data, serials=serial_rows,
                                           submission_key=submission_key)
     if created:
         record(complaint, actor, "filed_by_staff", data={"channel": complaint.channel})
         db.session.flush()
     return complaint, created
+
+
+def _checked_serials(tenant, product_model_id: int | None, given: list[str] | str) -> list[str]:
+    """The serial numbers as the portal would take them, or Refused("serials", why)."""
+    text = given if isinstance(given, str) else "\n".join(given or ())
+    values, _duplicates = serial_rules.parse(text)
+    if len(values) > serial_rules.MAX_SERIALS:
+        raise Refused("serials", _l("At most %(max)d serial numbers per complaint; file the rest separately.",
+                                    max=serial_rules.MAX_SERIALS))
+    product = db.session.get(ProductModel, product_model_id) if product_model_id else None
+    errors = serial_rules.format_errors(tenant, product, values)
+    if errors:
+        raise Refused("serials", errors[0])
+    return values
