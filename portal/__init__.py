@@ -8,7 +8,7 @@ from . import config
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    """Build the app: settings, extensions, tenancy, blueprints, CLI, error pages.
+    """Build the app: settings, extensions, tenancy, listeners, blueprints, CLI, error pages.
 
     Does no database or network I/O (migrations run in the release step, clients are
     built lazily). ``overrides`` replace settings (tests use it).
@@ -25,6 +25,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_tenancy(app)
+    register_listeners(app)
     register_blueprints(app)
     register_cli(app)
     register_errors(app)
@@ -58,11 +59,33 @@ def register_tenancy(app: Flask) -> None:
     _register(app)
 
 
+def register_listeners(app: Flask) -> None:
+    """What reacts to a complaint, inside the transaction of the change (workflow.py):
+
+    - a transition: the deadline clocks stop, pause or start; the escalation check looks at
+      the defect ratios; a closed complaint queues its satisfaction survey;
+    - a submission: the first clocks start; the escalation check counts the new complaint;
+    - another change (classified, actions added): the clocks catch up; a classification is
+      counted in the defect ratios.
+
+    Notifications go out from these (the sweep's warnings, an opened report), not from a
+    listener of their own. Registering is idempotent (tests build many apps)."""
+    from . import deadlines, surveys
+    from .complaints import operations, workflow
+    from .deadlines import clocks, escalation
+
+    workflow.on_transition(clocks.on_transition)
+    workflow.on_transition(escalation.on_transition)
+    workflow.on_transition(surveys.on_transition)
+    operations.on_submitted(clocks.on_submitted)
+    operations.on_submitted(escalation.on_submitted)
+    operations.on_changed(deadlines.follow_changes)
+
+
 def register_blueprints(app: Flask) -> None:
     from customer import blueprint as customer_bp
     from internal import blueprint as internal_bp
 
-    from . import surveys  # noqa: F401  (closing a complaint queues its survey)
     from .health import blueprint as health_bp
     from .web import blueprint as web_bp
 

@@ -1,9 +1,10 @@
-"""Command-line entry points: the one-command demo, the worker and the outbox relay."""
+"""Command-line entry points of the core: the one-command demo (with the embedded default's
+relay and clock as threads), seeding it, and the outbox relay. The commands that run or
+enqueue jobs (``worker``, ``clock``, ``sweep``) live with the jobs, in jobs/cli.py."""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -17,11 +18,9 @@ log = logging.getLogger(__name__)
 def register(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(seed_demo)
-    app.cli.add_command(worker)
     app.cli.add_command(relay)
-    from .deadlines.cli import register as register_deadlines
-
-    register_deadlines(app)  # clock (the sweep's beat) and sweep
+    # The commands that run or enqueue jobs (worker, clock, sweep) are the jobs package's
+    # (jobs/cli.py), declared to Flask as "flask.commands" entry points in pyproject.toml.
 
 
 def _upgrade_database() -> None:
@@ -91,12 +90,12 @@ def demo(port: int, no_serve: bool) -> None:
 def _start_embedded_background(app: Flask) -> None:
     """What the worker and clock processes do in production, as two threads of the demo:
     relay due outbox work (delayed surveys, retries) and sweep deadlines every minute."""
-    from .deadlines.cli import run_in_process
+    from .deadlines.sweep import run_every
 
     def sweep_after_a_minute():
         stop = threading.Event()
         stop.wait(60)
-        run_in_process(app, 60, stop)
+        run_every(app, 60, stop)
 
     threading.Thread(target=run_relay_forever, args=(app, 5.0), daemon=True).start()
     threading.Thread(target=sweep_after_a_minute, daemon=True).start()
@@ -114,9 +113,9 @@ def run_relay_forever(app: Flask, interval: float = 1.0, stop: threading.Event |
             try:
                 if time.monotonic() - last_sweep > 600:  # re-queue work whose job was lost
                     last_sweep = time.monotonic()
-                    import importlib
+                    from .photos import requeue_stale
 
-                    importlib.import_module("jobs.photos").requeue_stale()
+                    requeue_stale()
                 moved = relay_pending()
             except Exception as exc:  # noqa: BLE001 — Redis or the database is down; retry
                 log.warning("relay pass failed: %r", exc)
@@ -133,53 +132,3 @@ def run_relay_forever(app: Flask, interval: float = 1.0, stop: threading.Event |
 def relay(interval: float) -> None:
     """Relay the outbox to RQ in a loop (runs inside `flask worker` too)."""
     run_relay_forever(current_app._get_current_object(), interval)
-
-
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
-@click.option("--queues", default=None, help="Comma-separated queue names.")
-@click.option("--no-relay", is_flag=True, help="Do not run the outbox relay in this process.")
-@with_appcontext
-def worker(burst: bool, queues: str | None, no_relay: bool) -> None:
-    """Run an RQ worker with the app's own settings, plus the outbox relay beside it."""
-    from rq import Queue, Worker
-
-    from .extensions import db
-    from .queueing import queue_name, redis_connection
-
-    app = current_app._get_current_object()
-    connection = redis_connection()
-    if connection is None:
-        raise click.ClickException("REDIS_URL is not set: the embedded default runs jobs in "
-                                   "process, so there is no worker to start.")
-    names = queues.split(",") if queues else app.config["RQ_QUEUES"]
-    stop = threading.Event()
-    if not no_relay:
-        from .queueing import relay_pending
-
-        with app.app_context():
-            relay_pending()  # move what is already waiting before the first dequeue
-            db.session.remove()
-        threading.Thread(target=run_relay_forever, args=(app, 1.0, stop), daemon=True).start()
-    # A forked work horse must not reuse the parent's pooled database connections.
-    engine = db.engine
-    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-    config = app.config
-    grace = int(config.get("RQ_HEARTBEAT_GRACE", 60))
-
-    class ClosingLoopWorker(Worker):
-        # RQ adds a fixed 60 s to every heartbeat; a configurable grace lets tests see a
-        # killed worker's job abandoned (and retried) in seconds rather than minutes.
-        def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
-            return super().get_heartbeat_ttl(job, working_time) - 60 + grace
-
-    try:
-        ClosingLoopWorker(
-            [Queue(queue_name(n), connection=connection) for n in names], connection=connection,
-            worker_ttl=int(config.get("RQ_WORKER_TTL", 420)),
-            job_monitoring_interval=int(config.get("RQ_JOB_MONITORING_INTERVAL", 30)),
-            maintenance_interval=int(config.get("RQ_MAINTENANCE_INTERVAL", 600)),
-        ).work(burst=burst, with_scheduler=True)
-    finally:
-        stop.set()
-        time.sleep(0)

@@ -108,8 +108,9 @@ _submitted_listeners: list = []
 
 def on_submitted(listener):
     """Register ``listener(complaint)``, called after a new complaint is flushed, inside the
-    same transaction (deadline clocks start here)."""
-    _submitted_listeners.append(listener)
+    same transaction (deadline clocks start here). Registering it again changes nothing."""
+    if listener not in _submitted_listeners:
+        _submitted_listeners.append(listener)
     return listener
 
 
@@ -119,8 +120,9 @@ _changed_listeners: list = []
 def on_changed(listener):
     """Register ``listener(complaint, what)``, called inside the transaction after a change
     that is not a status change: ``"classified"`` or ``"actions"`` (deadline clocks and the
-    defect-ratio check follow these)."""
-    _changed_listeners.append(listener)
+    defect-ratio check follow these). Registering it again changes nothing."""
+    if listener not in _changed_listeners:
+        _changed_listeners.append(listener)
     return listener
 
 

@@ -12,7 +12,7 @@ subscribes, in this order, inside the same transaction as the transition:
 - the deadline clocks (``portal.deadlines.clocks.on_transition``: stop, pause, start clocks);
 - the escalation check (``portal.deadlines.escalation.on_transition``);
 - the satisfaction survey (``portal.surveys.scheduling.on_transition``: a closed complaint
-  queues its survey);
+  queues its survey).
 
 and, for submissions and other changes (``operations.on_submitted`` / ``on_changed``), the
 clocks and the escalation check again. Notifications are sent by the deadline sweep and the
@@ -172,8 +172,10 @@ _listeners: list[Callable[[Complaint, Transition, object, str], None]] = []
 
 def on_transition(listener):
     """Register ``listener(complaint, transition, actor, from_status)``, called after each
-    transition inside the same transaction (deadline clocks, notifications)."""
-    _listeners.append(listener)
+    transition inside the same transaction (see the module's docstring for who listens).
+    Registering the same listener again changes nothing."""
+    if listener not in _listeners:
+        _listeners.append(listener)
     return listener
 
 

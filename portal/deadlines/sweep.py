@@ -225,3 +225,36 @@ def _by_id(model, ids) -> dict:
     if not ids:
         return {}
     return {o.id: o for o in db.session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def run_committed() -> dict:
+    """One sweep in its own transaction: ``run()``, then commit (or roll back and raise).
+    Needs an app context. The clock's job (jobs/sweep.py) and the embedded default's
+    in-process beat (``run_every``) both call this."""
+    from .. import uow
+
+    try:
+        result = run()
+        uow.commit()
+        return result.as_dict()
+    except Exception:
+        uow.rollback()
+        raise
+    finally:
+        db.session.remove()
+
+
+def run_every(app, interval: float, stop=None) -> None:
+    """The embedded default's clock (no Redis): sweep in process every ``interval`` seconds
+    until ``stop`` (a threading.Event) is set. A failed sweep is logged; the next beat tries
+    again."""
+    import threading
+
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                log.info("sweep: %s", run_committed())
+            except Exception as exc:  # noqa: BLE001 — the next beat tries again
+                log.warning("sweep failed: %r", exc)
+        stop.wait(interval)
