@@ -1,12 +1,15 @@
-"""Serial numbers: the one home of their rules, used by the portal (intake.py) and by staff
-filing (casework.py) alike.
+"""Serial numbers: the one home of their rules, used by the portal (intake.py), by staff
+filing (casework.py) and by the catalogue (imports, the shipment form) alike.
 
 - ``parse(text)`` splits typed or pasted text (one a line; commas, semicolons, tabs, spaces
   and their full-width forms also split), normalises each (NFKC full-width to ASCII, upper
   case) and reports duplicates;
 - ``pattern_for(tenant, product)`` is the format a serial must have: the product model's own
   pattern, else the tenant's setting (a broken setting falls back to the default);
-- ``format_errors(...)`` says which values do not have that format;
+- ``format_errors(...)`` says which values do not have that format; ``has_format`` is the
+  test itself (at most 60 characters, the pattern matching from the start);
+- ``range_size(first, last)`` and ``in_range(serial, first, last)``: a shipment's range;
+- ``split(text)`` splits a list as typed without normalising (the catalogue's imports);
 - ``find_shipment(serial, product_model_id=None)`` finds the shipment whose range
   (same prefix, numeric tail of the same length) or list holds a serial.
 
@@ -29,6 +32,12 @@ MAX_LENGTH = 60  # the column's width
 # One serial per line; commas, semicolons, tabs, spaces and their full-width forms also split.
 _SPLIT = re.compile(r"[\s,;，；、]+")
 _NUMERIC_TAIL = re.compile(r"^(.*?)(\d+)$")
+
+
+def split(text: str | None) -> list[str]:
+    """The values of a list as typed (one a line; commas, semicolons, spaces and their
+    full-width forms also split), not normalised: the catalogue keeps what it was given."""
+    return [v for v in _SPLIT.split(text or "") if v]
 
 
 def normalise(raw: str | None) -> str:
@@ -56,6 +65,14 @@ def parse(text: str | None) -> tuple[list[str], list[str]]:
     return serials, duplicates
 
 
+def compile_pattern(pattern: str | None) -> re.Pattern | None:
+    """A serial pattern from a setting or a model, or None when it is empty or broken."""
+    try:
+        return re.compile(pattern) if pattern else None
+    except re.error:
+        return None
+
+
 def pattern_for(tenant: Tenant, product: ProductModel | None) -> re.Pattern:
     """The format a serial must have: the model's own pattern, else the tenant's."""
     pattern = (product.serial_pattern if product is not None else None) or tenant.setting(
@@ -79,6 +96,16 @@ def format_errors(tenant: Tenant, product: ProductModel | None, values) -> list:
     """A message for each value that does not have the serial format (none: all fine)."""
     pattern = pattern_for(tenant, product)
     return [bad_format_message(v) for v in values if not has_format(pattern, v)]
+
+
+def range_size(first: str, last: str) -> int | None:
+    """How many serial numbers the range first..last covers, or None when it is not a valid
+    range (same prefix, numeric tails of the same length, last not before first)."""
+    a, b = _NUMERIC_TAIL.match(first), _NUMERIC_TAIL.match(last)
+    if not a or not b or a.group(1) != b.group(1) or len(a.group(2)) != len(b.group(2)):
+        return None
+    count = int(b.group(2)) - int(a.group(2)) + 1
+    return count if count >= 1 else None
 
 
 def in_range(serial: str, first: str | None, last: str | None) -> bool:
