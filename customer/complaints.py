@@ -81,24 +81,8 @@ def public_new_complaint():
     valid = form.validate()
     if contact is None:
         valid = require_reporter(form) and valid
-    product = None
-    if form.product.data and not form.product.errors:
-        product = intake.resolve_product(form.product.data)
-        if product is None:
-            form.product.errors.append(_("We do not know this model. Pick one from the list "
-                                         "(type part of its code or name)."))
-            valid = False
-    report = None
-    if form.serials.data and not form.serials.errors:
-        report = intake.check_serials(
-            tenant, form.serials.data, product=product,
-            shipped_on=form.shipped_on.data, lot=form.lot.data,
-            company_id=contact.company_id if contact else None)
-        form.serials.errors.extend(str(e) for e in report.errors)
-        if report.too_many:
-            form.serials.errors.append(_("At most %(max)d serial numbers per complaint; file "
-                                         "the rest separately.", max=intake.MAX_SERIALS))
-        valid = valid and not report.errors and not report.too_many
+    product, report, checked = _check_product_and_serials(tenant, form, contact)
+    valid = valid and checked
     needs_confirmation = bool(report and report.needs_confirmation
                               and not form.confirm_serials.data)
     if not (form.shipped_on.data or form.lot.data or form.shipped_on.errors
@@ -131,6 +115,31 @@ def public_new_complaint():
         if complaint is None:
             raise
     return _to_confirmation(complaint)
+
+
+def _check_product_and_serials(tenant, form: ComplaintForm, contact):
+    """The model picked by code or name, and the serial numbers checked against the catalogue
+    (errors beside the fields). Returns ``(product, serial report, valid)``."""
+    valid = True
+    product = None
+    if form.product.data and not form.product.errors:
+        product = intake.resolve_product(form.product.data)
+        if product is None:
+            form.product.errors.append(_("We do not know this model. Pick one from the list "
+                                         "(type part of its code or name)."))
+            valid = False
+    report = None
+    if form.serials.data and not form.serials.errors:
+        report = intake.check_serials(
+            tenant, form.serials.data, product=product,
+            shipped_on=form.shipped_on.data, lot=form.lot.data,
+            company_id=contact.company_id if contact else None)
+        form.serials.errors.extend(str(e) for e in report.errors)
+        if report.too_many:
+            form.serials.errors.append(_("At most %(max)d serial numbers per complaint; file "
+                                         "the rest separately.", max=intake.MAX_SERIALS))
+        valid = valid and not report.errors and not report.too_many
+    return product, report, valid
 
 
 def _record(tenant, contact, form: ComplaintForm, product, report, key, staged):

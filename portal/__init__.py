@@ -114,10 +114,11 @@ def register_cli(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
-    from .web import register_error_pages, register_security_headers
+    from .web import register_error_pages, register_security_headers, register_template_helpers
 
     register_error_pages(app)
     register_security_headers(app)
+    register_template_helpers(app)
 
 
 def _project_root():

@@ -97,7 +97,35 @@ def load(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_uri(
             database_url or f"sqlite:///{instance / 'closeloop.sqlite3'}"
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Idle pooled connections are pinged before use (portal/extensions.py), not every one.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        **_services(instance),
+        # Sessions: server-side rows; the cookie only carries their id.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 12)),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, which expires itself
+        "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_MB", 220) * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ["zh_CN", "en"],
+        # Sign-in throttling: failures allowed per window, per account and per address.
+        "SIGNIN_MAX_FAILURES_PER_ACCOUNT": _env_int("SIGNIN_MAX_FAILURES_PER_ACCOUNT", 5),
+        "SIGNIN_MAX_FAILURES_PER_ADDRESS": _env_int("SIGNIN_MAX_FAILURES_PER_ADDRESS", 20),
+        "SIGNIN_WINDOW_MINUTES": _env_int("SIGNIN_WINDOW_MINUTES", 15),
+        "SIGNIN_LINK_MINUTES": _env_int("SIGNIN_LINK_MINUTES", 30),
+        # Number of trusted proxies in front (X-Forwarded-For/Proto); 0 trusts none.
+        "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }
+
+
+def _services(instance: Path) -> dict:
+    """The outside services' settings: jobs (Redis + RQ), storage (S3) and mail (SMTP)."""
+    return {
         # Jobs: with no Redis, jobs run in process right after the request commits.
         "REDIS_URL": _env("REDIS_URL"),
         "RQ_QUEUES": ["default", "photos", "mail"],
@@ -124,24 +152,4 @@ def load(instance_path: str) -> dict:
         "MAIL_FROM": _env("MAIL_FROM", "Closeloop <no-reply@closeloop.local>"),
         # Public base URL for links in e-mails sent from jobs (no request to derive it from).
         "PUBLIC_URL": _env("PUBLIC_URL", "http://127.0.0.1:5000"),
-        # Sessions: server-side rows; the cookie only carries their id.
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 12)),
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, which expires itself
-        "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_MB", 220) * 1024 * 1024,
-        "BABEL_DEFAULT_LOCALE": "zh_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "LANGUAGES": ["zh_CN", "en"],
-        # Sign-in throttling: failures allowed per window, per account and per address.
-        "SIGNIN_MAX_FAILURES_PER_ACCOUNT": _env_int("SIGNIN_MAX_FAILURES_PER_ACCOUNT", 5),
-        "SIGNIN_MAX_FAILURES_PER_ADDRESS": _env_int("SIGNIN_MAX_FAILURES_PER_ADDRESS", 20),
-        "SIGNIN_WINDOW_MINUTES": _env_int("SIGNIN_WINDOW_MINUTES", 15),
-        "SIGNIN_LINK_MINUTES": _env_int("SIGNIN_LINK_MINUTES", 30),
-        # Number of trusted proxies in front (X-Forwarded-For/Proto); 0 trusts none.
-        "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
-        "PREFERRED_URL_SCHEME": "https" if production else "http",
     }

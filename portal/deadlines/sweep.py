@@ -180,20 +180,8 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
         complaint = complaints.get(clock.complaint_id)
         action = actions.get(clock.action_id)
         report = reports.get(clock.report_id)
-        owner_id = (action.owner_id if action is not None else None) \
-            or (report.owner_id if report is not None else None) \
-            or (complaint.owner_id if complaint is not None else None)
-        owner = staff.get(owner_id)
-        department = departments.get(
-            (complaint.responsible_department_id if complaint is not None else None)
-            or (owner.department_id if owner is not None else None))
-        manager = staff.get(department.manager_id) if department is not None else None
-        if step == "warning":
-            recipients = [owner or manager]
-        elif step == "breached":
-            recipients = [owner, manager]
-        else:
-            recipients = [manager] if manager is not None else managers
+        recipients = _recipients(step, complaint, action, report, staff, departments,
+                                 managers)
         data = {"clock_kind": clock.kind, "clock_id": clock.id,
                 "due_at": clock.due_at.isoformat(), "step": step}
         if action is not None:
@@ -209,7 +197,7 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
             report_events.append(dict(tenant_id=tenant_id, report_id=report.id, actor="system",
                                       actor_name=SYSTEM.name, kind=f"deadline.{step}",
                                       data=data, created_at=now))
-        planned += plan(f"deadline.{step}", [r for r in recipients if r is not None],
+        planned += plan(f"deadline.{step}", recipients,
                         tenant=tenant, complaint=complaint, data=data,
                         dedupe_key=f"clock:{clock.id}:{step}")
     if timeline:
@@ -218,6 +206,27 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
         db.session.execute(insert(EscalationReportEvent), report_events)
     write(planned)
     log.info("sweep: tenant %s: %d steps", tenant.slug, len(items))
+
+
+def _recipients(step: str, complaint, action, report, staff: dict, departments: dict,
+                managers: list) -> list:
+    """Who hears of a step: a warning goes to the owner (else the department's manager), a
+    breach to both, a second escalation to the manager (else every manager)."""
+    owner_id = (action.owner_id if action is not None else None) \
+        or (report.owner_id if report is not None else None) \
+        or (complaint.owner_id if complaint is not None else None)
+    owner = staff.get(owner_id)
+    department = departments.get(
+        (complaint.responsible_department_id if complaint is not None else None)
+        or (owner.department_id if owner is not None else None))
+    manager = staff.get(department.manager_id) if department is not None else None
+    if step == "warning":
+        recipients = [owner or manager]
+    elif step == "breached":
+        recipients = [owner, manager]
+    else:
+        recipients = [manager] if manager is not None else managers
+    return [r for r in recipients if r is not None]
 
 
 def _by_id(model, ids) -> dict:
