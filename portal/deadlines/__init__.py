@@ -3,6 +3,7 @@ escalates. Other packages use:
 
 - ``clocks_for(complaint)`` — every clock, display-ready (``ClockView``);
 - ``badge_for(complaint)`` / ``prefetch_badges(complaints)`` — the queue row's most urgent one;
+  ``badge_texts(rows)`` — a page of rows' badges as display-ready text;
 - ``promises_for(complaint)`` / ``next_promise(complaint)`` — the times promised to the customer;
 - ``refresh(complaint)`` — catch up after a change no workflow event announces (classification
   as class A, an action's due date), which the sweep otherwise does within a minute;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from . import clocks as _clocks
 from . import escalation as _escalation
+from .badges import BadgeText, badge_texts
 from .clocks import (
     ClockView,
     Promise,
@@ -41,5 +43,5 @@ def follow_changes(complaint, what: str) -> None:
     if what == "classified":
         _escalation.evaluate(complaint)
 
-__all__ = ["ClockView", "Promise", "badge_for", "clocks_for", "context_for", "follow_changes",
+__all__ = ["BadgeText", "ClockView", "Promise", "badge_for", "badge_texts", "clocks_for", "context_for", "follow_changes",
            "humanize_minutes", "next_promise", "prefetch_badges", "promises_for", "refresh"]
