@@ -8,9 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import g
+from sqlalchemy import select
 
-from ..models import utcnow
-from .clocks import _context_of, humanize_minutes, prefetch_badges, view
+from .. import reference_cache
+from ..extensions import db
+from ..models import CalendarException, Tenant, utcnow
+from .calendar import BusinessCalendar, calendar_for
+from .clocks import Context, _contexts, humanize_minutes, prefetch_badges, view
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ def badge_texts(rows, now: datetime | None = None) -> dict[int, BadgeText | None
 
     prefetch_badges(rows)
     found = g.get("_deadline_badges") or {}
+    contexts: dict[int, Context] = {}
     now = now or utcnow()
     when = datetime_formatter("short")
     words = _translations()
@@ -42,7 +47,9 @@ def badge_texts(rows, now: datetime | None = None) -> dict[int, BadgeText | None
         if clock is None:
             texts[row.id] = None
             continue
-        badge = view(_context_of(row), clock, now)
+        ctx = contexts.get(row.tenant_id) or contexts.setdefault(
+            row.tenant_id, _display_context(row.tenant_id))
+        badge = view(ctx, clock, now)
         if badge.state == "paused":
             text = paused
         elif badge.state == "late":
@@ -52,3 +59,25 @@ def badge_texts(rows, now: datetime | None = None) -> dict[int, BadgeText | None
         texts[row.id] = BadgeText("paused" if badge.state == "paused" else badge.level,
                                   f"{badge.label} · {when(badge.due_at)}", text)
     return texts
+
+
+def _display_context(tenant_id: int) -> Context:
+    """The tenant's calendar and policy for showing badges: this request's own when it has
+    loaded one (it may have changed them), else the calendar from the per-process reference
+    cache (portal/reference_cache.py: its days' working time stays computed across requests;
+    a change of the tenant or its calendar exceptions in this process drops it at once, in
+    another within a minute). Only for display: clocks are scheduled with ``context_for``."""
+    ctx = _contexts().get(tenant_id)
+    if ctx is not None:
+        return ctx
+    tenant = db.session.get(Tenant, tenant_id)
+    calendar = reference_cache.cached("deadline_calendar", (CalendarException, Tenant),
+                                      lambda: _calendar(tenant))
+    from .policy import policy_for
+
+    return Context(tenant, calendar, policy_for(tenant))
+
+
+def _calendar(tenant: Tenant) -> BusinessCalendar:
+    return calendar_for(tenant, dict(db.session.execute(
+        select(CalendarException.day, CalendarException.working)).all()))
