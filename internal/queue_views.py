@@ -14,7 +14,7 @@ from portal.deadlines import badge_texts
 from portal.extensions import db
 from portal.i18n import datetime_formatter
 from portal.models import CustomerCompany, Department, ProductModel, StaffUser
-from portal.web import render
+from portal.web import is_htmx, render
 
 from . import blueprint
 
@@ -61,8 +61,6 @@ def index():
 
 
 def _fragment() -> bool:
-    from portal.web import is_htmx
-
     return is_htmx()
 
 
