@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select, text, true
+from sqlalchemy import and_, exists, func, literal_column, or_, select, text
 
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
@@ -239,26 +239,10 @@ class QueuePage:
         self.pages = max(1, -(-self.total // self.query.per_page))
 
 
-# What a row's deadline badge needs of its most urgent running clock (deadlines.view()).
-CLOCK_FIELDS = ("id", "kind", "due_at", "warn_at", "paused_at", "stopped_at", "started_at",
-                "working_time", "customer_visible", "budget_minutes", "paused_minutes",
-                "action_id", "warned_at", "escalated_at", "second_escalated_at")
-
-
-def _urgent_clock():
-    """The complaint's running clock due first, as a lateral subquery of the rows."""
-    return (select(*(getattr(DeadlineClock, f).label(f) for f in CLOCK_FIELDS))
-            .where(DeadlineClock.complaint_id == Complaint.id,
-                   DeadlineClock.stopped_at.is_(None))
-            .order_by(DeadlineClock.due_at).limit(1).lateral("urgent_clock"))
-
-
-def row_statement(query: QueueQuery, user, where: list, with_clock: bool = False):
-    """One statement for a page of rows with every name the row shows (no lazy loads); with
-    ``with_clock`` also each row's most urgent running clock (``clock_<field>`` columns, a
-    LEFT JOIN LATERAL: PostgreSQL only)."""
+def row_statement(query: QueueQuery, user, where: list):
+    """One statement for a page of rows with every name the row shows (no lazy loads)."""
     owner = StaffUser.__table__.alias("owner")
-    statement = (
+    return (
         select(Complaint.id, Complaint.tenant_id, Complaint.number, Complaint.title,
                Complaint.status,
                Complaint.severity, Complaint.info_class, Complaint.created_at,
@@ -278,20 +262,13 @@ def row_statement(query: QueueQuery, user, where: list, with_clock: bool = False
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     )
-    if with_clock:
-        clock = _urgent_clock()
-        statement = (statement.add_columns(*(clock.c[f].label(f"clock_{f}") for f in CLOCK_FIELDS))
-                     .outerjoin(clock, true()))
-    return statement
 
 
 def page(query: QueueQuery, user) -> QueuePage:
     """One page of the queue for ``user`` in the active tenant: two statements (plus at most
-    two small lookups when searching), whatever the page size. On PostgreSQL the rows carry
-    their most urgent running clock (for the deadline badges) in the same statement."""
+    two small lookups when searching), whatever the page size."""
     where = conditions(query, user)
-    lateral = db.session.get_bind().dialect.name == "postgresql"
-    rows = db.session.execute(row_statement(query, user, where, with_clock=lateral)).all()
+    rows = db.session.execute(row_statement(query, user, where)).all()
     if query.page == 1 and len(rows) < query.per_page:
         total = len(rows)
     else:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 
 from flask import g
 from sqlalchemy import select
@@ -34,7 +33,8 @@ def badge_texts(rows, now: datetime | None = None) -> dict[int, BadgeText | None
     per page rather than once per row (the same text internal/_clock_badge.html renders)."""
     from ..i18n import _translations, datetime_formatter
 
-    found = _clocks_of(rows)
+    prefetch_badges(rows)
+    found = g.get("_deadline_badges") or {}
     contexts: dict[int, Context] = {}
     now = now or utcnow()
     when = datetime_formatter("short")
@@ -59,18 +59,6 @@ def badge_texts(rows, now: datetime | None = None) -> dict[int, BadgeText | None
         texts[row.id] = BadgeText("paused" if badge.state == "paused" else badge.level,
                                   f"{badge.label} · {when(badge.due_at)}", text)
     return texts
-
-
-def _clocks_of(rows) -> dict:
-    """Each row's most urgent running clock: from the rows themselves when the queue joined
-    it in (``clock_<field>`` columns), else loaded in one statement (prefetch_badges)."""
-    if rows and hasattr(rows[0], "clock_id"):
-        from ..complaints.queue import CLOCK_FIELDS
-
-        return {row.id: SimpleNamespace(**{f: getattr(row, f"clock_{f}") for f in CLOCK_FIELDS})
-                if row.clock_id is not None else None for row in rows}
-    prefetch_badges(rows)
-    return g.get("_deadline_badges") or {}
 
 
 def _display_context(tenant_id: int) -> Context:

@@ -81,34 +81,3 @@ def test_queue_badges_read_like_the_badge_template(db, make_tenant, make_complai
                     assert (badge.css, str(badge.title), badge.text) == (
                         css, title.replace("&#39;", "'"), text), locale
         assert texts[late.id].css == "late" and texts[paused.id].css == "paused"
-
-
-def test_queue_rows_carry_their_most_urgent_clock(db, make_tenant, make_complaint, make_staff,
-                                                 app):
-    """On PostgreSQL the queue's rows statement joins each row's most urgent running clock
-    (LEFT JOIN LATERAL, scoped to the tenant like any statement); the badges made from it are
-    the ones the one-statement prefetch gives for the same complaints."""
-    from portal.complaints import queue
-    from portal.deadlines import badge_texts
-    from portal.models import utcnow
-
-    tenant = make_tenant()
-    other = make_tenant()
-    make_complaint(other)  # another tenant's clocks never join in
-    staff = make_staff(tenant, "quality")
-    complaints = [make_complaint(tenant) for _ in range(3)]
-    with activate(tenant):
-        for clock in _clocks(db, complaints[1]).values():
-            clock.due_at = utcnow() - timedelta(hours=5)
-        for clock in _clocks(db, complaints[2]).values():
-            clock.stopped_at = utcnow()  # no running clock: no badge
-        db.session.flush()
-        with app.test_request_context(), force_locale("en"):
-            rows = queue.page(queue.QueueQuery(), staff).rows
-            assert {r.id for r in rows} == {c.id for c in complaints}
-            assert all(hasattr(r, "clock_id") for r in rows)
-            joined = badge_texts(rows)
-        with app.test_request_context(), force_locale("en"):
-            prefetched = badge_texts(complaints)
-        assert joined == prefetched
-        assert joined[complaints[1].id].css == "late" and joined[complaints[2].id] is None
