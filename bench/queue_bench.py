@@ -97,6 +97,17 @@ def complaint_ids(database_url: str, slug: str, count: int = 500) -> list[int]:
     return [r[0] for r in rows]
 
 
+def gunicorn_path() -> str:
+    """gunicorn of the environment running this script (its bin directory, next to
+    sys.executable), not whatever ``gunicorn`` is first on PATH: the benchmark needs no
+    activated venv, and never measures another installation."""
+    candidate = Path(sys.executable).parent / "gunicorn"
+    if not candidate.exists():
+        raise SystemExit(f"gunicorn is not installed in this environment ({candidate}); "
+                         "pip install -e . installs it")
+    return str(candidate)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
@@ -118,7 +129,7 @@ def main(argv=None) -> None:
     for name in ("REDIS_URL", "S3_BUCKET", "MAIL_URL"):
         env.pop(name, None)
     server = subprocess.Popen(
-        ["gunicorn", "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers),
+        [gunicorn_path(), "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers),
          "--threads", str(args.threads), "--worker-class", "gthread", "--log-level", "warning",
          "portal:create_app()"], cwd=ROOT, env=env, start_new_session=True)
     results = {}

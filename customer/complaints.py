@@ -18,6 +18,7 @@ from portal.client import client_ip
 from portal.complaints import intake
 from portal.complaints.operations import submit_complaint
 from portal.complaints.timeline import Visitor
+from portal.complaints.vocabulary import CUSTOMER_DEMAND_LABELS
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import Complaint
@@ -25,7 +26,7 @@ from portal.tenancy import current_tenant
 from portal.web import render
 
 from . import blueprint, uploads
-from .forms import DEMAND_LABELS, ClaimForm, ComplaintForm, new_key, require_reporter
+from .forms import ClaimForm, ComplaintForm, new_key, require_reporter
 from .views import signed_in_contact
 
 FILED_IN_SESSION = 20  # complaints a browser remembers having filed (confirmation pages)
@@ -79,24 +80,8 @@ def public_new_complaint():
     valid = form.validate()
     if contact is None:
         valid = require_reporter(form) and valid
-    product = None
-    if form.product.data and not form.product.errors:
-        product = intake.resolve_product(form.product.data)
-        if product is None:
-            form.product.errors.append(_("We do not know this model. Pick one from the list "
-                                         "(type part of its code or name)."))
-            valid = False
-    report = None
-    if form.serials.data and not form.serials.errors:
-        report = intake.check_serials(
-            tenant, form.serials.data, product=product,
-            shipped_on=form.shipped_on.data, lot=form.lot.data,
-            company_id=contact.company_id if contact else None)
-        form.serials.errors.extend(str(e) for e in report.errors)
-        if report.too_many:
-            form.serials.errors.append(_("At most %(max)d serial numbers per complaint; file "
-                                         "the rest separately.", max=intake.MAX_SERIALS))
-        valid = valid and not report.errors and not report.too_many
+    product, report, checked = _check_product_and_serials(tenant, form, contact)
+    valid = valid and checked
     needs_confirmation = bool(report and report.needs_confirmation
                               and not form.confirm_serials.data)
     if not (form.shipped_on.data or form.lot.data or form.shipped_on.errors
@@ -129,6 +114,31 @@ def public_new_complaint():
         if complaint is None:
             raise
     return _to_confirmation(complaint)
+
+
+def _check_product_and_serials(tenant, form: ComplaintForm, contact):
+    """The model picked by code or name, and the serial numbers checked against the catalogue
+    (errors beside the fields). Returns ``(product, serial report, valid)``."""
+    valid = True
+    product = None
+    if form.product.data and not form.product.errors:
+        product = intake.resolve_product(form.product.data)
+        if product is None:
+            form.product.errors.append(_("We do not know this model. Pick one from the list "
+                                         "(type part of its code or name)."))
+            valid = False
+    report = None
+    if form.serials.data and not form.serials.errors:
+        report = intake.check_serials(
+            tenant, form.serials.data, product=product,
+            shipped_on=form.shipped_on.data, lot=form.lot.data,
+            company_id=contact.company_id if contact else None)
+        form.serials.errors.extend(str(e) for e in report.errors)
+        if report.too_many:
+            form.serials.errors.append(_("At most %(max)d serial numbers per complaint; file "
+                                         "the rest separately.", max=intake.MAX_SERIALS))
+        valid = valid and not report.errors and not report.too_many
+    return product, report, valid
 
 
 def _record(tenant, contact, form: ComplaintForm, product, report, key, staged):
@@ -190,7 +200,7 @@ def _form_page(form, contact, status=200, staged=(), photo_errors=(), report=Non
                   contact=contact,
                   products=intake.suggest_products(None, limit=50), staged=staged,
                   photo_errors=photo_errors, report=report, limit_error=limit_error,
-                  ask_confirmation=ask_confirmation, demand_labels=DEMAND_LABELS,
+                  ask_confirmation=ask_confirmation, demand_labels=CUSTOMER_DEMAND_LABELS,
                   max_photos=tenant.setting("max_photos"),
                   max_photo_mb=tenant.setting("max_photo_mb"))
 
@@ -222,7 +232,7 @@ def public_filed(number: str):
             or (contact is not None and complaint.customer_company_id == contact.company_id)):
         abort(404)
     return render("customer/filed.html", complaint=complaint, contact=contact,
-                  promises=promise_lines(complaint), demand_labels=DEMAND_LABELS)
+                  promises=promise_lines(complaint), demand_labels=CUSTOMER_DEMAND_LABELS)
 
 
 @blueprint.route("/follow/<token>", methods=["GET", "POST"])

@@ -13,11 +13,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import photos, uow
 from portal.complaints import workflow
-from portal.complaints.workflow import STATE_LABELS, STATES, TransitionError
+from portal.complaints.permissions import Refused
+from portal.complaints.vocabulary import CUSTOMER_DEMAND_LABELS, CUSTOMER_STATE_LABELS, STATUSES
 from portal.web import render
 
 from . import blueprint, uploads
-from .forms import DEMAND_LABELS, AcceptForm, DisputeForm, MessageForm, new_key
+from .forms import AcceptForm, DisputeForm, MessageForm, new_key
 from .queries import (
     STATUS_GROUP_LABELS,
     STATUS_GROUPS,
@@ -37,7 +38,7 @@ from .queries import (
 def complaints():
     q = request.args.get("q", "")[:100]
     status = request.args.get("status", "")
-    if status not in STATUS_GROUPS and status not in STATES:
+    if status not in STATUS_GROUPS and status not in STATUSES:
         status = ""
     try:
         page = max(1, min(int(request.args.get("page", 1)), 10_000))
@@ -46,8 +47,8 @@ def complaints():
     rows, has_more = search_complaints(current_user, q, status, page)
     return render("customer/complaints.html", "customer/_complaint_list.html",
                   complaints=rows, has_more=has_more, page=page, q=q, status_filter=status,
-                  promises=next_promises(rows), state_labels=STATE_LABELS,
-                  group_labels=STATUS_GROUP_LABELS, states=STATES)
+                  promises=next_promises(rows), state_labels=CUSTOMER_STATE_LABELS,
+                  group_labels=STATUS_GROUP_LABELS, states=STATUSES)
 
 
 def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=(),
@@ -68,7 +69,7 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
         can_dispute=workflow.can(complaint, actor, "dispute"),
         message_form=message_form, dispute_form=dispute_form or DisputeForm(formdata=None),
         accept_form=AcceptForm(formdata=None), staged=staged, photo_errors=photo_errors,
-        step_error=step_error, state_labels=STATE_LABELS, demand_labels=DEMAND_LABELS,
+        step_error=step_error, state_labels=CUSTOMER_STATE_LABELS, demand_labels=CUSTOMER_DEMAND_LABELS,
         max_photos=int(_tenant().setting("max_photos")),
         max_photo_mb=int(_tenant().setting("max_photo_mb")))
 
@@ -107,7 +108,7 @@ def _step(complaint, name: str, message: str | None = None):
     """Run a workflow step; returns an error message for the page, or None."""
     try:
         return workflow.transition(complaint, current_user, name, message), None
-    except TransitionError as refused:  # raised before anything changed
+    except Refused as refused:  # raised before anything changed
         return None, str(refused.message)
 
 

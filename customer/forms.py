@@ -34,18 +34,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.complaints.vocabulary import CUSTOMER_DEMAND_LABELS, DEMANDS
 from portal.i18n import lazy_gettext as _l
-from portal.models import DEMANDS
-
-DEMAND_LABELS = {
-    "onsite": _l("Send someone on site"),
-    "replacement": _l("Send replacement parts"),
-    "exchange": _l("Exchange the goods"),
-    "return": _l("Take the goods back"),
-    "claim": _l("Compensation (claim)"),
-    "penalty": _l("Penalty as agreed"),
-    "answer": _l("Only an answer"),
-}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -159,7 +149,7 @@ class ComplaintForm(FlaskForm):
         plain_text])
 
     demands = CheckboxesField(_l("What do you need from us?"),
-                              choices=[(d, DEMAND_LABELS[d]) for d in DEMANDS],
+                              choices=[(d, CUSTOMER_DEMAND_LABELS[d]) for d in DEMANDS],
                               validators=[DataRequired(_l("Choose at least one."))])
     claim_amount = AmountField(_l("Claim amount (CNY)"), places=2, validators=[
         Optional(), NumberRange(min=Decimal("0.01"), max=Decimal("999999999999.99"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort
 from sqlalchemy import func, or_, select
 
-from portal.complaints.workflow import TRANSITIONS
+from portal.complaints import vocabulary
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.models import (
@@ -85,30 +85,9 @@ def next_promises(complaints) -> dict[int, object]:
     return found
 
 
-_TRANSITION_LABELS = {}
-for _t in TRANSITIONS:
-    _TRANSITION_LABELS.setdefault(_t.name, _t.label)
-
-EVENT_LABELS = {
-    "submitted": _l("Complaint received"),
-    "contact_linked": _l("Linked to your account"),
-    "action.added": _l("Immediate measure"),
-    "eight_d.summary": _l("8D report summary"),
-    "request.created": _l("Your request is being handled"),
-    "request.shipped": _l("Goods shipped (tracking number)"),
-    "request.received": _l("Returned goods received"),
-    "request.paid": _l("Claim paid"),
-    "photo.rejected": _l("Photo refused"),
-    "email.reply": _l("Your e-mail"),
-}
-
-
 def event_label(event: TimelineEvent):
-    if event.kind in EVENT_LABELS:
-        return EVENT_LABELS[event.kind]
-    if event.kind.startswith("transition."):
-        return _TRANSITION_LABELS.get(event.kind.partition(".")[2], _l("Update"))
-    return _l("Update")
+    """How a timeline entry reads for the customer (the vocabulary's customer words)."""
+    return vocabulary.event_label(event.kind, customer=True)
 
 
 def customer_timeline(complaint: Complaint) -> list[TimelineEvent]:

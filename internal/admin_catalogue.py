@@ -4,7 +4,6 @@ progress), the downloadable templates, and the shipment export."""
 
 from __future__ import annotations
 
-import re
 from http import HTTPStatus
 
 from flask import Response, abort, flash, redirect, request, url_for
@@ -15,9 +14,11 @@ from sqlalchemy import func, select
 
 from portal import imports, uow
 from portal.accounts.forms import ConfirmForm
+from portal.complaints import serials as serial_rules
 from portal.extensions import db
 from portal.models import CustomerCompany, ImportRun, ProductModel, Shipment
 from portal.queueing import enqueue
+from portal.tenancy import current_tenant
 from portal.web import render
 
 from . import blueprint
@@ -95,24 +96,22 @@ def _check_shipment(form: ShipmentForm) -> dict | None:
     """The same rules as an import row, with messages beside the fields."""
     product = db.session.get(ProductModel, form.product_model_id.data)
     first, last = (form.serial_first.data or "").strip(), (form.serial_last.data or "").strip()
-    serials = [s for s in re.split(r"[\s,;，；、]+", form.serials.data or "") if s]
+    listed = serial_rules.split(form.serials.data)
     ok = True
     if bool(first) != bool(last):
         form.serial_last.errors.append(_("Give both the first and the last serial number."))
         ok = False
-    elif first and imports.split_range(first, last) is None:
+    elif first and serial_rules.range_size(first, last) is None:
         form.serial_last.errors.append(_("The range is not valid (same prefix, last after "
                                          "first)."))
         ok = False
-    pattern = imports._compile(product.serial_pattern if product else None) or \
-        imports._compile(imports.current_tenant_setting("serial_pattern"))
-    if pattern is not None:
-        bad = [s for s in ([first, last] if first and last else []) + serials
-               if len(s) > 60 or not pattern.match(s)]
-        if bad:
-            form.serials.errors.append(_("Serial number “%(value)s” does not match the "
-                                         "model's format.", value=bad[0][:60]))
-            ok = False
+    pattern = serial_rules.pattern_for(current_tenant, product)
+    bad = [s for s in ([first, last] if first and last else []) + listed
+           if not serial_rules.has_format(pattern, s)]
+    if bad:
+        form.serials.errors.append(_("Serial number “%(value)s” does not match the "
+                                     "model's format.", value=bad[0][:60]))
+        ok = False
     lot = form.lot.data.strip()
     if db.session.scalar(select(Shipment.id).where(
             Shipment.product_model_id == form.product_model_id.data, Shipment.lot == lot)):
@@ -124,7 +123,7 @@ def _check_shipment(form: ShipmentForm) -> dict | None:
             "quantity": form.quantity.data, "shipped_on": form.shipped_on.data,
             "customer_company_id": form.customer_company_id.data or None,
             "serial_first": first or None, "serial_last": last or None,
-            "serials": serials or None}
+            "serials": listed or None}
 
 
 @blueprint.route("/admin/shipments", methods=["GET", "POST"])

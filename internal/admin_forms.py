@@ -33,18 +33,13 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts.passwords import MIN_PASSWORD_LENGTH, NotCommon
+from portal.complaints.vocabulary import APPROVER_ROLES, ROLE_LABELS, ROLES
 from portal.i18n import LANGUAGE_NAMES
 from portal.i18n import lazy_gettext as _l
-from portal.models import DEPARTMENT_KINDS, ROLES
+from portal.models import DEPARTMENT_KINDS
 
 REQUIRED = _l("This field is required.")
 
-ROLE_LABELS = {
-    "after_sales": _l("After-sales"), "quality": _l("Quality"), "technical": _l("Technical"),
-    "responder": _l("Responsible department"), "logistics": _l("Logistics"),
-    "finance": _l("Finance"), "manager": _l("Manager"), "admin": _l("Administrator"),
-}
-APPROVER_ROLES = tuple(r for r in ROLES if r != "admin")
 
 
 def role_names(role: str) -> set[str]:

@@ -16,6 +16,7 @@ from portal import uow
 from portal.accounts import _digest, end_all_sessions, issue_token, load_principal, start_session
 from portal.accounts import hash_password as _hash
 from portal.accounts.forms import ConfirmForm
+from portal.complaints.permissions import permitted
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import (
@@ -40,7 +41,7 @@ from .admin_forms import (
     StandardDepartmentsForm,
     opts,
 )
-from .views import PUBLIC_ENDPOINTS, require_role
+from .views import PUBLIC_ENDPOINTS
 
 INVITE_PURPOSE = "invite"
 INVITE_MINUTES = 7 * 24 * 60
@@ -54,7 +55,7 @@ def _admins_only():
     """Every administration page needs the admin role (the staff guard has run before)."""
     if (request.endpoint or "").startswith("internal.admin_") \
             and getattr(current_user, "kind", None) == "staff":
-        require_role("admin")
+        permitted("administer")
 
 
 @blueprint.app_context_processor

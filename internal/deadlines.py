@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from portal import deadlines, uow
 from portal.accounts.forms import ConfirmForm
+from portal.complaints.permissions import permitted
 from portal.deadlines.clocks import forget_context, humanize_minutes
 from portal.deadlines.policy import (
     DEFAULTS,
@@ -54,9 +55,7 @@ def _deadline_humanize(minutes):
 
 @blueprint.route("/admin/deadlines", methods=["GET", "POST"])
 def deadline_policy():
-
-    if not current_user.has_role("admin"):
-        abort(403)
+    permitted("administer")
     tenant = current_tenant._get_current_object()
     form = ConfirmForm()
     errors: dict[tuple[str, str], str] = {}
@@ -67,55 +66,67 @@ def deadline_policy():
             abort(400)
         what = request.form.get("what", "policy")
         if what == "policy":
-            cleaned = {}
-            for kind in DEFAULTS:
-                raw = {key: request.form.get(f"{kind}-{key}") for key in
-                       ("amount", "misuse_amount", "unit")}
-                raw["enabled"] = request.form.get(f"{kind}-enabled") == "on"
-                values[kind] = {**values[kind], **{k: v for k, v in raw.items() if v is not None}}
-                try:
-                    cleaned[kind] = validate_rule(kind, raw)
-                except PolicyError as exc:
-                    errors[(kind, exc.field)] = str(exc.message)
-            if not errors:
-                old = tenant.setting("deadline_policy")
-                tenant.settings = {**(tenant.settings or {}), "deadline_policy": cleaned}
-                db.session.add(SettingChange(staff_id=current_user.id, key="deadline_policy",
-                                             old_value=old, new_value=cleaned))
-                uow.commit()
-                forget_context(tenant.id)
-                flash(_("The deadline policy is saved. It applies to clocks started from now."),
-                      "success")
-                return redirect(url_for("internal.deadline_policy"), code=303)
-            status = 422
+            done = _save_policy(tenant, values, errors)
         elif what == "exception":
-            raw_day = (request.form.get("day") or "").strip()
-            note = (request.form.get("note") or "").strip()[:200] or None
-            try:
-                day = date.fromisoformat(raw_day)
-            except ValueError:
-                errors[("exception", "day")] = _("Enter a date like 2026-10-01.")
-                day = None
-            if day and db.session.scalar(select(CalendarException).where(
-                    CalendarException.day == day)):
-                errors[("exception", "day")] = _("This day already has an exception.")
-            if not errors:
-                db.session.add(CalendarException(day=day, note=note,
-                                                 working=request.form.get("working") == "1"))
-                uow.commit()
-                forget_context(tenant.id)
-                return redirect(url_for("internal.deadline_policy"), code=303)
-            status = 422
+            done = _add_exception(tenant, errors)
         elif what == "remove":
             raw = request.form.get("id", "")
             exception = db.get_or_404(CalendarException, int(raw)) if raw.isdigit() else abort(404)
             db.session.delete(exception)
             uow.commit()
             forget_context(tenant.id)
-            return redirect(url_for("internal.deadline_policy"), code=303)
+            done = True
         else:
             abort(400)
+        if done:
+            return redirect(url_for("internal.deadline_policy"), code=303)
+        status = 422
     exceptions = db.session.scalars(select(CalendarException).order_by(CalendarException.day)).all()
-    return render("internal/deadlines/policy.html", None, HTTPStatus(status), form=form, values=values, errors=errors,
-                  labels=LABELS, units=UNITS, exceptions=exceptions,
-                  typed=request.form)
+    return render("internal/deadlines/policy.html", None, HTTPStatus(status), form=form,
+                  values=values, errors=errors, labels=LABELS, units=UNITS,
+                  exceptions=exceptions, typed=request.form)
+
+
+def _save_policy(tenant, values: dict, errors: dict) -> bool:
+    """The policy's rules from the form: saved with their history, or the errors noted (and
+    what was typed kept in ``values``). True when saved."""
+    cleaned = {}
+    for kind in DEFAULTS:
+        raw = {key: request.form.get(f"{kind}-{key}") for key in
+               ("amount", "misuse_amount", "unit")}
+        raw["enabled"] = request.form.get(f"{kind}-enabled") == "on"
+        values[kind] = {**values[kind], **{k: v for k, v in raw.items() if v is not None}}
+        try:
+            cleaned[kind] = validate_rule(kind, raw)
+        except PolicyError as exc:
+            errors[(kind, exc.field)] = str(exc.message)
+    if errors:
+        return False
+    old = tenant.setting("deadline_policy")
+    tenant.settings = {**(tenant.settings or {}), "deadline_policy": cleaned}
+    db.session.add(SettingChange(staff_id=current_user.id, key="deadline_policy",
+                                 old_value=old, new_value=cleaned))
+    uow.commit()
+    forget_context(tenant.id)
+    flash(_("The deadline policy is saved. It applies to clocks started from now."), "success")
+    return True
+
+
+def _add_exception(tenant, errors: dict) -> bool:
+    """A day off or an extra working day of the tenant's calendar. True when added."""
+    raw_day = (request.form.get("day") or "").strip()
+    note = (request.form.get("note") or "").strip()[:200] or None
+    try:
+        day = date.fromisoformat(raw_day)
+    except ValueError:
+        errors[("exception", "day")] = _("Enter a date like 2026-10-01.")
+        day = None
+    if day and db.session.scalar(select(CalendarException).where(CalendarException.day == day)):
+        errors[("exception", "day")] = _("This day already has an exception.")
+    if errors:
+        return False
+    db.session.add(CalendarException(day=day, note=note,
+                                     working=request.form.get("working") == "1"))
+    uow.commit()
+    forget_context(tenant.id)
+    return True

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal import notifications, uow
 from portal.accounts.forms import ConfirmForm
+from portal.complaints.permissions import permitted
 from portal.extensions import db
 from portal.models import Delivery, Notification
 from portal.web import render
@@ -18,8 +19,7 @@ from . import blueprint
 
 
 def _require_admin() -> None:
-    if not current_user.has_role("admin"):
-        abort(403)
+    permitted("administer")
 
 
 @blueprint.app_template_global("notification_unread")

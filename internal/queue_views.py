@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from portal import reference_cache
 from portal.complaints import queue
-from portal.complaints.workflow import STAFF_STATE_LABELS, STATES
+from portal.complaints.vocabulary import SEVERITY_LABELS, STAFF_STATE_LABELS, STATUSES
+from portal.deadlines import badge_texts
 from portal.extensions import db
+from portal.i18n import datetime_formatter
 from portal.models import CustomerCompany, Department, ProductModel, StaffUser
-from portal.web import render
+from portal.web import is_htmx, render
 
 from . import blueprint
-from .forms import SEVERITY_LABELS
 
 FILTER_SOURCES = (Department, StaffUser, ProductModel, CustomerCompany)
 reference_cache.watch("queue_filter_options", FILTER_SOURCES)
@@ -43,31 +44,25 @@ def _load_filter_options() -> dict:
     }
 
 
-def prefetch_clocks(rows) -> None:
-    try:
-        from portal.deadlines import prefetch_badges
-    except ImportError:  # the deadlines package is optional for the queue
-        return
-    prefetch_badges(rows)
-
-
 @blueprint.get("/")
 def index():
     query = queue.QueueQuery.from_args(request.args)
     result = queue.page(query, current_user)
-    prefetch_clocks(result.rows)
-    # Lazy labels become plain strings once per request (each row would translate them again).
+    # What every row shows is made display-ready once per page: the deadline badges (one
+    # statement for the clocks) and the dates, with the language and time zone looked up
+    # once; lazy labels become plain strings once.
+    created = datetime_formatter("short")
     return render("internal/queue.html", "internal/_queue_results.html",
                   q=query, result=result, views=queue.VIEWS, sorts=queue.SORTS,
-                  labels={k: str(v) for k, v in STAFF_STATE_LABELS.items()}, states=STATES,
+                  labels={k: str(v) for k, v in STAFF_STATE_LABELS.items()}, states=STATUSES,
                   severities={k: str(v) for k, v in SEVERITY_LABELS.items()},
+                  badges=badge_texts(result.rows),
+                  created={row.id: created(row.created_at) for row in result.rows},
                   options=filter_options() if not _fragment() else None,
                   export_url=url_for("internal.export_queue", **query.to_args(page=1)))
 
 
 def _fragment() -> bool:
-    from portal.web import is_htmx
-
     return is_htmx()
 
 

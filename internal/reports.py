@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from portal import uow
 from portal.accounts.forms import ConfirmForm
-from portal.deadlines.escalation import KIND_LABELS, TRIGGER_LABELS, issue
+from portal.complaints.permissions import may, permitted
+from portal.complaints.vocabulary import (
+    REPORT_KIND_LABELS,
+    REPORT_STATE_LABELS,
+    REPORT_TRIGGER_LABELS,
+)
+from portal.deadlines.escalation import issue
 from portal.extensions import db
 from portal.models import (
     Complaint,
@@ -25,8 +31,6 @@ from portal.web import render
 
 from . import blueprint
 
-EDITORS = ("quality", "manager", "admin")
-
 
 def _context(report: EscalationReport) -> dict:
     from portal.deadlines.clocks import context_for, view
@@ -35,8 +39,9 @@ def _context(report: EscalationReport) -> dict:
     clock = db.session.scalar(select(DeadlineClock).where(DeadlineClock.report_id == report.id))
     ids = (report.evidence or {}).get("related_complaints", [])
     return dict(
-        report=report, kind_label=KIND_LABELS.get(report.kind, report.kind),
-        trigger_label=TRIGGER_LABELS.get(report.trigger, report.trigger),
+        report=report, kind_label=REPORT_KIND_LABELS.get(report.kind, report.kind),
+        trigger_label=REPORT_TRIGGER_LABELS.get(report.trigger, report.trigger),
+        state_label=REPORT_STATE_LABELS.get(report.status, report.status),
         figures=(report.evidence or {}).get("figures", {}),
         thresholds=(report.evidence or {}).get("thresholds", {}),
         product=db.session.get(ProductModel, report.product_model_id)
@@ -56,8 +61,8 @@ def _context(report: EscalationReport) -> dict:
 def reports():
     rows = db.session.scalars(select(EscalationReport).order_by(EscalationReport.id.desc())
                               .limit(200)).all()
-    return render("internal/reports/list.html", rows=rows, kinds=KIND_LABELS,
-                  triggers=TRIGGER_LABELS)
+    return render("internal/reports/list.html", rows=rows, kinds=REPORT_KIND_LABELS, states=REPORT_STATE_LABELS,
+                  triggers=REPORT_TRIGGER_LABELS)
 
 
 @blueprint.get("/reports/<int:report_id>")
@@ -66,14 +71,13 @@ def report_detail(report_id: int):
     staff = db.session.scalars(select(StaffUser).where(StaffUser.active.is_(True))
                                .order_by(StaffUser.name)).all()
     return render("internal/reports/detail.html", staff=staff, form=ConfirmForm(),
-                  can_edit=current_user.has_role(*EDITORS), **_context(report))
+                  can_edit=may(current_user, "edit_reports"), **_context(report))
 
 
 @blueprint.post("/reports/<int:report_id>")
 def report_update(report_id: int):
     report = db.get_or_404(EscalationReport, report_id)
-    if not current_user.has_role(*EDITORS):
-        abort(403)
+    permitted("edit_reports")
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from portal import uow
 from portal.accounts.forms import ConfirmForm
 from portal.complaints.costs import CATEGORY_LABELS
-from portal.complaints.workflow import TransitionError
+from portal.complaints.permissions import Refused
 from portal.extensions import db
 from portal.models import (
     SUPPLIER_REQUEST_STATES,
@@ -135,7 +135,7 @@ def _act(scar_id: int, form, operation, done: str, form_name: str):
     if form.validate_on_submit():
         try:
             operation(scar, form)
-        except (scars.RequestError, TransitionError) as exc:
+        except (scars.RequestError, Refused) as exc:
             uow.rollback()
             scar = db.get_or_404(SupplierRequest, scar_id)
             field = getattr(form, getattr(exc, "field", ""), None)

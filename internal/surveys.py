@@ -15,15 +15,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from portal import surveys, uow
 from portal.accounts.forms import ConfirmForm
+from portal.complaints.permissions import permitted
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.models import SurveyCampaign
 from portal.web import render
 
 from . import blueprint
-from .views import require_role
-
-VIEWERS = ("admin", "manager", "after_sales", "quality")
 
 
 class CampaignForm(FlaskForm):
@@ -44,11 +42,11 @@ def _campaigns():
 
 @blueprint.route("/surveys/", methods=["GET", "POST"])
 def survey_campaigns():
-    require_role(*VIEWERS)
+    permitted("survey_results")
     form = CampaignForm(data={"year": date.today().year} if request.method == "GET" else None)
     status = 200
     if request.method == "POST":
-        require_role("admin")
+        permitted("survey_campaigns")
         if form.validate_on_submit():
             campaign = surveys.create_campaign(form.name.data, form.year.data,
                                                form.reminder_after_days.data)
@@ -63,7 +61,7 @@ def survey_campaigns():
 
 @blueprint.get("/surveys/campaigns/<int:campaign_id>")
 def survey_campaign(campaign_id: int):
-    require_role(*VIEWERS)
+    permitted("survey_results")
     campaign = db.get_or_404(SurveyCampaign, campaign_id)
     return render("internal/surveys/campaign.html", "internal/surveys/_progress.html",
                   campaign=campaign, progress=surveys.progress(campaign), form=ConfirmForm())
@@ -71,7 +69,7 @@ def survey_campaign(campaign_id: int):
 
 @blueprint.post("/surveys/campaigns/<int:campaign_id>/launch")
 def survey_campaign_launch(campaign_id: int):
-    require_role("admin")
+    permitted("survey_campaigns")
     campaign = db.get_or_404(SurveyCampaign, campaign_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -87,7 +85,7 @@ def survey_campaign_launch(campaign_id: int):
 
 @blueprint.post("/surveys/campaigns/<int:campaign_id>/remind")
 def survey_campaign_remind(campaign_id: int):
-    require_role("admin")
+    permitted("survey_campaigns")
     campaign = db.get_or_404(SurveyCampaign, campaign_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -113,7 +111,7 @@ def _filters():
 
 @blueprint.get("/surveys/results")
 def survey_results():
-    require_role(*VIEWERS)
+    permitted("survey_results")
     campaign_id, year = _filters()
     return render("internal/surveys/results.html", results=surveys.results(campaign_id, year),
                   campaigns=_campaigns(), campaign_id=campaign_id, year=year,
@@ -122,7 +120,7 @@ def survey_results():
 
 @blueprint.get("/surveys/results.csv")
 def survey_results_csv():
-    require_role(*VIEWERS)
+    permitted("survey_results")
     campaign_id, year = _filters()
     return Response(surveys.export_csv(campaign_id, year), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="surveys.csv"'})
@@ -130,7 +128,7 @@ def survey_results_csv():
 
 @blueprint.get("/surveys/results.xlsx")
 def survey_results_xlsx():
-    require_role(*VIEWERS)
+    permitted("survey_results")
     campaign_id, year = _filters()
     return Response(
         surveys.export_xlsx(campaign_id, year),

@@ -13,6 +13,7 @@ from portal.accounts import end_all_sessions, end_session
 from portal.accounts.forms import ConfirmForm
 from portal.accounts.views import password_page, sign_in_page, sign_in_rate
 from portal.accounts.views import sign_out as shared_sign_out
+from portal.complaints.permissions import permitted
 from portal.extensions import db, limiter
 from portal.models import StaffUser
 from portal.web import render
@@ -29,11 +30,6 @@ def require_staff():
     if not current_user.is_authenticated or getattr(current_user, "kind", None) != "staff":
         return redirect(url_for("internal.sign_in", next=request.full_path.rstrip("?")))
     return None
-
-
-def require_role(*roles: str) -> None:
-    if not current_user.has_role(*roles):
-        abort(403)
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
@@ -54,14 +50,14 @@ def password():
 
 @blueprint.get("/admin/users")
 def users():
-    require_role("admin")
+    permitted("administer")
     staff = db.session.scalars(select(StaffUser).order_by(StaffUser.name)).all()
     return render("internal/users.html", staff=staff, form=ConfirmForm())
 
 
 @blueprint.post("/admin/users/<int:user_id>/sign-out-everywhere")
 def sign_out_everywhere(user_id: int):
-    require_role("admin")
+    permitted("administer")
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)

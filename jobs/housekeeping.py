@@ -1,4 +1,4 @@
-"""Hourly housekeeping, enqueued by the clock process (portal/deadlines/cli.py): delete staged
+"""Hourly housekeeping, enqueued by the clock process (jobs/cli.py): delete staged
 uploads no complaint took within a day, and sign-in failures too old to count. Across all
 tenants, so not a ``tenant_job``; commits once at the end. Safe to run twice or concurrently."""
 

@@ -101,38 +101,3 @@ def _discard_staged(photo: Photo) -> None:
     get_storage().delete(photo.staging_key)
     photo.staging_key = None
     uow.commit()
-
-
-def requeue_stale(older_than_minutes: int = 30) -> int:
-    """Safety net, run by the relay loop: queue again every photo still staged long after its
-    upload. Its first job may be gone — Redis restarted without persistence, the retries ran
-    out while S3 was down, or a worker died in the instant before RQ marked the job started
-    (which RQ's cleanup then skips). The job is idempotent, so a spare run costs nothing.
-    At most one re-queue per photo per period. Commits. Returns how many were queued."""
-    from datetime import timedelta
-
-    from portal.models import OutboxMessage
-    from portal.queueing import enqueue
-    from portal.tenancy import activate, unscoped
-
-    now = utcnow()
-    period = int(now.timestamp() // (older_than_minutes * 60))
-    with unscoped():
-        stale = db.session.execute(
-            select(Photo.id, Photo.tenant_id).where(
-                Photo.status == "staged",
-                Photo.created_at < now - timedelta(minutes=older_than_minutes))
-            .order_by(Photo.id).limit(1000)).all()
-        job_ids = {f"photo-{pid}-again-{period}": (pid, tid) for pid, tid in stale}
-        known = set(db.session.scalars(select(OutboxMessage.job_id).where(
-            OutboxMessage.job_id.in_(list(job_ids))))) if job_ids else set()
-    queued = 0
-    for job_id, (photo_id, tenant_id) in job_ids.items():
-        if job_id in known:
-            continue
-        with activate(tenant_id):
-            enqueue("jobs.photos.process_photo", photo_id, queue="photos", job_id=job_id)
-        queued += 1
-    if queued:
-        uow.commit()
-    return queued

@@ -10,7 +10,8 @@ from . import config
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    """Build the app: settings, observability, extensions, tenancy, blueprints, CLI, errors.
+    """Build the app: settings, observability, extensions, tenancy, listeners, events,
+    blueprints, CLI, error pages.
 
     Raises ``config.ConfigError`` on a bad or (when serving) half production configuration.
     Does no database or network I/O (migrations run in the release step, clients are
@@ -34,6 +35,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_observability(app)
     register_extensions(app)
     register_tenancy(app)
+    register_listeners(app)
     register_events(app)
     register_blueprints(app)
     register_cli(app)
@@ -77,6 +79,29 @@ def register_tenancy(app: Flask) -> None:
     _register(app)
 
 
+def register_listeners(app: Flask) -> None:
+    """What reacts to a complaint, inside the transaction of the change (workflow.py):
+
+    - a transition: the deadline clocks stop, pause or start; the escalation check looks at
+      the defect ratios; a closed complaint queues its satisfaction survey;
+    - a submission: the first clocks start; the escalation check counts the new complaint;
+    - another change (classified, actions added): the clocks catch up; a classification is
+      counted in the defect ratios.
+
+    Notifications go out from these (the sweep's warnings, an opened report), not from a
+    listener of their own. Registering is idempotent (tests build many apps)."""
+    from . import deadlines, surveys
+    from .complaints import operations, workflow
+    from .deadlines import clocks, escalation
+
+    workflow.on_transition(clocks.on_transition)
+    workflow.on_transition(escalation.on_transition)
+    workflow.on_transition(surveys.on_transition)
+    operations.on_submitted(clocks.on_submitted)
+    operations.on_submitted(escalation.on_submitted)
+    operations.on_changed(deadlines.follow_changes)
+
+
 def register_events(app: Flask) -> None:
     """Domain events (portal/events.py) and their subscribers: webhooks."""
     from . import events
@@ -88,7 +113,6 @@ def register_blueprints(app: Flask) -> None:
     from customer import blueprint as customer_bp
     from internal import blueprint as internal_bp
 
-    from . import surveys  # noqa: F401  (closing a complaint queues its survey)
     from .health import blueprint as health_bp
     from .web import blueprint as web_bp
 
@@ -125,10 +149,11 @@ def register_cli(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
-    from .web import register_error_pages, register_security_headers
+    from .web import register_error_pages, register_security_headers, register_template_helpers
 
     register_error_pages(app)
     register_security_headers(app)
+    register_template_helpers(app)
 
 
 def _project_root():

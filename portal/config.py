@@ -156,38 +156,9 @@ def load(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_uri(
             database_url or f"sqlite:///{instance / 'closeloop.sqlite3'}"
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        # Jobs: with no Redis, jobs run in process right after the request commits.
-        "REDIS_URL": _env("REDIS_URL"),
-        "RQ_QUEUES": ["default", "photos", "mail"],
-        # Prepended to every RQ queue name, so that several deployments (or test sessions)
-        # can share one Redis database without taking each other's jobs.
-        "RQ_QUEUE_PREFIX": _env("RQ_QUEUE_PREFIX", ""),
-        # Retries of failed jobs (seconds between attempts) and the worker's clocks; tests
-        # shorten them instead of sleeping. A job whose worker died is retried once its
-        # heartbeat (monitoring interval + grace) has lapsed and a maintenance pass sees it.
-        "RQ_RETRY_INTERVALS": _env_ints("RQ_RETRY_INTERVALS", [5, 15, 60, 300, 900]),
-        # Defaults recover a SIGKILLed worker's job within a minute: its heartbeat lapses
-        # after monitoring + grace (25 s), a maintenance pass (every 15 s) finds it, and the
-        # dead worker's scheduler lock expires after RQ_SCHEDULER_LOCK_SECONDS, so the retry
-        # it schedules is not held up (RQ's own lease is 61 s).
-        "RQ_MAINTENANCE_INTERVAL": _env_int("RQ_MAINTENANCE_INTERVAL", 15),
-        "RQ_JOB_MONITORING_INTERVAL": _env_int("RQ_JOB_MONITORING_INTERVAL", 10),
-        "RQ_HEARTBEAT_GRACE": _env_int("RQ_HEARTBEAT_GRACE", 15),
-        "RQ_SCHEDULER_LOCK_SECONDS": _env_int("RQ_SCHEDULER_LOCK_SECONDS", 15),
-        "RQ_WORKER_TTL": _env_int("RQ_WORKER_TTL", 420),
-        # Storage: S3 when a bucket is named, else files under instance/storage.
-        "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
-        "S3_BUCKET": _env("S3_BUCKET"),
-        "S3_REGION": _env("S3_REGION", "us-east-1"),
-        "AWS_ACCESS_KEY_ID": _env("AWS_ACCESS_KEY_ID"),
-        "AWS_SECRET_ACCESS_KEY": _env("AWS_SECRET_ACCESS_KEY"),
-        "LOCAL_STORAGE_DIR": str(instance / "storage"),
-        # Mail: smtp://user:pass@host:port (smtps:// for TLS); absent prints mail to the log.
-        "MAIL_URL": _env("MAIL_URL"),
-        "MAIL_FROM": _env("MAIL_FROM", "Closeloop <no-reply@closeloop.local>"),
-        # Public base URL for links in e-mails sent from jobs (no request to derive it from).
-        "PUBLIC_URL": _env("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Idle pooled connections are pinged before use (portal/extensions.py), not every one.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        **_services(instance),
         # Sessions: server-side rows; the cookie only carries their id.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -225,6 +196,43 @@ def load(instance_path: str) -> dict:
         # Calls per API token (Flask-Limiter syntax), counted where the other limits are.
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "600/minute;20/second"),
         **_observability(production, instance),
+    }
+
+
+def _services(instance: Path) -> dict:
+    """The outside services' settings: jobs (Redis + RQ), storage (S3) and mail (SMTP)."""
+    return {
+        # Jobs: with no Redis, jobs run in process right after the request commits.
+        "REDIS_URL": _env("REDIS_URL"),
+        "RQ_QUEUES": ["default", "photos", "mail"],
+        # Prepended to every RQ queue name, so that several deployments (or test sessions)
+        # can share one Redis database without taking each other's jobs.
+        "RQ_QUEUE_PREFIX": _env("RQ_QUEUE_PREFIX", ""),
+        # Retries of failed jobs (seconds between attempts) and the worker's clocks; tests
+        # shorten them instead of sleeping. A job whose worker died is retried once its
+        # heartbeat (monitoring interval + grace) has lapsed and a maintenance pass sees it.
+        "RQ_RETRY_INTERVALS": _env_ints("RQ_RETRY_INTERVALS", [5, 15, 60, 300, 900]),
+        # Defaults recover a SIGKILLed worker's job within a minute: its heartbeat lapses
+        # after monitoring + grace (25 s), a maintenance pass (every 15 s) finds it, and the
+        # dead worker's scheduler lock expires after RQ_SCHEDULER_LOCK_SECONDS, so the retry
+        # it schedules is not held up (RQ's own lease is 61 s).
+        "RQ_MAINTENANCE_INTERVAL": _env_int("RQ_MAINTENANCE_INTERVAL", 15),
+        "RQ_JOB_MONITORING_INTERVAL": _env_int("RQ_JOB_MONITORING_INTERVAL", 10),
+        "RQ_HEARTBEAT_GRACE": _env_int("RQ_HEARTBEAT_GRACE", 15),
+        "RQ_SCHEDULER_LOCK_SECONDS": _env_int("RQ_SCHEDULER_LOCK_SECONDS", 15),
+        "RQ_WORKER_TTL": _env_int("RQ_WORKER_TTL", 420),
+        # Storage: S3 when a bucket is named, else files under instance/storage.
+        "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
+        "S3_BUCKET": _env("S3_BUCKET"),
+        "S3_REGION": _env("S3_REGION", "us-east-1"),
+        "AWS_ACCESS_KEY_ID": _env("AWS_ACCESS_KEY_ID"),
+        "AWS_SECRET_ACCESS_KEY": _env("AWS_SECRET_ACCESS_KEY"),
+        "LOCAL_STORAGE_DIR": str(instance / "storage"),
+        # Mail: smtp://user:pass@host:port (smtps:// for TLS); absent prints mail to the log.
+        "MAIL_URL": _env("MAIL_URL"),
+        "MAIL_FROM": _env("MAIL_FROM", "Closeloop <no-reply@closeloop.local>"),
+        # Public base URL for links in e-mails sent from jobs (no request to derive it from).
+        "PUBLIC_URL": _env("PUBLIC_URL", "http://127.0.0.1:5000"),
     }
 
 

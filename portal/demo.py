@@ -161,6 +161,14 @@ def _seed_api_token() -> None:
 
 def _seed_tenant(tenant, staff_domain, customer_domain, companies, complaint_count,
                  password_hash, rng) -> None:
+    departments, staff, contacts = _seed_people(staff_domain, customer_domain, companies,
+                                                password_hash)
+    products = _seed_catalogue(contacts, rng)
+    _seed_complaints(tenant, departments, staff, contacts, products, complaint_count, rng)
+
+
+def _seed_people(staff_domain, customer_domain, companies, password_hash):
+    """Departments with their managers, one staff user per role, customers and contacts."""
     departments = {}
     for name, kind in DEPARTMENTS:
         departments[kind] = Department(name=name, kind=kind)
@@ -189,7 +197,11 @@ def _seed_tenant(tenant, staff_domain, customer_domain, companies, complaint_cou
             db.session.add(contact)
             contacts.append(contact)
     db.session.flush()
+    return departments, staff, contacts
 
+
+def _seed_catalogue(contacts, rng) -> list:
+    """Product models with their serial patterns, shipments in lots, failure modes."""
     products = []
     for code, zh, en, spec in PRODUCTS:
         product = ProductModel(code=code, name_zh=zh, name_en=en, specification=spec,
@@ -212,7 +224,13 @@ def _seed_tenant(tenant, staff_domain, customer_domain, companies, complaint_cou
     for code, zh, en, severe in FAILURE_MODES:
         db.session.add(FailureMode(code=code, name_zh=zh, name_en=en, severe=severe))
     db.session.flush()
+    return products
 
+
+def _seed_complaints(tenant, departments, staff, contacts, products, complaint_count,
+                     rng) -> None:
+    """Complaints in every state, walked there through the workflow."""
+    today = date.today()
     targets = [status for status, count in SPREAD for _ in range(count)][:complaint_count]
     for i, target in enumerate(targets):
         contact = contacts[i % len(contacts)]

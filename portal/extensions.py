@@ -1,13 +1,16 @@
 """Flask extensions, created unbound here and bound to the app in create_app()."""
 
+import time
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 from .client import client_ip
 
@@ -44,3 +47,33 @@ babel = Babel()
 # Redis when REDIS_URL is set (shared by every web process), else memory (the embedded
 # default); portal/ratelimits.py binds it and renders the 429 page.
 limiter = Limiter(key_func=client_ip)
+
+
+# A pooled connection idle this long is pinged before use (the database may have restarted
+# or a proxy dropped it meanwhile); one used a moment ago is not: SQLAlchemy's
+# pool_pre_ping would send a "SELECT 1" before every request's first statement.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+@event.listens_for(Pool, "checkin")
+def _note_checkin(dbapi_connection, record) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, record, proxy) -> None:
+    """Ping a connection that sat idle; a dead one is refused (DisconnectionError), so the
+    pool throws it away and hands out a fresh one (SQLAlchemy retries the checkout)."""
+    since = record.info.get("checked_in_at")
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception as error:  # noqa: BLE001 — whatever the driver raises for a dead link
+        raise exc.DisconnectionError() from error
+    finally:
+        try:
+            cursor.close()
+        except Exception:  # noqa: BLE001, S110 — the link is gone; closing cannot matter
+            pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from functools import lru_cache
 
 from babel import Locale
@@ -79,35 +81,94 @@ def _translations():
 NAMED_FORMATS = ("full", "long", "medium", "short")
 
 
+# Pattern fields formatted straight from the datetime (Babel's general machinery costs about
+# 0.1 M instructions a date; a queue page shows fifty). Others fall back to Babel.
+_FIELDS = {
+    "y": lambda d, _p: str(d.year), "yyyy": lambda d, _p: f"{d.year:04d}",
+    "yy": lambda d, _p: f"{d.year % 100:02d}",
+    "M": lambda d, _p: str(d.month), "MM": lambda d, _p: f"{d.month:02d}",
+    "d": lambda d, _p: str(d.day), "dd": lambda d, _p: f"{d.day:02d}",
+    "H": lambda d, _p: str(d.hour), "HH": lambda d, _p: f"{d.hour:02d}",
+    "h": lambda d, _p: str(d.hour % 12 or 12), "hh": lambda d, _p: f"{d.hour % 12 or 12:02d}",
+    "m": lambda d, _p: str(d.minute), "mm": lambda d, _p: f"{d.minute:02d}",
+    "s": lambda d, _p: str(d.second), "ss": lambda d, _p: f"{d.second:02d}",
+    "a": lambda d, periods: periods[d.hour >= 12],
+}
+_FIELD_NAMES = re.compile(r"%\((\w+)\)s")
+
+
+class _Pattern:
+    """A Babel pattern compiled for the fields above, or Babel's own when it uses others."""
+
+    def __init__(self, pattern, locale):
+        self.pattern, self.locale = pattern, locale
+        names = _FIELD_NAMES.findall(pattern.format)
+        self.fields = [(n, _FIELDS[n]) for n in names] if all(n in _FIELDS for n in names) \
+            else None
+        am_pm = parse_pattern("a")
+        self.periods = (am_pm.apply(datetime(2000, 1, 1, 9), locale),
+                        am_pm.apply(datetime(2000, 1, 1, 15), locale))
+
+    def apply(self, value) -> str:
+        if self.fields is None:
+            return self.pattern.apply(value, self.locale)
+        periods = self.periods
+        return self.pattern.format % {n: f(value, periods) for n, f in self.fields}
+
+
 @lru_cache(maxsize=64)
 def _datetime_patterns(locale_id: str, format: str):
     """What Babel's ``format_datetime`` looks up on every call, looked up once: the locale,
-    and for a named format the joining pattern with its time and date patterns."""
+    and for a named format the joining pattern with its time and date patterns, compiled."""
     locale = Locale.parse(locale_id)
     if format in NAMED_FORMATS:
-        return (locale, get_datetime_format(format, locale).replace("'", ""),
-                get_time_format(format, locale), get_date_format(format, locale))
-    return locale, None, parse_pattern(format), None
+        return (get_datetime_format(format, locale).replace("'", ""),
+                _Pattern(get_time_format(format, locale), locale),
+                _Pattern(get_date_format(format, locale), locale))
+    return None, _Pattern(parse_pattern(format), locale), None
 
 
 def datetimeformat(value, format: str = "medium"):
     """The templates' ``datetimeformat`` filter: Flask-Babel's ``format_datetime`` (the
-    request's language and time zone), with the patterns resolved once per language and
-    format instead of on every call (a queue page formats fifty)."""
+    request's language and time zone), with the patterns resolved and compiled once per
+    language and format instead of interpreted on every call (a queue page formats fifty)."""
     if value is None or not hasattr(value, "astimezone") or value.tzinfo is None:
         return format_datetime(value, format)
-    locale = get_locale()
+    locale = get_locale()  # both cached by Flask-Babel on its context (force_locale aware)
     if locale is None:
         return format_datetime(value, format)
-    locale, joined, first, date_pattern = _datetime_patterns(str(locale), format)
+    joined, first, date_pattern = _datetime_patterns(str(locale), format)
     zone = get_timezone()
     local = value.astimezone(zone)
     if hasattr(zone, "normalize"):  # pytz
         local = zone.normalize(local)
     if joined is None:
-        return first.apply(local, locale)
-    return (joined.replace("{0}", first.apply(local, locale))
-            .replace("{1}", date_pattern.apply(local, locale)))
+        return first.apply(local)
+    return joined.replace("{0}", first.apply(local)).replace("{1}", date_pattern.apply(local))
+
+
+def datetime_formatter(format: str = "medium"):
+    """``datetimeformat`` with the language, time zone and patterns looked up once: for a
+    page that formats many dates in one language (the queue's rows). Returns ``f(value)``."""
+    locale = get_locale()
+    if locale is None:
+        return lambda value: datetimeformat(value, format)
+    joined, first, date_pattern = _datetime_patterns(str(locale), format)
+    zone = get_timezone()
+    normalize = getattr(zone, "normalize", None)
+
+    def format_one(value) -> str:
+        if value is None or value.tzinfo is None:
+            return datetimeformat(value, format)
+        local = value.astimezone(zone)
+        if normalize is not None:
+            local = normalize(local)
+        if joined is None:
+            return first.apply(local)
+        return joined.replace("{0}", first.apply(local)).replace("{1}",
+                                                                 date_pattern.apply(local))
+
+    return format_one
 
 
 def register(app: Flask) -> None:

@@ -101,6 +101,35 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+_URLS: dict = {}
+_URLS_MAX = 20_000
+_PLAIN = (str, int)
+
+
+def cached_url_for(endpoint: str, **values) -> str:
+    """The templates' ``url_for``: a page's thirty-odd links to the same few places are built
+    once per process. Only plain links are kept (string or integer arguments, no ``_external``
+    or anchor); the key holds everything Flask builds them from here: the endpoint, the
+    arguments, the tenant (added by tenancy's url_defaults), the blueprint (for ".name"), the
+    script root and the host."""
+    if any(k.startswith("_") or type(v) not in _PLAIN for k, v in values.items()):
+        return url_for(endpoint, **values)
+    tenant = g.get("tenant")
+    key = (endpoint, tuple(sorted(values.items())), tenant.slug if tenant is not None else None,
+           request.blueprint if endpoint.startswith(".") else None, request.script_root,
+           request.host)
+    url = _URLS.get(key)
+    if url is None:
+        url = url_for(endpoint, **values)
+        if len(_URLS) < _URLS_MAX:
+            _URLS[key] = url
+    return url
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals["url_for"] = cached_url_for
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):

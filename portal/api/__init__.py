@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import uow
 from ..client import client_ip
-from ..complaints.workflow import TransitionError
+from ..complaints.permissions import Refused
 from ..extensions import limiter
 from ..tenancy import current_tenant
 from . import problems, tokens
@@ -164,7 +164,7 @@ for _code in (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500):
 blueprint.register_error_handler(HTTPException, _http_error)
 
 
-@blueprint.errorhandler(TransitionError)
+@blueprint.errorhandler(Refused)
 def _refused(error):
     uow.rollback()
     status = {"forbidden": 403, "not_from_status": 409, "stale": 409}.get(error.code, 422)

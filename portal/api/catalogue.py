@@ -215,7 +215,7 @@ def upsert_shipments(body: dict):
                       r.get("customer"), r.get("serial_first"), r.get("serial_last"),
                       "\n".join(r.get("serials") or [])])
             for number, r in enumerate(body["rows"]))
-    models, customers = imports._catalogue_maps()
+    models, customers = imports.catalogue_maps()
     checked = imports.validate_shipments(
         HEADER, rows, models=models, customers=customers,
         default_pattern=imports.current_tenant_setting("serial_pattern"))

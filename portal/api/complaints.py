@@ -18,7 +18,6 @@ from werkzeug.datastructures import MultiDict
 
 from ..complaints import casework, queue, workflow
 from ..complaints.costs import add_cost
-from ..complaints.workflow import STAFF_STATE_LABELS, TransitionError
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import (
@@ -330,5 +329,3 @@ def create_cost(body: dict, number: str):
                      note=body.get("note"))
     return _cost(entry), HTTPStatus.CREATED
 
-
-__all__ = ["TransitionError", "STAFF_STATE_LABELS"]

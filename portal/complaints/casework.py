@@ -2,7 +2,7 @@
 on-site visits, failure modes, problems, tracked actions, the root cause, the effectiveness
 verdict, and staff filing on a customer's behalf or for production.
 
-Every function checks its guard (abilities.require, raising TransitionError), writes the
+Every function checks its guard (permissions.require, raising Refused), writes the
 timeline, bumps the complaint's version (so an editor holding an older page is told) and
 flushes. None commits.
 """
@@ -24,17 +24,17 @@ from ..models import (
     Complaint,
     FailureMode,
     Problem,
-    Shipment,
+    ProductModel,
     StaffUser,
     utcnow,
 )
 from ..storage import StorageUnavailable, get_storage, tenant_key
 from ..tenancy import active_tenant_id
+from . import serials as serial_rules
 from . import workflow
-from .abilities import check_version, require
 from .operations import changed, next_counter_value, submit_complaint
+from .permissions import FORBIDDEN, NOT_NOW, Refused, check_version, require
 from .timeline import record
-from .workflow import TransitionError
 
 MAX_CONTAINMENT = 3
 EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
@@ -109,7 +109,7 @@ def store_visit_photo(complaint: Complaint, actor, event, upload):
     try:
         photo = photos.accept_upload(complaint, upload, actor, event=event)
     except photos.PhotoRefused as refused:
-        raise TransitionError("invalid", refused.message) from refused
+        raise Refused("invalid", refused.message) from refused
     photo.customer_visible = False
     return photo
 
@@ -121,7 +121,7 @@ def store_evidence(complaint: Complaint, upload) -> dict:
     """Keep an uploaded evidence file in storage; return its description for ``evidence``."""
     data = upload.read(EVIDENCE_MAX_BYTES + 1)
     if len(data) > EVIDENCE_MAX_BYTES:
-        raise TransitionError("invalid", _l("A file is larger than 20 MB."))
+        raise Refused("invalid", _l("A file is larger than 20 MB."))
     name = (upload.filename or "file").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:120]
     safe = _SAFE_NAME.sub("_", name).strip("._") or "file"
     key = tenant_key(active_tenant_id(), "evidence", str(complaint.id), uuid.uuid4().hex, safe)
@@ -129,11 +129,11 @@ def store_evidence(complaint: Complaint, upload) -> dict:
         content_type = evidence.content_type_of(name, data)
         get_storage().put(key, data, content_type)
     except evidence.EvidenceRefused as refused:
-        raise TransitionError("invalid", refused.message) from refused
+        raise Refused("invalid", refused.message) from refused
     except StorageUnavailable as exc:
-        raise TransitionError("invalid", _l("%(name)s could not be stored: our file store is "
-                                            "not answering just now. Nothing was saved; try "
-                                            "again in a few minutes.", name=name)) from exc
+        raise Refused("invalid", _l("%(name)s could not be stored: our file store is "
+                                    "not answering just now. Nothing was saved; try "
+                                    "again in a few minutes.", name=name)) from exc
     return {"key": key, "name": name, "content_type": content_type, "size": len(data)}
 
 
@@ -144,7 +144,7 @@ def add_failure_mode(actor, *, code: str, name_zh: str, name_en: str,
     require(actor, "failure_modes")
     code = code.strip().lower()
     if db.session.scalar(select(FailureMode.id).where(FailureMode.code == code)):
-        raise TransitionError("duplicate", _l("This code is already in the list."))
+        raise Refused("duplicate", _l("This code is already in the list."))
     mode = FailureMode(code=code, name_zh=name_zh.strip(), name_en=name_en.strip(), severe=severe)
     db.session.add(mode)
     db.session.flush()
@@ -186,15 +186,15 @@ def add_action(complaint: Complaint, actor, *, kind: str, title: str,
                due_at: datetime | None = None) -> Action:
     """Add a containment, corrective or preventive action with its owner and due time."""
     if kind not in ACTION_ABILITY:
-        raise TransitionError("invalid", _l("Choose a value from the list."))
+        raise Refused("invalid", _l("Choose a value from the list."))
     require(actor, ACTION_ABILITY[kind], complaint)
     if kind == "containment":
         count = db.session.scalar(select(func.count(Action.id)).where(
             Action.complaint_id == complaint.id, Action.kind == "containment"))
         if count >= MAX_CONTAINMENT:
-            raise TransitionError("too_many", _l("At most three containment measures."))
+            raise Refused("too_many", _l("At most three containment measures."))
     if owner_id is not None and db.session.get(StaffUser, owner_id) is None:
-        raise TransitionError("invalid", _l("Choose a value from the list."))
+        raise Refused("invalid", _l("Choose a value from the list."))
     action = Action(complaint_id=complaint.id, problem_id=complaint.problem_id, kind=kind,
                     title=title.strip(), description=(description or "").strip() or None,
                     owner_id=owner_id, due_at=due_at)
@@ -212,7 +212,7 @@ def add_action(complaint: Complaint, actor, *, kind: str, title: str,
 
 
 def may_complete(action: Action, actor) -> bool:
-    from .abilities import may
+    from .permissions import may
 
     if getattr(actor, "kind", None) != "staff":
         return False
@@ -223,11 +223,11 @@ def complete_action(complaint: Complaint, action: Action, actor, *, result: str,
                     files=()) -> Action:
     """Mark an action done with its result and evidence files."""
     if not may_complete(action, actor):
-        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+        raise Refused("forbidden", FORBIDDEN)
     if complaint.status in ("closed", "rejected"):
-        raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
+        raise Refused("not_from_status", NOT_NOW)
     if action.done_at is not None:
-        raise TransitionError("done", _l("This action is already done."))
+        raise Refused("done", _l("This action is already done."))
     evidence = [store_evidence(complaint, f) for f in files if f and f.filename]
     action.done_at = utcnow()
     action.result = result.strip()
@@ -293,46 +293,46 @@ def transition(complaint: Complaint, actor, name: str, message: str | None,
     is checked before the version, so a refused role is told so, not that the page is old."""
     t = workflow.find(name, complaint.status)
     if t is not None and not workflow.can(complaint, actor, name):
-        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+        raise Refused("forbidden", FORBIDDEN)
     check_version(complaint, expected_version)
     workflow.transition(complaint, actor, name, message)
     db.session.flush()
 
 
-def match_shipment(product_model_id: int | None, serial: str) -> int | None:
-    """The shipment of ``product_model_id`` whose serial range or list holds ``serial``."""
-    if not product_model_id:
-        return None
-    match = re.match(r"^(.*?)(\d+)$", serial)
-    for shipment in db.session.scalars(select(Shipment).where(
-            Shipment.product_model_id == product_model_id)):
-        if shipment.serials and serial in shipment.serials:
-            return shipment.id
-        if match and shipment.serial_first and shipment.serial_last:
-            first = re.match(r"^(.*?)(\d+)$", shipment.serial_first)
-            last = re.match(r"^(.*?)(\d+)$", shipment.serial_last)
-            if (first and last and first.group(1) == match.group(1) == last.group(1)
-                    and len(match.group(2)) == len(first.group(2))
-                    and int(first.group(2)) <= int(match.group(2)) <= int(last.group(2))):
-                return shipment.id
-    return None
-
-
 # -- filing by staff -------------------------------------------------------------------------
 
-def file_complaint(tenant, actor, *, data: dict, serials: list[str],
+def file_complaint(tenant, actor, *, data: dict, serials: list[str] | str,
                    submission_key: str | None = None) -> tuple[Complaint, bool]:
     """Staff file a complaint on a customer's behalf (phone, e-mail, visit) or record a
-    production exception (source "production"). Same fields and rules as the portal."""
+    production exception (source "production"). Same fields and rules as the portal: the
+    serial numbers are parsed, normalised and checked against the model's or tenant's format
+    by serials.py (a bad one is refused), and matched to the model's shipments."""
     production = data.get("source") == "production"
     require(actor, "production" if production else "file")
     data = {**data, "source": "production" if production else "staff"}
-    serial_rows = [{"value": value, "shipment_id": match_shipment(data.get("product_model_id"),
-                                                                  value)}
-                   for value in serials]
+    values = _checked_serials(tenant, data.get("product_model_id"), serials)
+    model_id = data.get("product_model_id")
+    serial_rows = []
+    for value in values:
+        shipment = serial_rules.find_shipment(value, model_id) if model_id else None
+        serial_rows.append({"value": value, "shipment_id": shipment.id if shipment else None})
     complaint, created = submit_complaint(tenant, actor, data=data, serials=serial_rows,
                                           submission_key=submission_key)
     if created:
         record(complaint, actor, "filed_by_staff", data={"channel": complaint.channel})
         db.session.flush()
     return complaint, created
+
+
+def _checked_serials(tenant, product_model_id: int | None, given: list[str] | str) -> list[str]:
+    """The serial numbers as the portal would take them, or Refused("serials", why)."""
+    text = given if isinstance(given, str) else "\n".join(given or ())
+    values, _duplicates = serial_rules.parse(text)
+    if len(values) > serial_rules.MAX_SERIALS:
+        raise Refused("serials", _l("At most %(max)d serial numbers per complaint; file the rest separately.",
+                                    max=serial_rules.MAX_SERIALS))
+    product = db.session.get(ProductModel, product_model_id) if product_model_id else None
+    errors = serial_rules.format_errors(tenant, product, values)
+    if errors:
+        raise Refused("serials", errors[0])
+    return values

@@ -9,19 +9,8 @@ from decimal import Decimal
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import COST_CATEGORIES, Complaint, CostEntry, Department, utcnow
-from .abilities import require
+from .permissions import Refused, require
 from .timeline import record
-from .workflow import TransitionError
-
-CATEGORY_LABELS = {
-    "replacement": (_l("Replacement"), "补换货"),
-    "freight": (_l("Freight"), "运费"),
-    "rework": (_l("Rework"), "返工"),
-    "scrap": (_l("Scrap"), "报废"),
-    "claim": (_l("Claim"), "索赔"),
-    "onsite": (_l("On-site service"), "现场服务"),
-    "other": (_l("Other"), "其他"),
-}
 
 
 def add_cost(complaint: Complaint, actor, *, category: str, amount: Decimal,
@@ -29,11 +18,11 @@ def add_cost(complaint: Complaint, actor, *, category: str, amount: Decimal,
              note: str | None = None) -> CostEntry:
     require(actor, "cost", complaint)
     if category not in COST_CATEGORIES:
-        raise TransitionError("invalid", _l("Choose a value from the list."))
+        raise Refused("invalid", _l("Choose a value from the list."))
     if amount is None or amount <= 0:
-        raise TransitionError("amount", _l("Enter an amount above zero."))
+        raise Refused("amount", _l("Enter an amount above zero."))
     if department_id is not None and db.session.get(Department, department_id) is None:
-        raise TransitionError("invalid", _l("Choose a value from the list."))
+        raise Refused("invalid", _l("Choose a value from the list."))
     entry = CostEntry(complaint_id=complaint.id, category=category, amount=amount,
                       currency=currency, responsible_department_id=department_id,
                       note=(note or "").strip() or None, created_by_id=actor.id)

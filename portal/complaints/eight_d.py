@@ -9,9 +9,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import Complaint, EightDReport, EightDSection, utcnow
-from .abilities import require
+from .permissions import Refused, require
 from .timeline import record
-from .workflow import TransitionError
 
 DISCIPLINES = {
     1: (_l("D1 Team"), "D1 小组成立"),
@@ -52,7 +51,7 @@ def write_section(report: EightDReport, actor, discipline: int, *, text: str | N
                   content: dict | None = None) -> EightDSection:
     """Write (or rewrite) one discipline, signed by ``actor`` now. Flushes."""
     if discipline not in DISCIPLINES:
-        raise TransitionError("invalid", _l("Choose a value from the list."))
+        raise Refused("invalid", _l("Choose a value from the list."))
     section = next((s for s in report.sections if s.discipline == discipline), None)
     if section is None:
         section = EightDSection(report_id=report.id, discipline=discipline)
@@ -71,7 +70,7 @@ def save_section(complaint: Complaint, actor, discipline: int, *, text: str,
     require(actor, "eight_d", complaint)
     report = report_of(complaint)
     if report is None:
-        raise TransitionError("no_report", _l("Start the 8D report first."))
+        raise Refused("no_report", _l("Start the 8D report first."))
     section = write_section(report, actor, discipline, text=text, content=content)
     record(complaint, actor, "eight_d.section", message=section.text,
            data={"discipline": discipline})
@@ -85,7 +84,7 @@ def save_summary(complaint: Complaint, actor, *, summary: str) -> None:
     require(actor, "eight_d", complaint)
     report = report_of(complaint)
     if report is None:
-        raise TransitionError("no_report", _l("Start the 8D report first."))
+        raise Refused("no_report", _l("Start the 8D report first."))
     report.customer_summary = summary.strip()
     record(complaint, actor, "eight_d.summary", message=report.customer_summary,
            customer_visible=True)

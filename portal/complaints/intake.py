@@ -1,5 +1,6 @@
-"""Intake checks for a complaint filed from the portal: serial numbers (parsing, format,
-matching against the catalogue's shipments, duplicates) and filing limits.
+"""Intake checks for a complaint filed from the portal: its serial numbers checked against the
+catalogue (the rules of a serial number are serials.py's; here: format errors, and warnings
+for another model, date or lot, or an open complaint about it) and filing limits.
 
 Nothing here writes except ``record_origin``; the checks only read. Every function assumes
 the complaint's tenant is active (tenant scoping filters the queries).
@@ -17,7 +18,6 @@ from sqlalchemy import func, or_, select
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import (
-    DEFAULT_SETTINGS,
     Complaint,
     ProductModel,
     SerialNumber,
@@ -26,80 +26,8 @@ from ..models import (
     TimelineEvent,
     utcnow,
 )
-
-MAX_SERIALS = 200
-# One serial per line; commas, semicolons, tabs, spaces and their full-width forms also split.
-_SPLIT = re.compile(r"[\s,;，；、]+")
-_NUMERIC_TAIL = re.compile(r"^(.*?)(\d+)$")
-
-
-def normalise_serial(raw: str) -> str:
-    """Full-width characters to ASCII (NFKC), upper case, no surrounding space."""
-    return unicodedata.normalize("NFKC", raw or "").strip().upper()
-
-
-def parse_serials(text: str | None) -> tuple[list[str], list[str]]:
-    """Split pasted or typed text into serial numbers, in order.
-
-    Returns ``(serials, duplicates)``: each serial once, and the values that were listed more
-    than once (so the form can say so).
-    """
-    serials: list[str] = []
-    duplicates: list[str] = []
-    for raw in _SPLIT.split(unicodedata.normalize("NFKC", text or "")):
-        value = normalise_serial(raw)
-        if not value:
-            continue
-        if value in serials:
-            if value not in duplicates:
-                duplicates.append(value)
-            continue
-        serials.append(value)
-    return serials, duplicates
-
-
-def serial_pattern(tenant: Tenant, product: ProductModel | None) -> re.Pattern:
-    pattern = (product.serial_pattern if product is not None else None) or tenant.setting(
-        "serial_pattern")
-    try:
-        return re.compile(pattern)
-    except re.error:  # a broken tenant setting must not stop customers filing
-        return re.compile(DEFAULT_SETTINGS["serial_pattern"])
-
-
-def _in_range(serial: str, first: str | None, last: str | None) -> bool:
-    """Is ``serial`` inside the contiguous range first..last (same prefix, numeric tail)?"""
-    if not first or not last:
-        return False
-    s, a, b = (_NUMERIC_TAIL.match(v) for v in (serial, first.upper(), last.upper()))
-    if not (s and a and b) or not (s.group(1) == a.group(1) == b.group(1)):
-        return False
-    if len(s.group(2)) != len(a.group(2)):
-        return False
-    return int(a.group(2)) <= int(s.group(2)) <= int(b.group(2))
-
-
-def find_shipment(serial: str) -> Shipment | None:
-    """The shipment whose serial range or list holds ``serial``, if the catalogue knows one.
-
-    Ranges are narrowed in SQL by their prefix; explicit lists are checked in Python (the
-    column is JSON, not indexable on every database), which is fine for catalogues of some
-    thousands of shipments.
-    """
-    match = _NUMERIC_TAIL.match(serial)
-    conditions = [Shipment.serials.is_not(None)]
-    if match:
-        prefix = match.group(1).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Shipment.serial_first.like(prefix + "%", escape="\\"))
-    candidates = db.session.scalars(
-        select(Shipment).where(or_(*conditions)).order_by(Shipment.shipped_on.desc())
-    )
-    for shipment in candidates:
-        if _in_range(serial, shipment.serial_first, shipment.serial_last):
-            return shipment
-        if serial in {normalise_serial(v) for v in (shipment.serials or ())}:
-            return shipment
-    return None
+from . import serials
+from .serials import MAX_SERIALS
 
 
 @dataclass
@@ -148,23 +76,22 @@ def check_serials(tenant: Tenant, text: str | None, *, product: ProductModel | N
     """Check each serial: format (an error), the catalogue (warnings the customer may confirm:
     another model, another shipping date or lot, unknown to a catalogue that lists this
     model's serials), and an earlier open complaint of the same company about it."""
-    serials, duplicates = parse_serials(text)
-    too_many = len(serials) > MAX_SERIALS
-    serials = serials[:MAX_SERIALS]
-    pattern = serial_pattern(tenant, product)
+    values, duplicates = serials.parse(text)
+    too_many = len(values) > MAX_SERIALS
+    values = values[:MAX_SERIALS]
+    pattern = serials.pattern_for(tenant, product)
     model_has_serial_data = product is not None and db.session.scalar(
         select(func.count()).select_from(Shipment).where(
             Shipment.product_model_id == product.id,
             or_(Shipment.serial_first.is_not(None), Shipment.serials.is_not(None))))
     checks = []
-    for value in serials:
+    for value in values:
         check = SerialCheck(value)
         checks.append(check)
-        if len(value) > 60 or not pattern.match(value):
-            check.error = _l("%(serial)s does not look like one of our serial numbers. "
-                             "Check it against the nameplate.", serial=value)
+        if not serials.has_format(pattern, value):
+            check.error = serials.bad_format_message(value)
             continue
-        check.shipment = find_shipment(value)
+        check.shipment = serials.find_shipment(value)
         if check.shipment is None:
             if model_has_serial_data:
                 check.warnings.append(_l("%(serial)s is not in our shipment records for this "

@@ -30,8 +30,8 @@ from ..models import (
     utcnow,
 )
 from ..tenancy import active_tenant_id
-from .timeline import actor_roles, record
-from .workflow import TransitionError
+from .permissions import Refused, require
+from .timeline import record
 
 
 def next_counter_value(name: str) -> int:
@@ -109,8 +109,9 @@ _submitted_listeners: list = []
 
 def on_submitted(listener):
     """Register ``listener(complaint)``, called after a new complaint is flushed, inside the
-    same transaction (deadline clocks start here)."""
-    _submitted_listeners.append(listener)
+    same transaction (deadline clocks start here). Registering it again changes nothing."""
+    if listener not in _submitted_listeners:
+        _submitted_listeners.append(listener)
     return listener
 
 
@@ -120,8 +121,9 @@ _changed_listeners: list = []
 def on_changed(listener):
     """Register ``listener(complaint, what)``, called inside the transaction after a change
     that is not a status change: ``"classified"`` or ``"actions"`` (deadline clocks and the
-    defect-ratio check follow these)."""
-    _changed_listeners.append(listener)
+    defect-ratio check follow these). Registering it again changes nothing."""
+    if listener not in _changed_listeners:
+        _changed_listeners.append(listener)
     return listener
 
 
@@ -130,8 +132,6 @@ def changed(complaint: Complaint, what: str) -> None:
     for listener in _changed_listeners:
         listener(complaint, what)
 
-
-CLASSIFYING_ROLES = frozenset({"after_sales", "quality", "manager"})
 
 # Routing by cause (DOMAIN.md): which kind of department owns which cause category.
 ROUTING = {
@@ -157,21 +157,18 @@ def classify(complaint: Complaint, actor, *, severity: str | None, info_class: s
              expected_version: int | None = None) -> dict:
     """Set severity, class, cause, failure mode, responsible department and owner.
 
-    Raises TransitionError when the actor may not classify, a value is unknown, or the
+    Raises Refused when the actor may not classify, a value is unknown, or the
     complaint changed since ``expected_version`` (someone else edited it). Returns the
     changes as ``{field: [old, new]}`` and records them on the timeline.
     """
-    if not actor_roles(actor) & CLASSIFYING_ROLES:
-        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
-    if complaint.status in ("rejected", "closed"):
-        raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
+    require(actor, "classify", complaint)
     if expected_version is not None and expected_version != complaint.version:
-        raise TransitionError("stale", _l("Someone else changed this complaint meanwhile. "
+        raise Refused("stale", _l("Someone else changed this complaint meanwhile. "
                                           "Review the newer version and try again."))
     for value, allowed in ((severity, SEVERITIES), (info_class, INFO_CLASSES),
                            (cause_category, CAUSE_CATEGORIES)):
         if value is not None and value not in allowed:
-            raise TransitionError("invalid", _l("Choose a value from the list."))
+            raise Refused("invalid", _l("Choose a value from the list."))
     if responsible_department_id is None and cause_category:
         department = suggested_department(cause_category)
         responsible_department_id = department.id if department else None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select
+from sqlalchemy import and_, exists, func, literal_column, or_, select, text
 
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
@@ -179,6 +179,12 @@ def _search_clauses(q: str) -> list:
     return clauses
 
 
+# "An open complaint" written out in the SQL itself (the partial index
+# ix_complaints_open_newest has exactly this predicate), so the statement needs no list of
+# parameters expanded on every execution. The values are the workflow's constants.
+_OPEN = text("complaints.status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_STATES)))
+
+
 def conditions(query: QueueQuery, user, now: datetime | None = None) -> list:
     """The WHERE clauses for ``query`` as seen by ``user`` (the views depend on who asks)."""
     now = now or utcnow()
@@ -191,7 +197,7 @@ def conditions(query: QueueQuery, user, now: datetime | None = None) -> list:
     elif view == "waiting":
         where.append(Complaint.status == "waiting_customer")
     elif view != "all":
-        where.append(Complaint.status.in_(OPEN_STATES))
+        where.append(_OPEN)
     if view == "mine":
         where.append(Complaint.owner_id == user.id)
     elif view == "department":

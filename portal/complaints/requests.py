@@ -10,9 +10,8 @@ from ..events import announce
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import ApprovalStep, Complaint, ServiceRequest, Tenant, utcnow
-from .abilities import may, require
+from .permissions import FORBIDDEN, NOT_NOW, Refused, may, require
 from .timeline import actor_roles, record
-from .workflow import TransitionError
 
 KINDS = ("replacement", "exchange", "return", "claim")
 CLAIM_CHAIN = ["manager"]
@@ -24,11 +23,11 @@ def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | No
     manager's approval; replacement and exchange go straight to logistics."""
     require(actor, "request", complaint)
     if kind not in KINDS:
-        raise TransitionError("invalid", _l("Choose a value from the list."))
+        raise Refused("invalid", _l("Choose a value from the list."))
     if kind == "claim" and (amount is None or amount <= 0):
-        raise TransitionError("amount", _l("Enter the amount claimed."))
+        raise Refused("amount", _l("Enter the amount claimed."))
     if kind != "claim" and (quantity is None or quantity <= 0):
-        raise TransitionError("quantity", _l("Enter the quantity."))
+        raise Refused("quantity", _l("Enter the quantity."))
     request = ServiceRequest(complaint_id=complaint.id, kind=kind, quantity=quantity,
                              amount=amount, note=(note or "").strip() or None,
                              created_by_id=actor.id,
@@ -80,15 +79,15 @@ def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: boo
     refusal ends the request; the last approval approves it."""
     step = next_step(request)
     if step is None:
-        raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
+        raise Refused("not_from_status", NOT_NOW)
     if step.role not in actor_roles(actor):
-        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+        raise Refused("forbidden", FORBIDDEN)
     if _signed_before(request, actor):
-        raise TransitionError("forbidden", _l("You signed an earlier step of this approval; "
+        raise Refused("forbidden", _l("You signed an earlier step of this approval; "
                                               "the next signature must be someone else's."))
     note = (note or "").strip() or None
     if not approve and not note:
-        raise TransitionError("message_required", _l("Please write a message for this step."))
+        raise Refused("message_required", _l("Please write a message for this step."))
     step.decision = "approved" if approve else "refused"
     step.decided_by_id = actor.id
     step.decided_at = utcnow()
@@ -113,10 +112,10 @@ def ship(complaint: Complaint, request: ServiceRequest, actor, *, tracking_numbe
     """Logistics ships replacement or exchange goods (or sends an approved return's label)."""
     require(actor, "ship")
     if request.kind not in ("replacement", "exchange") or request.status != "open":
-        raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
+        raise Refused("not_from_status", NOT_NOW)
     tracking_number = tracking_number.strip()
     if not tracking_number:
-        raise TransitionError("tracking", _l("Enter the tracking number."))
+        raise Refused("tracking", _l("Enter the tracking number."))
     request.tracking_number = tracking_number
     request.shipped_at = utcnow()
     request.status = "shipped"
@@ -138,7 +137,7 @@ def may_finish(request: ServiceRequest, actor) -> bool:
 def finish(complaint: Complaint, request: ServiceRequest, actor, *, note: str | None) -> None:
     """An approved return's goods received (logistics) or an approved claim paid (finance)."""
     if not may_finish(request, actor):
-        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+        raise Refused("forbidden", FORBIDDEN)
     request.status = "received" if request.kind == "return" else "paid"
     record(complaint, actor, f"request.{request.status}", message=(note or "").strip() or None,
            data={"request_id": request.id, "kind": request.kind}, customer_visible=True)

@@ -1,9 +1,22 @@
 """The complaint workflow: the one state machine every status change goes through.
 
-A transition names the states it leaves from, the state it reaches, who may make
-it, what it needs (a message, a guard on the complaint), and how it reads on the
-timeline. ``transition()`` is the only function that writes ``Complaint.status``.
-Listeners (deadline clocks, notifications) subscribe with ``on_transition``.
+A transition names the states it leaves from, the state it reaches, what it needs (a
+message, a guard on the complaint), and how it reads on the timeline; who may make it is
+the permission table's (permissions.py), the words the vocabulary's (vocabulary.py).
+``transition()`` is the only function that writes ``Complaint.status``; a refusal raises
+``permissions.Refused`` before anything changed.
+
+Who listens: the application factory (``portal.create_app`` → ``register_listeners``)
+subscribes, in this order, inside the same transaction as the transition:
+
+- the deadline clocks (``portal.deadlines.clocks.on_transition``: stop, pause, start clocks);
+- the escalation check (``portal.deadlines.escalation.on_transition``);
+- the satisfaction survey (``portal.surveys.scheduling.on_transition``: a closed complaint
+  queues its survey).
+
+and, for submissions and other changes (``operations.on_submitted`` / ``on_changed``), the
+clocks and the escalation check again. Notifications are sent by the deadline sweep and the
+escalation reports, not by a transition listener. Nothing subscribes by being imported.
 """
 
 from __future__ import annotations
@@ -12,37 +25,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..i18n import lazy_gettext as _l
-from ..models import OPEN_STATUSES, STATUSES, Action, Complaint, utcnow
-from .timeline import actor_roles, record
+from ..models import Action, Complaint, utcnow
+from .permissions import FORBIDDEN, NOT_NOW, Refused, may_transition, transition_roles
+from .timeline import record
+from .vocabulary import (
+    CUSTOMER_STATE_LABELS,
+    OPEN_STATUSES,
+    STAFF_STATE_LABELS,  # noqa: F401  (old home; see STATE_LABELS)
+    STATUSES,
+)
 
 # The states, in the order a complaint normally travels them (the column's values).
 STATES = STATUSES
 OPEN_STATES = OPEN_STATUSES
 
-STATE_LABELS = {
-    "received": _l("Received"),
-    "verifying": _l("Being verified"),
-    "waiting_customer": _l("Waiting for your information"),
-    "accepted": _l("Accepted as a quality case"),
-    "rejected": _l("Not a product problem"),
-    "containment": _l("Containment"),
-    "analysis": _l("Root-cause analysis"),
-    "corrective_action": _l("Corrective action"),
-    "verifying_effectiveness": _l("Verifying effectiveness"),
-    "answered": _l("Answered"),
-    "closed": _l("Closed"),
-}
-# What staff see where the customer label is written for the customer.
-STAFF_STATE_LABELS = {**STATE_LABELS, "waiting_customer": _l("Waiting on customer")}
+# Old names of the vocabulary's labels, kept for internal/case_views.py until it reads
+# vocabulary.py itself (remove at merge).
+STATE_LABELS = CUSTOMER_STATE_LABELS
 
 
-class TransitionError(Exception):
-    """A transition was refused. ``code`` is stable for tests; ``message`` is for people."""
 
-    def __init__(self, code: str, message):
-        super().__init__(code)  # the (lazy) message is rendered where a locale is known
-        self.code = code
-        self.message = message
+# The old name of ``permissions.Refused``, kept for internal/case_views.py (remove at merge).
+TransitionError = Refused
 
 
 Guard = Callable[[Complaint], "str | None"]
@@ -102,7 +106,6 @@ class Transition:
     name: str
     source: tuple[str, ...]
     target: str
-    roles: frozenset[str]
     label: object
     needs_message: bool = False
     guards: tuple[Guard, ...] = ()
@@ -111,61 +114,56 @@ class Transition:
     message_field: str | None = None
     effects: dict = field(default_factory=dict)
 
+    @property
+    def roles(self) -> frozenset[str]:
+        """Who may make it: the permission table's answer (one source status each)."""
+        return transition_roles(self.name, self.source[0])
 
-AFTER_SALES = frozenset({"after_sales"})
-LEADS = frozenset({"after_sales", "quality", "manager"})
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("start_verification", ("received",), "verifying",
-               frozenset({"after_sales", "quality", "manager"}), _l("Started verification")),
+    Transition("start_verification", ("received",), "verifying", _l("Started verification")),
     Transition("request_information", ("verifying",), "waiting_customer",
-               frozenset({"after_sales", "quality", "technical"}),
                _l("Asked the customer for information"), needs_message=True),
     Transition("provide_information", ("waiting_customer",), "verifying",
-               frozenset({"customer"}), _l("Customer provided information"), needs_message=True),
+               _l("Customer provided information"), needs_message=True),
     Transition("resume_verification", ("waiting_customer",), "verifying",
-               frozenset({"after_sales", "manager"}),
                _l("Resumed verification with information received otherwise"),
                needs_message=True, customer_visible=False),
-    Transition("accept", ("verifying",), "accepted", frozenset({"after_sales", "quality"}),
+    Transition("accept", ("verifying",), "accepted",
                _l("Confirmed as a quality case")),
-    Transition("reject", ("verifying",), "rejected", LEADS,
+    Transition("reject", ("verifying",), "rejected",
                _l("Judged not a problem of our product"), needs_message=True,
                message_field="rejection_reason"),
-    Transition("start_containment", ("accepted",), "containment",
-               frozenset({"after_sales", "quality"}), _l("Containment started"),
+    Transition("start_containment", ("accepted",), "containment", _l("Containment started"),
                guards=(_classified,)),
-    Transition("start_analysis", ("containment",), "analysis",
-               frozenset({"after_sales", "quality"}), _l("Root-cause analysis started"),
+    Transition("start_analysis", ("containment",), "analysis", _l("Root-cause analysis started"),
                guards=(_has_containment,)),
     Transition("start_corrective_action", ("analysis",), "corrective_action",
-               frozenset({"quality", "technical", "responder"}),
                _l("Corrective actions under way"), guards=(_has_root_cause,)),
     Transition("submit_for_verification", ("corrective_action",), "verifying_effectiveness",
-               frozenset({"quality", "technical", "responder"}),
                _l("Actions done; effectiveness being verified"),
                guards=(_corrective_actions_done,)),
     Transition("not_effective", ("verifying_effectiveness",), "analysis",
-               frozenset({"quality"}), _l("Actions not effective; back to analysis"),
+               _l("Actions not effective; back to analysis"),
                needs_message=True, customer_visible=False, message_field="effectiveness_note",
                effects={"effective": False}),
-    Transition("answer", ("verifying_effectiveness",), "answered", LEADS,
+    Transition("answer", ("verifying_effectiveness",), "answered",
                _l("Answer sent to the customer"), needs_message=True, message_field="answer",
                guards=(_verified_effective,), effects={"customer_verdict": None}),
-    Transition("answer", ("containment",), "answered", LEADS,
+    Transition("answer", ("containment",), "answered",
                _l("Answer sent to the customer"), needs_message=True, message_field="answer",
                guards=(_minor,), effects={"customer_verdict": None}),
-    Transition("customer_accept", ("answered",), "closed", frozenset({"customer"}),
+    Transition("customer_accept", ("answered",), "closed",
                _l("Customer accepted the answer"), effects={"customer_verdict": "accepted"}),
-    Transition("dispute", ("answered",), "analysis", frozenset({"customer"}),
+    Transition("dispute", ("answered",), "analysis",
                _l("Customer disputed the answer"), needs_message=True,
                effects={"customer_verdict": "disputed", "effective": None}),
-    Transition("dispute", ("rejected",), "verifying", frozenset({"customer"}),
+    Transition("dispute", ("rejected",), "verifying",
                _l("Customer disputed the judgement"), needs_message=True),
-    Transition("close", ("answered",), "closed", LEADS, _l("Closed")),
-    Transition("reopen", ("closed",), "analysis", LEADS, _l("Reopened"), needs_message=True,
+    Transition("close", ("answered",), "closed", _l("Closed")),
+    Transition("reopen", ("closed",), "analysis", _l("Reopened"), needs_message=True,
                effects={"closed_at": None, "effective": None}),
-    Transition("reopen", ("rejected",), "verifying", frozenset({"after_sales", "manager"}),
+    Transition("reopen", ("rejected",), "verifying",
                _l("Reopened"), needs_message=True),
 )
 
@@ -174,8 +172,10 @@ _listeners: list[Callable[[Complaint, Transition, object, str], None]] = []
 
 def on_transition(listener):
     """Register ``listener(complaint, transition, actor, from_status)``, called after each
-    transition inside the same transaction (deadline clocks, notifications)."""
-    _listeners.append(listener)
+    transition inside the same transaction (see the module's docstring for who listens).
+    Registering the same listener again changes nothing."""
+    if listener not in _listeners:
+        _listeners.append(listener)
     return listener
 
 
@@ -189,15 +189,8 @@ def find(name: str, status: str) -> Transition | None:
 def available(complaint: Complaint, actor) -> list[Transition]:
     """The transitions this actor may make now (guards not yet checked: a guard failing
     explains itself when tried, which is more useful than a hidden button)."""
-    roles = actor_roles(actor)
-    return [t for t in TRANSITIONS if complaint.status in t.source and roles & t.roles
-            and _may_touch(complaint, actor)]
-
-
-def _may_touch(complaint: Complaint, actor) -> bool:
-    if getattr(actor, "kind", None) == "contact":
-        return complaint.customer_company_id == actor.company_id
-    return True
+    return [t for t in TRANSITIONS if complaint.status in t.source
+            and may_transition(actor, t.name, complaint)]
 
 
 def can(complaint: Complaint, actor, name: str) -> bool:
@@ -208,22 +201,22 @@ def can(complaint: Complaint, actor, name: str) -> bool:
 def transition(complaint: Complaint, actor, name: str, message: str | None = None) -> Transition:
     """Move ``complaint`` along transition ``name`` as ``actor``.
 
-    Raises TransitionError (nothing changed) when the transition does not leave from the
+    Raises Refused (nothing changed) when the transition does not leave from the
     current status, the actor's roles do not allow it, a required message is missing, or a
     guard fails. Writes the status, its effects and a timeline event; flushes, never commits.
     """
     t = find(name, complaint.status)
     if t is None:
-        raise TransitionError("not_from_status", _l("This step is not possible at this stage."))
-    if not (actor_roles(actor) & t.roles) or not _may_touch(complaint, actor):
-        raise TransitionError("forbidden", _l("You are not allowed to take this step."))
+        raise Refused("not_from_status", NOT_NOW)
+    if not may_transition(actor, name, complaint):
+        raise Refused("forbidden", FORBIDDEN)
     message = (message or "").strip() or None
     if t.needs_message and not message:
-        raise TransitionError("message_required", _l("Please write a message for this step."))
+        raise Refused("message_required", _l("Please write a message for this step."))
     for guard in t.guards:
         problem = guard(complaint)
         if problem:
-            raise TransitionError("guard", problem)
+            raise Refused("guard", problem)
 
     from_status = complaint.status
     now = utcnow()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -67,8 +68,10 @@ class BusinessCalendar:
     # Each day's intervals, once computed: the calendar is a value, and a page of queue rows
     # (or a sweep pass) walks the same days for every clock, sometimes months of them.
     _days: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _totals: dict = field(default_factory=dict, init=False, repr=False, compare=False,
+                          hash=False)
 
-    @property
+    @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -96,6 +99,30 @@ class BusinessCalendar:
             return None
         return name if on_holiday or name else None
 
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """Working time from ``start`` to ``end`` (aware UTC, start <= end), without pauses.
+        Whole days inside the span count by their cached total, so a clock months late costs
+        a dictionary lookup per day (a queue page asks this for every row)."""
+        zone = self.zone
+        day = start.astimezone(zone).date() - _ONE_DAY  # periods may cross UTC midnight
+        last = end.astimezone(zone).date() + _ONE_DAY
+        total = timedelta(0)
+        totals = self._totals
+        while day <= last:
+            intervals = self.day_intervals(day)
+            if intervals:
+                if start <= intervals[0][0] and intervals[-1][1] <= end:
+                    whole = totals.get(day)
+                    if whole is None:
+                        whole = totals[day] = sum((b - a for a, b in intervals), timedelta(0))
+                    total += whole
+                else:
+                    for a, b in intervals:
+                        if b > start and a < end:
+                            total += min(b, end) - max(a, start)
+            day += _ONE_DAY
+        return total
+
     def day_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's working periods as aware UTC intervals (empty on a day off)."""
         intervals = self._days.get(day)
@@ -108,6 +135,9 @@ class BusinessCalendar:
                 intervals = ()
             self._days[day] = intervals
         return intervals
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 def _minutes_of(t: time) -> int:
@@ -197,6 +227,8 @@ def working_minutes_between(cal: BusinessCalendar, start: datetime, end: datetim
     start, end = _aware(start), _aware(end)
     if end < start:
         return -working_minutes_between(cal, end, start, pauses)
+    if not pauses:
+        return cal.working_time_between(start, end).total_seconds() / 60
     total = timedelta(0)
     for a, b in _subtract(working_intervals(cal, start), _norm_pauses(pauses, end)):
         if a >= end:

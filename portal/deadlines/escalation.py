@@ -22,8 +22,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from ..complaints.timeline import SYSTEM, record
+from ..complaints.vocabulary import REPORT_TRIGGER_LABELS
 from ..extensions import db
-from ..i18n import lazy_gettext as _l
 from ..models import (
     Complaint,
     EscalationReport,
@@ -35,15 +35,6 @@ from ..models import (
 )
 from ..models.actions import EscalationReportEvent
 
-KIND_LABELS = {"market_exception": _l("Market quality exception report"),
-               "special": _l("Quality special report")}
-TRIGGER_LABELS = {
-    "ratio_exception": _l("Defect ratio above the exception threshold"),
-    "severe": _l("Severe problem (sparking, burning)"),
-    "ratio_special": _l("Defect ratio above the special-report threshold"),
-    "repeat": _l("Repeated complaints on the same problem"),
-    "safety": _l("Hazard to personal safety"),
-}
 NUMBER_PREFIX = {"market_exception": "MQ", "special": "QS"}
 
 
@@ -228,7 +219,7 @@ def _open(tenant: Tenant, complaint: Complaint, kind: str, trigger: str, f: Figu
     notify("report.opened", quality, complaint=complaint,
            data={"report_id": report.id, "report_number": number, "number": number,
                  "report_kind": kind, "trigger": trigger,
-                 "trigger_text": str(TRIGGER_LABELS[trigger]), "due_at": due.isoformat()},
+                 "trigger_text": str(REPORT_TRIGGER_LABELS[trigger]), "due_at": due.isoformat()},
            dedupe_key=f"report:{report.id}:opened")
     db.session.flush()
     return report

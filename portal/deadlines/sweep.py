@@ -184,20 +184,8 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
         complaint = complaints.get(clock.complaint_id)
         action = actions.get(clock.action_id)
         report = reports.get(clock.report_id)
-        owner_id = (action.owner_id if action is not None else None) \
-            or (report.owner_id if report is not None else None) \
-            or (complaint.owner_id if complaint is not None else None)
-        owner = staff.get(owner_id)
-        department = departments.get(
-            (complaint.responsible_department_id if complaint is not None else None)
-            or (owner.department_id if owner is not None else None))
-        manager = staff.get(department.manager_id) if department is not None else None
-        if step == "warning":
-            recipients = [owner or manager]
-        elif step == "breached":
-            recipients = [owner, manager]
-        else:
-            recipients = [manager] if manager is not None else managers
+        recipients = _recipients(step, complaint, action, report, staff, departments,
+                                 managers)
         data = {"clock_kind": clock.kind, "clock_id": clock.id,
                 "due_at": clock.due_at.isoformat(), "step": step}
         if action is not None:
@@ -213,7 +201,7 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
             report_events.append(dict(tenant_id=tenant_id, report_id=report.id, actor="system",
                                       actor_name=SYSTEM.name, kind=f"deadline.{step}",
                                       data=data, created_at=now))
-        planned += plan(f"deadline.{step}", [r for r in recipients if r is not None],
+        planned += plan(f"deadline.{step}", recipients,
                         tenant=tenant, complaint=complaint, data=data,
                         dedupe_key=f"clock:{clock.id}:{step}")
     if timeline:
@@ -224,8 +212,62 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
     log.info("sweep: tenant %s: %d steps", tenant.slug, len(items))
 
 
+def _recipients(step: str, complaint, action, report, staff: dict, departments: dict,
+                managers: list) -> list:
+    """Who hears of a step: a warning goes to the owner (else the department's manager), a
+    breach to both, a second escalation to the manager (else every manager)."""
+    owner_id = (action.owner_id if action is not None else None) \
+        or (report.owner_id if report is not None else None) \
+        or (complaint.owner_id if complaint is not None else None)
+    owner = staff.get(owner_id)
+    department = departments.get(
+        (complaint.responsible_department_id if complaint is not None else None)
+        or (owner.department_id if owner is not None else None))
+    manager = staff.get(department.manager_id) if department is not None else None
+    if step == "warning":
+        recipients = [owner or manager]
+    elif step == "breached":
+        recipients = [owner, manager]
+    else:
+        recipients = [manager] if manager is not None else managers
+    return [r for r in recipients if r is not None]
+
+
 def _by_id(model, ids) -> dict:
     ids = {i for i in ids if i}
     if not ids:
         return {}
     return {o.id: o for o in db.session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def run_committed() -> dict:
+    """One sweep in its own transaction: ``run()``, then commit (or roll back and raise).
+    Needs an app context. The clock's job (jobs/sweep.py) and the embedded default's
+    in-process beat (``run_every``) both call this."""
+    from .. import uow
+
+    try:
+        result = run()
+        uow.commit()
+        return result.as_dict()
+    except Exception:
+        uow.rollback()
+        raise
+    finally:
+        db.session.remove()
+
+
+def run_every(app, interval: float, stop=None) -> None:
+    """The embedded default's clock (no Redis): sweep in process every ``interval`` seconds
+    until ``stop`` (a threading.Event) is set. A failed sweep is logged; the next beat tries
+    again."""
+    import threading
+
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                log.info("sweep: %s", run_committed())
+            except Exception as exc:  # noqa: BLE001 — the next beat tries again
+                log.warning("sweep failed: %r", exc)
+        stop.wait(interval)

@@ -33,6 +33,7 @@ from werkzeug.datastructures import FileStorage
 from ..complaints import workflow
 from ..complaints.casework import store_evidence
 from ..complaints.operations import submit_complaint
+from ..complaints.permissions import Refused
 from ..complaints.timeline import Visitor, record
 from ..extensions import db
 from ..models import Complaint, Contact, InboundMessage, Mailbox, Tenant, utcnow
@@ -187,7 +188,7 @@ def _attachments(complaint: Complaint, mail, actor) -> None:
                 continue
         try:
             kept.append(store_evidence(complaint, upload))
-        except workflow.TransitionError as exc:
+        except Refused as exc:
             refused.append({"name": name[:120], "reason": str(exc.message)[:200]})
     if kept or refused:
         record(complaint, actor, "email.files", data={"files": kept, "refused": refused})

@@ -1,8 +1,23 @@
-"""Every model, one module per aggregate, re-exported here."""
+"""Every model, one module per aggregate, re-exported here (with the values of the
+enumerated columns, which are the vocabulary's: portal/complaints/vocabulary.py)."""
 
+from ..complaints.vocabulary import (
+    ACTION_KINDS,
+    CAUSE_CATEGORIES,
+    CHANNELS,
+    COST_CATEGORIES,
+    DEMANDS,
+    INFO_CLASSES,
+    OPEN_STATUSES,
+    REPORT_KINDS,
+    REQUEST_KINDS,
+    ROLES,
+    SEVERITIES,
+    SOURCES,
+    STATUSES,
+)
 from .accounts import (
     DEPARTMENT_KINDS,
-    ROLES,
     Contact,
     CustomerCompany,
     Department,
@@ -13,10 +28,6 @@ from .accounts import (
     StaffUser,
 )
 from .actions import (
-    ACTION_KINDS,
-    COST_CATEGORIES,
-    REPORT_KINDS,
-    REQUEST_KINDS,
     Action,
     ApprovalStep,
     CostEntry,
@@ -29,15 +40,7 @@ from .api import API_SCOPES, ApiToken, IdempotentResponse
 from .base import utcnow
 from .catalogue import FailureMode, ProductModel, Shipment
 from .complaint import (
-    CAUSE_CATEGORIES,
-    CHANNELS,
-    DEMANDS,
-    INFO_CLASSES,
-    OPEN_STATUSES,
     PHOTO_STATES,
-    SEVERITIES,
-    SOURCES,
-    STATUSES,
     Complaint,
     Photo,
     Problem,

@@ -12,18 +12,6 @@ from ..extensions import db
 from ..tenancy import TenantScoped
 from .base import Timestamped, UTCDateTime, utcnow
 
-# Staff roles. A user holds one or more; the workflow grants transitions per role.
-ROLES = (
-    "after_sales",
-    "quality",
-    "technical",
-    "responder",  # a responsible department's engineer (production, purchasing, …)
-    "logistics",
-    "finance",
-    "manager",
-    "admin",  # tenant administrator
-)
-
 # Department kinds, used by the routing rules (cause -> responsible department).
 DEPARTMENT_KINDS = (
     "after_sales",

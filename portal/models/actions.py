@@ -23,8 +23,6 @@ from ..extensions import db
 from ..tenancy import TenantScoped
 from .base import Timestamped, UTCDateTime, utcnow
 
-ACTION_KINDS = ("containment", "corrective", "preventive", "follow_up")
-
 
 class Action(TenantScoped, Timestamped, db.Model):
     """A tracked piece of work with an owner, a due time, evidence and a verification."""
@@ -85,9 +83,6 @@ class EightDSection(TenantScoped, db.Model):
     author = relationship("StaffUser")
 
 
-REQUEST_KINDS = ("replacement", "exchange", "return", "claim", "onsite")
-
-
 class ServiceRequest(TenantScoped, Timestamped, db.Model):
     """A customer demand turned into work: goods to ship, a return to approve, a claim to pay."""
 
@@ -133,9 +128,6 @@ class ApprovalStep(TenantScoped, db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-COST_CATEGORIES = ("replacement", "freight", "rework", "scrap", "claim", "onsite", "other")
-
-
 class CostEntry(TenantScoped, db.Model):
     __tablename__ = "cost_entries"
 
@@ -154,9 +146,6 @@ class CostEntry(TenantScoped, db.Model):
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-REPORT_KINDS = ("market_exception", "special")
 
 
 class EscalationReport(TenantScoped, Timestamped, db.Model):

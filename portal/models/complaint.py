@@ -21,23 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..complaints.vocabulary import OPEN_STATUSES
 from ..extensions import db
 from ..tenancy import TenantScoped
 from .base import Timestamped, UTCDateTime, utcnow
-
-SOURCES = ("customer", "staff", "production")
-# How it reached us: the portal, or staff recording a phone/e-mail complaint, or where in
-# production an internal exception was found.
-CHANNELS = ("portal", "phone", "email", "visit", "incoming", "in_process", "outgoing")
-DEMANDS = ("onsite", "replacement", "exchange", "return", "claim", "penalty", "answer")
-SEVERITIES = ("minor", "general", "major")
-INFO_CLASSES = ("A", "B")
-# The status column's values, in the order a complaint normally travels them. The moves
-# between them, and who may make them, are the workflow's (portal/complaints/workflow.py).
-STATUSES = ("received", "verifying", "waiting_customer", "accepted", "rejected", "containment",
-            "analysis", "corrective_action", "verifying_effectiveness", "answered", "closed")
-OPEN_STATUSES = tuple(s for s in STATUSES if s not in ("rejected", "closed"))
-CAUSE_CATEGORIES = ("man", "machine", "material", "method", "measurement", "environment", "other")
 
 
 class Complaint(TenantScoped, Timestamped, db.Model):

@@ -54,9 +54,10 @@ def compose(event: str, data: dict, locale: str, timezone: str) -> tuple[str, li
             lines = [gettext("%(clock)s was due at %(due)s and is still not done. "
                              "This is the second escalation.", clock=clock, due=due)]
         elif event == "report.opened":
+            from portal.complaints.vocabulary import REPORT_KIND_LABELS
+
             kind = data.get("report_kind")
-            title = (gettext("Market quality exception report") if kind == "market_exception"
-                     else gettext("Quality special report"))
+            title = str(REPORT_KIND_LABELS.get(kind, REPORT_KIND_LABELS["special"]))
             subject = gettext("%(title)s %(number)s opened", title=title, number=subject_of)
             lines = [gettext("Trigger: %(trigger)s", trigger=data.get("trigger_text", "")),
                      gettext("Due: %(due)s", due=due)]

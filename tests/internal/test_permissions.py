@@ -1,4 +1,4 @@
-"""Every casework route refuses roles the workflow or the abilities table do not allow (403),
+"""Every casework route refuses roles the workflow or the permission table do not allow (403),
 and every route that takes an id answers 404 for another tenant's complaint."""
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def test_own_action_under_another_complaint_is_404(shop, as_role, make_complaint
 
 
 def test_one_person_cannot_sign_two_steps(shop, make_staff, make_complaint, db):
-    from portal.complaints.workflow import TransitionError
+    from portal.complaints.permissions import Refused
 
     complaint = make_complaint(shop.tenant, shop.contact)
     advance(db, shop, complaint, "containment")
@@ -186,7 +186,7 @@ def test_one_person_cannot_sign_two_steps(shop, make_staff, make_complaint, db):
         request = service_requests.create_request(complaint, both, kind="return", quantity=1)
         service_requests.decide(complaint, request, both, approve=True, note=None)
         assert not service_requests.may_decide(request, both)
-        with pytest.raises(TransitionError) as refused:
+        with pytest.raises(Refused) as refused:
             service_requests.decide(complaint, request, both, approve=True, note=None)
         assert refused.value.code == "forbidden"
         service_requests.decide(complaint, request, shop.staff["quality"], approve=True, note=None)

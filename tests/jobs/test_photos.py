@@ -154,8 +154,8 @@ def test_unaccepted_format_is_refused():
 def test_photos_left_staged_are_queued_again_once_per_period(db, complaint):
     from datetime import timedelta
 
-    from jobs.photos import requeue_stale
     from portal.models import utcnow
+    from portal.photos import requeue_stale
 
     tenant, c = complaint
     fresh = stage(db, tenant, c, jpeg_bytes((64, 48)))

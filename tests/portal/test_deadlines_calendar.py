@@ -167,3 +167,25 @@ def test_tenant_calendar_from_settings(db, make_tenant):
         assert calendar_for(shanghai).day_minutes == 450
     assert cal.region is None and cal.day_minutes == 480
     assert cal.is_working_day(date(2026, 3, 28))
+
+
+def test_whole_days_by_their_total_agree_with_the_interval_walk():
+    """The fast path (no pauses: whole days counted by their cached total) gives the same
+    minutes as walking every interval, over spans from minutes to months, across holidays,
+    make-up days, weekends and a tenant's own exceptions."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from portal.deadlines.calendar import BusinessCalendar, working_minutes_between
+
+    cal = BusinessCalendar(exceptions={date(2026, 5, 9): True, date(2026, 3, 4): False})
+    never = [(datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 2, tzinfo=UTC))]
+    rng = random.Random(7)
+    origin = datetime(2026, 1, 1, tzinfo=UTC)
+    for _ in range(300):
+        start = origin + timedelta(minutes=rng.randrange(0, 300 * 24 * 60))
+        end = start + timedelta(minutes=rng.choice([0, 7, 95, 600, 3000, 40_000, 150_000]))
+        fast = working_minutes_between(cal, start, end)
+        walked = working_minutes_between(cal, start, end, never)
+        assert fast == pytest.approx(walked, abs=1e-6), (start, end)
+        assert working_minutes_between(cal, end, start) == pytest.approx(-walked, abs=1e-6)

@@ -49,3 +49,35 @@ def test_production_exception_has_containment_clocks(db, make_tenant, make_compl
         assert set(clocks) == {"containment", "long_term"}
         assert clocks["containment"].due_at - clocks["containment"].started_at \
             == timedelta(minutes=30)
+
+
+def test_queue_badges_read_like_the_badge_template(db, make_tenant, make_complaint, app):
+    """badge_texts (the queue's page-at-once badges) says what internal/_clock_badge.html
+    says for the same complaint: running, late and paused, in English and Chinese."""
+    import re
+
+    from portal.deadlines import badge_texts
+    from portal.models import utcnow
+
+    tenant = make_tenant()
+    running, late, paused = (make_complaint(tenant) for _ in range(3))
+    with activate(tenant):
+        now = utcnow()
+        for clock in _clocks(db, late).values():
+            clock.due_at = now - timedelta(days=3, hours=2)
+            clock.warn_at = now - timedelta(days=4)
+        for clock in _clocks(db, paused).values():
+            clock.paused_at = now - timedelta(minutes=5)
+        db.session.flush()
+        for locale in ("en", "zh_CN"):
+            with app.test_request_context(), force_locale(locale):
+                texts = badge_texts([running, late, paused])
+                for complaint in (running, late, paused):
+                    html = render_template("internal/_clock_badge.html", complaint=complaint)
+                    css, title, text = re.search(
+                        r'class="clock-badge clock-(\w+)" title="([^"]*)">([^<]*)</span>',
+                        html).groups()
+                    badge = texts[complaint.id]
+                    assert (badge.css, str(badge.title), badge.text) == (
+                        css, title.replace("&#39;", "'"), text), locale
+        assert texts[late.id].css == "late" and texts[paused.id].css == "paused"

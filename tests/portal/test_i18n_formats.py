@@ -67,3 +67,25 @@ def test_no_code_uses_flask_babels_own_lazy_gettext():
                  if "from flask_babel import lazy_gettext" in path.read_text(encoding="utf-8")
                  or "flask_babel.lazy_gettext" in path.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans_CN"])
+@pytest.mark.parametrize("format", ["short", "medium", "long", "full", "yyyy-MM-dd HH:mm"])
+def test_compiled_patterns_format_like_babel(locale, format):
+    """The filter's compiled patterns give Babel's own text (hours either side of noon and
+    midnight, single- and double-digit fields); patterns with other fields use Babel's."""
+    import random
+    from datetime import datetime, timedelta
+
+    from babel import Locale
+    from babel.dates import format_datetime
+
+    from portal.i18n import _datetime_patterns
+
+    rng = random.Random(11)
+    joined, first, date_pattern = _datetime_patterns(locale, format)
+    for _ in range(200):
+        moment = datetime(2020, 1, 1) + timedelta(minutes=rng.randrange(0, 4_000_000))
+        ours = first.apply(moment) if joined is None else (
+            joined.replace("{0}", first.apply(moment)).replace("{1}", date_pattern.apply(moment)))
+        assert ours == format_datetime(moment, format, locale=Locale.parse(locale))

@@ -233,7 +233,7 @@ def test_write_is_all_or_nothing_when_the_database_refuses(client, db, catalogue
         original(rows[:10], progress)
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(imports, "upsert_shipments", half_then_fail)
+    monkeypatch.setattr(imports.runs, "upsert_shipments", half_then_fail)
     page = client.get(location)
     client.post(location + "/apply", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert _shipments(db, tenant) == []

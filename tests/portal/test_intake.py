@@ -1,6 +1,6 @@
-"""portal.complaints.intake: serial numbers parsed, checked against the format and matched to
-the catalogue's shipments; the product picked by code or name; filing limits; a visitor
-adopted as a contact."""
+"""portal.complaints.intake: serial numbers checked against the catalogue (the rules of a
+serial number are tested in test_serials.py); the product picked by code or name; filing
+limits; a visitor adopted as a contact."""
 
 from __future__ import annotations
 
@@ -22,25 +22,6 @@ def english(db, app):
         yield
 
 
-def test_parse_serials_splits_normalises_and_flags_duplicates():
-    text = " ab0001\r\nAB0002, AB0003；ＡＢ０００４、ab0001\tAB0002\n\n"
-    assert intake.parse_serials(text) == (["AB0001", "AB0002", "AB0003", "AB0004"],
-                                          ["AB0001", "AB0002"])
-    assert intake.parse_serials(None) == ([], [])
-
-
-@pytest.mark.parametrize("serial,first,last,inside", [
-    ("AB000150", "AB000100", "AB000199", True),
-    ("AB000100", "AB000100", "AB000199", True),
-    ("AB000200", "AB000100", "AB000199", False),
-    ("AC000150", "AB000100", "AB000199", False),
-    ("AB00150", "AB000100", "AB000199", False),  # another length is another series
-    ("AB000150", None, "AB000199", False),
-])
-def test_serial_ranges(serial, first, last, inside):
-    assert intake._in_range(serial, first, last) is inside
-
-
 @pytest.fixture
 def shipped(db, make_tenant, make_product):
     tenant = make_tenant()
@@ -54,15 +35,6 @@ def shipped(db, make_tenant, make_product):
         db.session.add_all([ranged, listed])
         db.session.flush()
     return tenant, a, b, ranged, listed
-
-
-def test_find_shipment_by_range_and_list(shipped):
-    tenant, _a, _b, ranged, listed = shipped
-    with activate(tenant):
-        assert intake.find_shipment("AB000123") == ranged
-        assert intake.find_shipment("ZX-1002") == listed
-        assert intake.find_shipment("AB000999") is None
-        assert intake.find_shipment("A%") is None
 
 
 def test_check_serials_errors_and_warnings(shipped):

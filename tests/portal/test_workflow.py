@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.complaints import workflow
-from portal.complaints.workflow import STATES, TRANSITIONS, TransitionError
+from portal.complaints.permissions import Refused
+from portal.complaints.workflow import STATES, TRANSITIONS
 from portal.models import ROLES, Action, Department, TimelineEvent, utcnow
 from portal.tenancy import activate
 
@@ -77,7 +78,7 @@ FORBIDDEN_ROLES = [(t, source, actor) for t in TRANSITIONS for source in t.sourc
 def test_forbidden_role(world, t, source, actor):
     tenant, actors, complaint_in = world
     complaint = complaint_in(source)
-    with activate(tenant), pytest.raises(TransitionError) as error:
+    with activate(tenant), pytest.raises(Refused) as error:
         workflow.transition(complaint, actors[actor], t.name, message="Because.")
     assert error.value.code == "forbidden"
     assert complaint.status == source
@@ -92,7 +93,7 @@ FORBIDDEN_STATES = [(name, state) for name, state in itertools.product(NAMES, ST
 def test_forbidden_from_state(world, name, state):
     tenant, actors, complaint_in = world
     complaint = complaint_in(state)
-    with activate(tenant), pytest.raises(TransitionError) as error:
+    with activate(tenant), pytest.raises(Refused) as error:
         workflow.transition(complaint, actors["manager"], name, message="Because.")
     assert error.value.code == "not_from_status"
     assert complaint.status == state
@@ -104,7 +105,7 @@ def test_message_required(world, t):
     tenant, actors, complaint_in = world
     complaint = complaint_in(t.source[0])
     role = sorted(t.roles)[0]
-    with activate(tenant), pytest.raises(TransitionError) as error:
+    with activate(tenant), pytest.raises(Refused) as error:
         workflow.transition(complaint, actors[role], t.name, message="   ")
     assert error.value.code == "message_required"
 
@@ -133,7 +134,7 @@ def test_guards_refuse(world, db, name, state, spoil):
         db.session.flush()
         t = workflow.find(name, state)
         role = sorted(r for r in t.roles if r != "customer")[0]
-        with pytest.raises(TransitionError) as error:
+        with pytest.raises(Refused) as error:
             workflow.transition(complaint, actors[role], name, message="Answer.")
     assert error.value.code == "guard"
     assert complaint.status == state
@@ -142,7 +143,7 @@ def test_guards_refuse(world, db, name, state, spoil):
 def test_customer_of_another_company_cannot_act(world):
     tenant, actors, complaint_in = world
     complaint = complaint_in("answered")
-    with activate(tenant), pytest.raises(TransitionError) as error:
+    with activate(tenant), pytest.raises(Refused) as error:
         workflow.transition(complaint, actors["other_customer"], "customer_accept")
     assert error.value.code == "forbidden"
 

@@ -1,0 +1,227 @@
+"""The complaint's vocabulary: every enumerated value a complaint, its requests, actions,
+costs, timeline and reports take, with its words in both languages (English msgids, Chinese
+in the catalog). The portal, the workspace, e-mails, PDFs and spreadsheets read their labels
+here, so a status or a demand is called the same everywhere it is shown to the same audience.
+
+Where the customer and staff are told different words for the same value (a status, a
+demand, a timeline entry), both live here side by side: ``CUSTOMER_…`` for the portal and
+customer e-mails, the plain name for the workspace. The models import the value tuples from
+here (their columns hold these strings); who may do what is ``permissions.py``'s.
+"""
+
+from __future__ import annotations
+
+from ..i18n import lazy_gettext as _l
+
+# --- the complaint -------------------------------------------------------------------------
+
+# The status column's values, in the order a complaint normally travels them. The moves
+# between them are the workflow's (workflow.py), who may make them permissions.py's.
+STATUSES = ("received", "verifying", "waiting_customer", "accepted", "rejected", "containment",
+            "analysis", "corrective_action", "verifying_effectiveness", "answered", "closed")
+OPEN_STATUSES = tuple(s for s in STATUSES if s not in ("rejected", "closed"))
+
+# What the customer reads.
+CUSTOMER_STATE_LABELS = {
+    "received": _l("Received"),
+    "verifying": _l("Being verified"),
+    "waiting_customer": _l("Waiting for your information"),
+    "accepted": _l("Accepted as a quality case"),
+    "rejected": _l("Not a product problem"),
+    "containment": _l("Containment"),
+    "analysis": _l("Root-cause analysis"),
+    "corrective_action": _l("Corrective action"),
+    "verifying_effectiveness": _l("Verifying effectiveness"),
+    "answered": _l("Answered"),
+    "closed": _l("Closed"),
+}
+# What staff read (the same, but the customer is not "you").
+STAFF_STATE_LABELS = {**CUSTOMER_STATE_LABELS, "waiting_customer": _l("Waiting on customer")}
+
+SOURCES = ("customer", "staff", "production")
+# How it reached us: the portal, or staff recording a phone/e-mail complaint, or where in
+# production an internal exception was found.
+CHANNELS = ("portal", "phone", "email", "visit", "incoming", "in_process", "outgoing")
+CHANNEL_LABELS = {"portal": _l("Portal"), "phone": _l("Phone"), "email": _l("E-mail"),
+                  "visit": _l("Visit"), "incoming": _l("Incoming inspection"),
+                  "in_process": _l("In process"), "outgoing": _l("Outgoing inspection")}
+
+DEMANDS = ("onsite", "replacement", "exchange", "return", "claim", "penalty", "answer")
+# The customer's words for what they ask (the portal's form and their complaint page).
+CUSTOMER_DEMAND_LABELS = {
+    "onsite": _l("Send someone on site"),
+    "replacement": _l("Send replacement parts"),
+    "exchange": _l("Exchange the goods"),
+    "return": _l("Take the goods back"),
+    "claim": _l("Compensation (claim)"),
+    "penalty": _l("Penalty as agreed"),
+    "answer": _l("Only an answer"),
+}
+# The workspace's terms for the same demands (staff filing, the case page, the 8D sheet).
+DEMAND_LABELS = {
+    "onsite": _l("On-site service"), "replacement": _l("Replenishment"),
+    "exchange": _l("Exchange"), "return": _l("Return"), "claim": _l("Claim"),
+    "penalty": _l("Penalty"), "answer": _l("An answer"),
+}
+
+SEVERITIES = ("minor", "general", "major")
+SEVERITY_LABELS = {"minor": _l("Minor"), "general": _l("General"), "major": _l("Major")}
+
+# Information classes (DOMAIN.md): A starts the tighter clock. The letters are the labels.
+INFO_CLASSES = ("A", "B")
+CLASS_LABELS = {"A": "A", "B": "B"}
+
+# The 5M1E cause categories, plus "other" (logistics, transport, unknown).
+CAUSE_CATEGORIES = ("man", "machine", "material", "method", "measurement", "environment", "other")
+CAUSE_LABELS = {
+    "man": _l("Man / operation"), "machine": _l("Machine / equipment"),
+    "material": _l("Material"), "method": _l("Method"), "measurement": _l("Measurement"),
+    "environment": _l("Environment"), "other": _l("Other (logistics, transport, unknown)"),
+}
+
+# --- its work: actions, requests and approvals, costs ---------------------------------------
+
+ACTION_KINDS = ("containment", "corrective", "preventive", "follow_up")
+ACTION_LABELS = {"containment": _l("Containment"), "corrective": _l("Corrective"),
+                 "preventive": _l("Preventive"), "follow_up": _l("Follow-up")}
+
+REQUEST_KINDS = ("replacement", "exchange", "return", "claim", "onsite")
+REQUEST_LABELS = {"replacement": _l("Replacement"), "exchange": _l("Exchange"),
+                  "return": _l("Return"), "claim": _l("Claim"), "onsite": _l("On-site service")}
+# open -> (approval chain) approved / refused -> shipped / received / paid
+REQUEST_STATES = ("open", "pending_approval", "approved", "refused", "shipped", "received",
+                  "paid")
+REQUEST_STATE_LABELS = {
+    "open": _l("Open"), "pending_approval": _l("Waiting for approval"),
+    "approved": _l("Approved"), "refused": _l("Refused"), "shipped": _l("Shipped"),
+    "received": _l("Received"), "paid": _l("Paid"),
+}
+APPROVAL_DECISIONS = ("approved", "refused")
+
+# Staff roles (a user holds one or more; an approval chain names roles). Who may do what is
+# permissions.py's; these are the words.
+ROLES = (
+    "after_sales",
+    "quality",
+    "technical",
+    "responder",  # a responsible department's engineer (production, purchasing, …)
+    "logistics",
+    "finance",
+    "manager",
+    "admin",  # tenant administrator
+)
+ROLE_LABELS = {
+    "after_sales": _l("After-sales"), "quality": _l("Quality"), "technical": _l("Technical"),
+    "responder": _l("Responsible department"), "logistics": _l("Logistics"),
+    "finance": _l("Finance"), "manager": _l("Manager"), "admin": _l("Administrator"),
+}
+# The roles an approval chain may ask (the administrator signs nothing as such).
+APPROVER_ROLES = tuple(r for r in ROLES if r != "admin")
+
+COST_CATEGORIES = ("replacement", "freight", "rework", "scrap", "claim", "onsite", "other")
+COST_LABELS = {"replacement": _l("Replacement"), "freight": _l("Freight"),
+               "rework": _l("Rework"), "scrap": _l("Scrap"), "claim": _l("Claim"),
+               "onsite": _l("On-site service"), "other": _l("Other")}
+
+# --- escalation reports ---------------------------------------------------------------------
+
+REPORT_KINDS = ("market_exception", "special")
+REPORT_KIND_LABELS = {"market_exception": _l("Market quality exception report"),
+                      "special": _l("Quality special report")}
+REPORT_TRIGGER_LABELS = {
+    "ratio_exception": _l("Defect ratio above the exception threshold"),
+    "severe": _l("Severe problem (sparking, burning)"),
+    "ratio_special": _l("Defect ratio above the special-report threshold"),
+    "repeat": _l("Repeated complaints on the same problem"),
+    "safety": _l("Hazard to personal safety"),
+}
+REPORT_STATES = ("open", "issued", "closed")
+REPORT_STATE_LABELS = {"open": _l("Open"), "issued": _l("Issued"), "closed": _l("Closed")}
+
+# --- the timeline ---------------------------------------------------------------------------
+
+# Transitions record ``transition.<name>`` and read as the workflow's label; these are the
+# other kinds, as staff read them.
+EVENT_LABELS = {
+    "submitted": _l("Complaint received"),
+    "filed_by_staff": _l("Recorded by staff"),
+    "classified": _l("Classified"),
+    "verification.checklist": _l("Verification checklist saved"),
+    "onsite.visit": _l("On-site visit recorded"),
+    "problem.linked": _l("Linked to a problem"),
+    "action.added": _l("Action added"),
+    "action.done": _l("Action done"),
+    "root_cause.recorded": _l("Root cause recorded"),
+    "effectiveness.verified": _l("Actions verified effective"),
+    "request.created": _l("Request created"),
+    "request.approval": _l("Approval signed"),
+    "request.shipped": _l("Goods shipped"),
+    "request.received": _l("Returned goods received"),
+    "request.paid": _l("Claim paid"),
+    "cost.added": _l("Cost recorded"),
+    "eight_d.started": _l("8D report started"),
+    "eight_d.section": _l("8D section written"),
+    "eight_d.summary": _l("8D summary for the customer"),
+    "contact_linked": _l("Linked to the customer's account"),
+    "photo.rejected": _l("Photo refused"),
+    "report.opened": _l("Escalation report opened"),
+    "survey.scheduled": _l("Satisfaction survey scheduled"),
+    "survey.answered": _l("Satisfaction survey answered"),
+    "survey.low_score": _l("Low satisfaction score: follow-up opened"),
+    "deadline.warning": _l("Deadline near: owner warned"),
+    "deadline.breached": _l("Deadline missed: escalated"),
+    "deadline.escalated": _l("Deadline missed: escalated again"),
+}
+# The kinds the customer sees, in the customer's words.
+CUSTOMER_EVENT_LABELS = {
+    "submitted": _l("Complaint received"),
+    "contact_linked": _l("Linked to your account"),
+    "action.added": _l("Immediate measure"),
+    "eight_d.summary": _l("8D report summary"),
+    "request.created": _l("Your request is being handled"),
+    "request.shipped": _l("Goods shipped (tracking number)"),
+    "request.received": _l("Returned goods received"),
+    "request.paid": _l("Claim paid"),
+    "photo.rejected": _l("Photo refused"),
+}
+
+# What a transition's button says in the workspace (the workflow's own labels are written for
+# the timeline); "answer" and "not_effective" have forms of their own.
+TRANSITION_BUTTON_LABELS = {
+    "start_verification": _l("Start verification"),
+    "request_information": _l("Ask the customer"),
+    "resume_verification": _l("Resume verification"),
+    "accept": _l("Confirm as a quality case"),
+    "reject": _l("Not our product's problem: close with this explanation"),
+    "start_containment": _l("Start containment"),
+    "start_analysis": _l("Start root-cause analysis"),
+    "start_corrective_action": _l("Start corrective actions"),
+    "submit_for_verification": _l("Actions done: verify effectiveness"),
+    "close": _l("Close"),
+    "reopen": _l("Reopen"),
+}
+
+
+def transition_label(name: str):
+    """The timeline's words for transition ``name`` (the first transition of that name)."""
+    from .workflow import TRANSITIONS
+
+    return next((t.label for t in TRANSITIONS if t.name == name), None)
+
+
+def event_label(kind: str, *, customer: bool = False):
+    """How a timeline entry of ``kind`` reads, for staff or (``customer=True``) the customer.
+    Unknown kinds read as a plain "Update" for the customer and as the kind itself for staff."""
+    if kind.startswith("transition."):
+        label = transition_label(kind.partition(".")[2])
+        if label is not None:
+            return label
+    labels = CUSTOMER_EVENT_LABELS if customer else EVENT_LABELS
+    if kind in labels:
+        return labels[kind]
+    return _l("Update") if customer else kind.replace("_", " ").replace(".", ": ")
+
+
+def button_label(name: str):
+    """What the workspace's button for transition ``name`` says."""
+    return TRANSITION_BUTTON_LABELS.get(name) or transition_label(name) or name

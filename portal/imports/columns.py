@@ -1,0 +1,173 @@
+"""The columns of each import kind (English and Chinese headers, required or not), the
+header mapping with its aliases, the problems' messages, the template files and the
+shipment export."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterable
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..extensions import db
+from ..i18n import lazy_gettext as _l
+from ..models import CustomerCompany, ProductModel, Shipment
+from ..spreadsheets import neutralise
+from .reading import ImportFileError
+
+# (field, English header, Chinese header, required). Both headers are accepted in any file.
+SHIPMENT_COLUMNS = [
+    ("model", "Model code", "型号", True),
+    ("lot", "Lot", "批次号", True),
+    ("quantity", "Quantity", "数量", True),
+    ("shipped_on", "Ship date", "发货日期", True),
+    ("customer", "Customer", "客户", False),
+    ("serial_first", "First serial", "起始序列号", False),
+    ("serial_last", "Last serial", "结束序列号", False),
+    ("serials", "Serial numbers", "序列号清单", False),
+]
+CUSTOMER_COLUMNS = [
+    ("company", "Company", "客户公司", True),
+    ("code", "Customer code", "客户编码", False),
+    ("key_account", "Key account", "重点客户", False),
+    ("contact_name", "Contact name", "联系人", False),
+    ("email", "E-mail", "邮箱", False),
+    ("phone", "Phone", "电话", False),
+    ("language", "Language", "语言", False),
+]
+COLUMNS = {"shipments": SHIPMENT_COLUMNS, "customers": CUSTOMER_COLUMNS}
+_EXTRA_ALIASES = {
+    "model code": "model", "product model": "model", "型号编码": "model", "产品型号": "model",
+    "规格型号": "model", "lot number": "lot", "批次": "lot", "批号": "lot", "qty": "quantity",
+    "发货数量": "quantity", "date": "shipped_on", "shipping date": "shipped_on",
+    "发货时间": "shipped_on", "customer name": "customer", "客户名称": "customer",
+    "company name": "company", "公司": "company", "客户名称 ": "company", "email": "email",
+    "e-mail address": "email", "电子邮箱": "email", "手机": "phone", "联系电话": "phone",
+    "name": "contact_name", "contact": "contact_name",
+}
+
+PROBLEM_MESSAGES = {
+    "missing": _l("This column is empty."),
+    "unknown_model": _l("No product model with code “%(value)s”."),
+    "unknown_customer": _l("No customer company named “%(value)s”."),
+    "bad_date": _l("“%(value)s” is not a date (use 2026-03-31)."),
+    "not_a_number": _l("“%(value)s” is not a whole number."),
+    "not_positive": _l("The quantity must be at least 1."),
+    "too_long": _l("“%(value)s” is too long."),
+    "duplicate": _l("Same model and lot as row %(other)s."),
+    "duplicate_email": _l("Same e-mail as row %(other)s."),
+    "bad_range": _l("The serial range %(value)s is not valid (same prefix, last after first)."),
+    "range_incomplete": _l("Give both the first and the last serial number of a range."),
+    "serial_format": _l("Serial number “%(value)s” does not match the model's format."),
+    "bad_email": _l("“%(value)s” is not a valid e-mail address."),
+    "contact_name_missing": _l("A contact with an e-mail needs a name."),
+    "bad_language": _l("“%(value)s” is not a language we offer (zh_CN or en)."),
+    "bad_flag": _l("“%(value)s” is not yes or no."),
+}
+
+
+def problem_message(problem: dict) -> str:
+    """A problem in the current request's language."""
+    template = PROBLEM_MESSAGES.get(problem.get("code"))
+    if template is None:
+        return str(problem.get("code"))
+    return str(template) % {"value": problem.get("value", ""), "other": problem.get("other", "")}
+
+
+def column_label(kind: str, name: str, locale: str) -> str:
+    for fname, en, zh, _req in COLUMNS[kind]:
+        if fname == name:
+            return en if str(locale).startswith("en") else zh
+    return name
+
+
+def _norm(value) -> str:
+    return re.sub(r"\s+", " ", str(value or "")).strip().lower().rstrip("*").strip()
+
+
+def map_header(kind: str, header: list) -> dict[str, int]:
+    """Map field name -> column index. Raises ImportFileError naming missing columns."""
+    aliases = dict(_EXTRA_ALIASES)
+    for fname, en, zh, _req in COLUMNS[kind]:
+        aliases[_norm(en)] = fname
+        aliases[_norm(zh)] = fname
+        aliases[fname] = fname
+    mapping: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        name = aliases.get(_norm(cell))
+        if name and name not in mapping:
+            mapping[name] = index
+    missing = [f"{en} / {zh}" for fname, en, zh, req in COLUMNS[kind]
+               if req and fname not in mapping]
+    if missing:
+        raise ImportFileError(_("These columns are missing: %(columns)s. Download the template "
+                                "to see the expected first row.", columns="; ".join(missing)))
+    return mapping
+
+
+# -- templates and exports ----------------------------------------------------------------
+
+_EXAMPLES = {
+    "shipments": ["CL-3000", "L2026-0301", 120, date(2026, 3, 2), "", "CL3000-000001",
+                  "CL3000-000120", ""],
+    "customers": ["", "C001", "yes", "", "buyer@example.com", "+86 21 5555 0000", "zh_CN"],
+}
+
+
+def template_headers(kind: str, locale: str) -> list[str]:
+    zh = not str(locale).startswith("en")
+    return [(z if zh else e) + (" *" if req else "") for _f, e, z, req in COLUMNS[kind]]
+
+
+def workbook_bytes(headers: list[str], rows: Iterable[list]) -> bytes:
+    """An .xlsx with a header row and ``rows``; every text cell neutralised (openpyxl would
+    otherwise write a string starting with = as a formula)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(headers)
+    for row in rows:
+        sheet.append([neutralise(v) for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def csv_bytes(headers: list[str], rows: Iterable[list]) -> bytes:
+    """UTF-8 CSV with BOM (so Excel on Chinese Windows opens it right), cells neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow(["" if v is None else neutralise(v if not isinstance(v, date) else
+                                                         v.isoformat()) for v in row])
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+
+
+def template_file(kind: str, locale: str, fmt: str) -> bytes:
+    example = list(_EXAMPLES[kind])
+    if kind == "customers":
+        example[0] = "示例客户有限公司" if not str(locale).startswith("en") else "Example Customer Ltd"
+        example[3] = "王先生" if not str(locale).startswith("en") else "Alex Wang"
+    headers = template_headers(kind, locale)
+    return workbook_bytes(headers, [example]) if fmt == "xlsx" else csv_bytes(headers, [example])
+
+
+def shipment_export_rows() -> Iterable[list]:
+    """Every shipment of the active tenant, in the import's column order."""
+    query = (select(ProductModel.code, Shipment.lot, Shipment.quantity, Shipment.shipped_on,
+                    CustomerCompany.name, Shipment.serial_first, Shipment.serial_last,
+                    Shipment.serials)
+             .join(ProductModel, Shipment.product_model_id == ProductModel.id)
+             .outerjoin(CustomerCompany, Shipment.customer_company_id == CustomerCompany.id)
+             .order_by(Shipment.shipped_on, ProductModel.code, Shipment.lot))
+    for code, lot, qty, shipped_on, customer, first, last, serials in \
+            db.session.execute(query.execution_options(yield_per=2000)):
+        yield [code, lot, qty, shipped_on, customer or "", first or "", last or "",
+               ", ".join(serials or [])]
