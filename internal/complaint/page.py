@@ -1,0 +1,79 @@
+"""The complaint page: the panels composed, in order. A deferred panel (8D, costs, timeline)
+is a placeholder that htmx fills when it is opened or scrolled into view
+(``GET …/panels/<name>``); without JavaScript, ``?panel=<name>`` draws it in full."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+from portal.complaints.abilities import may
+from portal.complaints.workflow import STAFF_STATE_LABELS
+from portal.web import is_htmx, render
+
+from .. import blueprint
+from ..forms import SEVERITY_LABELS
+from .base import PANELS, Case, load, panel_context, render_panel
+
+MAIN = ("steps", "intake", "photos", "verification", "classification", "containment",
+        "requests", "actions", "eight_d", "effectiveness", "answer", "costs")
+SIDE = ("timeline",)
+
+
+@blueprint.app_template_global("may")
+def _may(ability: str, complaint=None) -> bool:
+    return may(current_user, ability, complaint)
+
+
+def _drawn(case: Case, names, forms: dict, expand: set[str]) -> list[tuple]:
+    """(panel, context) for each panel that shows; a deferred one not asked for has no
+    context (its placeholder is drawn)."""
+    drawn = []
+    for name in names:
+        found = PANELS[name]
+        if found.deferred and name not in expand:
+            if _placeholder_shows(case, name):
+                drawn.append((found, None))
+            continue
+        context = panel_context(case, name, forms)
+        if context is not None:
+            drawn.append((found, context))
+    return drawn
+
+
+def _placeholder_shows(case: Case, name: str) -> bool:
+    if name == "eight_d":
+        return case.has_report or case.may("eight_d")
+    return True
+
+
+def show(case: Case, status: HTTPStatus = HTTPStatus.OK, /, error=None,
+         forms: dict | None = None, expand: str | None = None):
+    """The whole page; ``expand`` names a deferred panel to draw in full."""
+    asked = request.args.get("panel", "")
+    expand_set = {n for n in (expand, asked) if n in PANELS}
+    forms = forms or {}
+    return render("internal/complaint/page.html", None, status,
+                  case=case, complaint=case.complaint, error=error,
+                  main=_drawn(case, MAIN, forms, expand_set),
+                  side=_drawn(case, SIDE, forms, expand_set),
+                  labels=STAFF_STATE_LABELS, severities=SEVERITY_LABELS)
+
+
+@blueprint.get("/complaints/<int:complaint_id>")
+def complaint(complaint_id: int):
+    return show(Case(load(complaint_id)))
+
+
+@blueprint.get("/complaints/<int:complaint_id>/panels/<name>")
+def panel(complaint_id: int, name: str):
+    """One panel on its own (htmx); without JavaScript, the page with it drawn in full."""
+    if name not in PANELS:
+        abort(404)
+    case = Case(load(complaint_id))
+    if not is_htmx():
+        return redirect(url_for("internal.complaint", complaint_id=complaint_id, panel=name)
+                        + PANELS[name].anchor, code=303)
+    return render_panel(case, name)
