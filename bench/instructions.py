@@ -52,7 +52,7 @@ def poster(client, url: str, path: str):
 
     def send():
         response = client.post(post_url, data={**data, "version": state["version"]},
-                               headers={"HX-Request": "true"})
+                               headers={"HX-Request": "true", "Referer": f"https://localhost{url}"})
         found = re.search(r'name="version" value="(\d+)"', response.get_data(as_text=True))
         state["version"] = found.group(1) if found else state["version"]
         return response

@@ -1,7 +1,7 @@
 """Next steps: the status changes the workflow allows this user now, and the exports.
 
 A status change redraws most of the page, so under htmx a successful one reloads the page
-(``HX-Redirect``); a refused one answers with this panel and the reason."""
+(``HX-Refresh``); a refused one answers with this panel and the reason."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from portal.web import is_htmx
 
 from .. import blueprint
 from ..forms import TransitionForm
-from .base import Case, load, page_url, panel, run
+from .base import Case, panel, run
 
 # "answer" and "not_effective" have their own forms (the answer composer, the verdict).
 COMPOSED = {"answer", "not_effective"}
@@ -63,7 +63,7 @@ def transition(complaint_id: int, name: str):
                                                  form.version.data), _("Done."))
     if is_htmx() and response.status_code == 200:  # done: the whole page changes
         reload = make_response("", 200)
-        reload.headers["HX-Redirect"] = page_url(load(complaint_id), "#actions")
+        reload.headers["HX-Refresh"] = "true"
         flash(_("Done."), "success")
         return reload
     return response
