@@ -19,6 +19,7 @@ routes of its forms; ``page.py`` composes them.
     answer.py          the answer to the customer
     costs.py           costs (drawn when opened) and the cost transfer sheet
     timeline.py        the timeline (drawn when scrolled to)
+    clocks.py          the deadline clocks (drawn when scrolled to)
     exports.py         the 8D and improvement-sheet PDFs
     filing.py          filing by staff (on a customer's behalf, production exceptions)
 """
@@ -27,6 +28,7 @@ from . import (  # noqa: F401  (each module registers its routes and its panel)
     actions,
     answer,
     classification,
+    clocks,
     containment,
     costs,
     effectiveness,

@@ -48,7 +48,7 @@ from portal.models import (
 )
 from portal.web import is_htmx
 
-from ..forms import SEVERITY_LABELS
+from ..forms import SEVERITY_LABELS, opts
 from . import fields
 
 
@@ -69,14 +69,15 @@ def _reference() -> dict:
     outlives the session)."""
     staff = [tuple(r) for r in db.session.execute(
         select(StaffUser.id, StaffUser.name).order_by(StaffUser.name))]
-    departments = [tuple(r) for r in db.session.execute(
-        select(Department.id, Department.name).order_by(Department.name))]
+    kinds = [tuple(r) for r in db.session.execute(
+        select(Department.id, Department.name, Department.kind).order_by(Department.name))]
     modes = [tuple(r) for r in db.session.execute(
         select(FailureMode.id, FailureMode.code, FailureMode.name_zh, FailureMode.name_en)
         .order_by(FailureMode.code))]
     problems = [tuple(r) for r in db.session.execute(
         select(Problem.id, Problem.number, Problem.title).order_by(Problem.id.desc()).limit(100))]
-    return {"staff": staff, "departments": departments, "modes": modes, "problems": problems}
+    return {"staff": staff, "departments": [(i, n) for i, n, _k in kinds],
+            "department_kinds": kinds, "modes": modes, "problems": problems}
 
 
 def reference() -> dict:
@@ -84,6 +85,16 @@ def reference() -> dict:
     (a minute; a commit in this process that writes one of them drops it at once)."""
     return reference_cache.cached("complaint_reference",
                                   (StaffUser, Department, FailureMode, Problem), _reference)
+
+
+def checked(posted, cached_rows, load_rows, with_blank: bool = True):
+    """Choices to check a posted value against: the cached list, or the table's own when the
+    value is not in it (added a moment ago, in another process)."""
+    rows = cached_rows
+    if posted not in (None, "") and str(posted) not in {str(r[0]) for r in rows}:
+        rows = load_rows()
+    choices = blank(rows)
+    return opts(choices if with_blank else choices[1:])
 
 
 def blank(rows) -> list[tuple[str, str]]:
@@ -97,7 +108,8 @@ class Case:
 
     labels = STAFF_STATE_LABELS
     severities = SEVERITY_LABELS
-    panel_titles = {"eight_d": _l("8D report"), "costs": _l("Costs"), "timeline": _l("Timeline")}
+    panel_titles = {"eight_d": _l("8D report"), "costs": _l("Costs"), "timeline": _l("Timeline"),
+                    "clocks": _l("Deadlines")}
 
     def __init__(self, complaint: Complaint, user=None):
         self.complaint = complaint
@@ -196,7 +208,9 @@ class Panel:
     name: str
     anchor: str  # where the page scrolls after a POST without JavaScript
     context: Callable[[Case, dict], dict | None]
-    deferred: bool = False  # drawn when opened (htmx), or with ?panel=<name>
+    # Drawn later, by htmx: "opened" (a disclosure) or "revealed" (scrolled into view); or
+    # without JavaScript with ?panel=<name>. None: drawn with the page.
+    deferred: str | None = None
 
     @property
     def template(self) -> str:
@@ -206,7 +220,7 @@ class Panel:
 PANELS: dict[str, Panel] = {}
 
 
-def panel(name: str, anchor: str, deferred: bool = False):
+def panel(name: str, anchor: str, deferred: str | None = None):
     """Register a panel's context function: ``context(case, forms) -> dict | None`` (None:
     the panel does not show for this complaint and user)."""
     def register(function):
@@ -273,9 +287,17 @@ def run(complaint_id: int, name: str, key: str, form, operation, message,
             form.version.data = complaint.version  # they have now seen the newer version
         return answer(Case(complaint), name, STATUS_OF.get(error.code, HTTPStatus(422)),
                       {key: form}, error=error.message)
-    uow.commit()
     if is_htmx():
+        # What was just flushed is what is committed: keep it loaded for the answer instead
+        # of reading the complaint and the user again.
+        session = db.session()
+        session.expire_on_commit = False
+        try:
+            uow.commit()
+        finally:
+            session.expire_on_commit = True
         return render_panel(Case(complaint), name, HTTPStatus.OK, notice=message)
+    uow.commit()
     flash(message, "success")
     return redirect(panel_url(complaint, name), code=303)
 

@@ -4,13 +4,14 @@ complaint belongs to."""
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.complaints import casework
 from portal.complaints.abilities import check_version, require
-from portal.complaints.operations import classify, suggested_department
+from portal.complaints.operations import ROUTING, classify
 from portal.extensions import db
 from portal.models import Department, FailureMode, Problem, StaffUser
 
@@ -23,7 +24,7 @@ from ..forms import (
     ProblemLinkForm,
     opts,
 )
-from .base import Case, as_id, blank, panel, run
+from .base import Case, as_id, blank, checked, panel, reference, run
 
 
 def _choices(case: Case) -> dict:
@@ -33,14 +34,24 @@ def _choices(case: Case) -> dict:
             "owner": blank(ref["staff"])}
 
 
+def suggestion(case: Case) -> str | None:
+    """The department the routing rules point at for the cause (operations.ROUTING, as
+    ``suggested_department()`` finds it, from the cached list)."""
+    cause = case.complaint.cause_category
+    if not cause:
+        return None
+    kind = ROUTING.get(cause, "engineering")
+    found = sorted((i, n) for i, n, k in case.ref["department_kinds"] if k == kind)
+    return found[0][1] if found else None
+
+
 @panel("classification", "#classify")
 def context(case: Case, forms: dict) -> dict:
     complaint = case.complaint
     context = {"editable": case.may("classify"), "ref": case.ref, "causes": CAUSE_LABELS,
                "add_modes": case.may("failure_modes"), "problems": case.may("problem")}
     if context["editable"]:
-        context["suggestion"] = suggested_department(complaint.cause_category) \
-            if complaint.cause_category else None
+        context["suggestion"] = suggestion(case)
         context["classify"] = case.form(ClassifyForm, "classify", forms, {
             "severity": complaint.severity or "", "info_class": complaint.info_class or "",
             "cause_category": complaint.cause_category or "",
@@ -60,12 +71,16 @@ def context(case: Case, forms: dict) -> dict:
 @blueprint.post("/complaints/<int:complaint_id>/classify")
 def classify_view(complaint_id: int):
     form = ClassifyForm()
-    # Checked against the tables, not the cache (a choice made a second ago is valid).
-    form.failure_mode.choices = opts(blank(db.session.execute(
-        select(FailureMode.id, FailureMode.code)).all()))
-    form.department.choices = opts(blank(db.session.execute(
-        select(Department.id, Department.name)).all()))
-    form.owner.choices = opts(blank(db.session.execute(select(StaffUser.id, StaffUser.name)).all()))
+    ref, posted = reference(), request.form
+    form.failure_mode.choices = checked(
+        posted.get("failure_mode"), [(i, c) for i, c, _zh, _en in ref["modes"]],
+        lambda: db.session.execute(select(FailureMode.id, FailureMode.code)).all())
+    form.department.choices = checked(
+        posted.get("department"), ref["departments"],
+        lambda: db.session.execute(select(Department.id, Department.name)).all())
+    form.owner.choices = checked(
+        posted.get("owner"), ref["staff"],
+        lambda: db.session.execute(select(StaffUser.id, StaffUser.name)).all())
 
     def operation(c):
         require(current_user, "classify", c)

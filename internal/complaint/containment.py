@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort
+from flask import abort, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from portal.tenancy import current_tenant
 
 from .. import blueprint
 from ..forms import ACTION_LABELS, ActionDoneForm, ActionForm, opts
-from .base import Case, as_id, blank, panel, run
+from .base import Case, as_id, blank, checked, panel, reference, run
 
 HIDDEN_IN = ("received", "verifying", "waiting_customer", "rejected")
 KINDS = {"containment": ("containment",), "corrective": ("corrective", "preventive")}
@@ -68,8 +68,9 @@ def add_action(complaint_id: int, group: str):
     if group not in KINDS:
         abort(404)
     form = ActionForm()
-    form.owner.choices = opts(blank(db.session.execute(
-        select(StaffUser.id, StaffUser.name)).all())[1:])
+    form.owner.choices = checked(
+        request.form.get("owner"), reference()["staff"],
+        lambda: db.session.execute(select(StaffUser.id, StaffUser.name)).all(), with_blank=False)
     form.kind.choices = opts((k, ACTION_LABELS[k]) for k in KINDS[group])
     name = "containment" if group == "containment" else "actions"
     return run(complaint_id, name, group, form,

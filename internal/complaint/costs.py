@@ -3,7 +3,7 @@ opened), and the cost transfer sheet (质量事故费用转移单) with its own 
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,8 +16,8 @@ from portal.models import CostEntry, Department
 from portal.web import render
 
 from .. import blueprint
-from ..forms import COST_LABELS, CostForm, opts
-from .base import Case, as_id, blank, load, panel, run
+from ..forms import COST_LABELS, CostForm
+from .base import Case, as_id, blank, checked, load, panel, reference, run
 
 
 def entries(complaint_id: int) -> list[CostEntry]:
@@ -25,7 +25,7 @@ def entries(complaint_id: int) -> list[CostEntry]:
                               .order_by(CostEntry.id)).all()
 
 
-@panel("costs", "#costs", deferred=True)
+@panel("costs", "#costs", deferred="opened")
 def context(case: Case, forms: dict) -> dict:
     rows = entries(case.complaint.id)
     departments = case.ref["department_names"]
@@ -41,8 +41,10 @@ def context(case: Case, forms: dict) -> dict:
 @blueprint.post("/complaints/<int:complaint_id>/costs")
 def add_cost(complaint_id: int):
     form = CostForm()
-    form.department.choices = opts(blank(db.session.execute(
-        select(Department.id, Department.name)).all())[1:])
+    form.department.choices = checked(
+        request.form.get("department"), reference()["departments"],
+        lambda: db.session.execute(select(Department.id, Department.name)).all(),
+        with_blank=False)
     return run(complaint_id, "costs", "cost", form,
                lambda c: costs.add_cost(c, current_user, category=form.category.data,
                                         amount=money(form.amount.data),

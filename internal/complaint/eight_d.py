@@ -14,7 +14,7 @@ from ..forms import CAUSE_LABELS, EightDStartForm, SectionForm, SummaryForm
 from .base import Case, panel, run
 
 
-@panel("eight_d", "#eight-d", deferred=True)
+@panel("eight_d", "#eight-d", deferred="opened")
 def context(case: Case, forms: dict) -> dict | None:
     report = case.report
     editable = case.may("eight_d")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
@@ -78,6 +79,24 @@ def _spec(name: str, field: UnboundField) -> Spec:
                 numbers.min if numbers else None, numbers.max if numbers else None, choices)
 
 
+_translated: dict[tuple[str, str], str] = {}
+
+
+def text(label) -> str:
+    """A (lazy) label in the request's language, each one translated once per process and
+    language (a lazy string looks its catalogue up again every time it is drawn)."""
+    if isinstance(label, str):
+        return label
+    args = getattr(label, "_args", None)
+    if not args or len(args) != 1 or getattr(label, "_kwargs", None):
+        return str(label)  # formatted with values: not cached
+    key = (str(get_locale()), args[0])
+    found = _translated.get(key)
+    if found is None:
+        found = _translated[key] = str(label)
+    return found
+
+
 class FieldView:
     """One field as a panel draws it."""
 
@@ -95,8 +114,8 @@ class FieldView:
         return self.spec.name
 
     @property
-    def label(self):
-        return self.spec.label
+    def label(self) -> str:
+        return text(self.spec.label)
 
     @property
     def required(self) -> bool:
@@ -106,6 +125,22 @@ class FieldView:
         if isinstance(self.value, list | tuple | set):
             return str(value) in {str(v) for v in self.value}
         return self.value is not None and str(value) == str(self.value)
+
+    def html(self, hint=None, autocomplete: str | None = None) -> Markup:
+        """The field with its label, hint and errors (the markup of macros.html's field())."""
+        fid, errors = self.id, self.errors
+        describedby = f"{fid}-error" if errors else (f"{fid}-hint" if hint else None)
+        required = ' <span class="req" aria-hidden="true">*</span>' if self.required else ""
+        out = [f'<div class="field{" has-error" if errors else ""}">\n  <label for="{fid}">'
+               f"{escape(self.label)}{required}</label>\n  ",
+               self.control(describedby, autocomplete=autocomplete)]
+        if hint:
+            out.append(f'\n  <p class="hint" id="{fid}-hint">{escape(text(hint))}</p>')
+        if errors:
+            message = escape(" ".join(str(e) for e in errors))
+            out.append(f'\n  <p class="error" id="{fid}-error">{message}</p>')
+        out.append("\n</div>")
+        return Markup("".join(out))
 
     def control(self, describedby: str | None = None, **extra) -> Markup:
         """The input, textarea or select (label, hint and errors are the template's)."""
@@ -133,7 +168,7 @@ class FieldView:
         if spec.kind == "select":
             options = "".join(
                 f'<option{" selected" if self.selected(v) else ""} value="{escape(v)}">'
-                f"{escape(label)}</option>" for v, label in self.choices)
+                f"{escape(text(label))}</option>" for v, label in self.choices)
             return f"<select{attrs}>{options}</select>"
         if spec.kind == "checkbox":
             return f'<input type="checkbox"{attrs} value="y"{" checked" if value else ""}>'

@@ -19,12 +19,18 @@ from .base import PANELS, Case, load, panel_context, render_panel
 
 MAIN = ("steps", "intake", "photos", "verification", "classification", "containment",
         "requests", "actions", "eight_d", "effectiveness", "answer", "costs")
-SIDE = ("timeline",)
+SIDE = ("clocks", "timeline")
 
 
 @blueprint.app_template_global("may")
 def _may(ability: str, complaint=None) -> bool:
     return may(current_user, ability, complaint)
+
+
+@blueprint.app_template_global("draw_field")
+def draw_field(f, hint=None, autocomplete=None):
+    """A panel's field with its label, hint and errors (fields.FieldView.html)."""
+    return f.html(hint, autocomplete)
 
 
 def _drawn(case: Case, names, forms: dict, expand: set[str]) -> list[tuple]:

@@ -55,7 +55,7 @@ def event_label(kind: str) -> str:
     return str(label) if label else kind.replace("_", " ").replace(".", ": ")
 
 
-@panel("timeline", "#timeline", deferred=True)
+@panel("timeline", "#timeline", deferred="revealed")
 def context(case: Case, forms: dict) -> dict:
     events = db.session.scalars(select(TimelineEvent)
                                 .where(TimelineEvent.complaint_id == case.complaint.id)
