@@ -52,13 +52,18 @@ from ..forms import SEVERITY_LABELS, opts
 from . import fields
 
 
-def load(complaint_id: int) -> Complaint:
+def load(complaint_id: int, serials: bool = False) -> Complaint:
     """The complaint and the records it points at (customer, product, problem) in one
-    statement; 404 if it is not the tenant's."""
-    complaint = db.session.scalar(
-        select(Complaint).where(Complaint.id == complaint_id).options(
-            joinedload(Complaint.company), joinedload(Complaint.product_model),
-            joinedload(Complaint.problem)))
+    statement, with ``serials`` its serial numbers, their shipments and models too; 404 if it
+    is not the tenant's."""
+    options = [joinedload(Complaint.company), joinedload(Complaint.product_model),
+               joinedload(Complaint.problem)]
+    if serials:
+        options.append(joinedload(Complaint.serial_numbers).joinedload(SerialNumber.shipment)
+                       .joinedload(Shipment.product_model))
+    complaint = db.session.execute(
+        select(Complaint).where(Complaint.id == complaint_id).options(*options)
+    ).unique().scalar_one_or_none()
     if complaint is None:
         abort(404)
     return complaint
@@ -135,8 +140,11 @@ class Case:
 
     @cached_property
     def serials(self) -> list[SerialNumber]:
-        """The serial numbers with their shipment and its model (one statement; also set as
-        the complaint's collection, so operations reading it do not ask again)."""
+        """The serial numbers with their shipment and its model (read with the complaint by
+        the page; else one statement, also set as the complaint's collection, so operations
+        reading it do not ask again)."""
+        if "serial_numbers" in self.complaint.__dict__:
+            return self.complaint.serial_numbers
         rows = db.session.scalars(
             select(SerialNumber).where(SerialNumber.complaint_id == self.complaint.id)
             .options(joinedload(SerialNumber.shipment).joinedload(Shipment.product_model))
@@ -169,19 +177,30 @@ class Case:
             .options(selectinload(EightDReport.sections)))
 
     @cached_property
+    def outline(self) -> tuple:
+        """In one statement, what the page needs of three tables it otherwise leaves alone:
+        the 8D report's id, its D4 content (the root cause form's 5 Whys and 5M1E) and the
+        latest checklist entry's id."""
+        cid = self.complaint.id
+        report = select(EightDReport.id).where(EightDReport.complaint_id == cid)
+        d4 = (select(EightDSection.content)
+              .join(EightDReport, EightDSection.report_id == EightDReport.id)
+              .where(EightDReport.complaint_id == cid, EightDSection.discipline == 4))
+        checklist = (select(TimelineEvent.id)
+                     .where(TimelineEvent.complaint_id == cid,
+                            TimelineEvent.kind == "verification.checklist")
+                     .order_by(TimelineEvent.id.desc()).limit(1))
+        return tuple(db.session.execute(select(report.scalar_subquery(), d4.scalar_subquery(),
+                                               checklist.scalar_subquery())).one())
+
+    @property
     def report_outline(self) -> tuple[bool, dict]:
-        """Whether there is an 8D report, and its D4 content (5 Whys, 5M1E): one statement
-        for the page, which needs no more of the report until its panel is opened."""
+        """Whether there is an 8D report, and its D4 content."""
         if "report" in self.__dict__:
             report = self.report
             d4 = next((s for s in report.sections if s.discipline == 4), None) if report else None
             return report is not None, (d4.content or {}) if d4 else {}
-        row = db.session.execute(
-            select(EightDReport.id, EightDSection.content)
-            .outerjoin(EightDSection, (EightDSection.report_id == EightDReport.id)
-                       & (EightDSection.discipline == 4))
-            .where(EightDReport.complaint_id == self.complaint.id)).first()
-        return (row is not None, (row[1] or {}) if row is not None else {})
+        return self.outline[0] is not None, self.outline[1] or {}
 
     @property
     def has_report(self) -> bool:
@@ -189,10 +208,8 @@ class Case:
 
     @cached_property
     def checklist_event(self) -> TimelineEvent | None:
-        return db.session.scalar(
-            select(TimelineEvent).where(TimelineEvent.complaint_id == self.complaint.id,
-                                        TimelineEvent.kind == "verification.checklist")
-            .order_by(TimelineEvent.id.desc()).limit(1))
+        event_id = self.outline[2]
+        return db.session.get(TimelineEvent, event_id) if event_id is not None else None
 
     def form(self, form_class, key: str, forms: dict, data: dict | None = None,
              choices: dict | None = None) -> fields.FormView:
@@ -237,15 +254,20 @@ def panel_context(case: Case, name: str, forms: dict | None = None, **extra) -> 
 
 
 def render_panel(case: Case, name: str, status: HTTPStatus = HTTPStatus.OK, /,
-                 forms: dict | None = None, notice=None, error=None):
-    """Only the panel (and the case header, out of band), as htmx swaps it."""
+                 forms: dict | None = None, notice=None, error=None, saved: bool = False):
+    """Only the panel, as htmx swaps it. After a save (``saved``) the case header and the
+    version every form of the page carries come along out of band: the save succeeded on
+    the version the page showed, so the page's forms now edit the new one. Not after a
+    refusal or a GET: a form of the page must not be told of a change it has not shown."""
     context = panel_context(case, name, forms, notice=notice, error=error)
     if context is None:  # the step made the panel disappear: the page is redrawn
         response = make_response("", HTTPStatus.OK)
         response.headers["HX-Refresh"] = "true"
         return response
     html = render_template(PANELS[name].template, case=case, complaint=case.complaint, p=context)
-    html += render_template("internal/complaint/_oob.html", case=case, complaint=case.complaint)
+    if saved:
+        html += render_template("internal/complaint/_oob.html", case=case,
+                                complaint=case.complaint)
     response = make_response(html, status.value)
     response.vary.add("HX-Request")
     return response
@@ -296,7 +318,7 @@ def run(complaint_id: int, name: str, key: str, form, operation, message,
             uow.commit()
         finally:
             session.expire_on_commit = True
-        return render_panel(Case(complaint), name, HTTPStatus.OK, notice=message)
+        return render_panel(Case(complaint), name, HTTPStatus.OK, notice=message, saved=True)
     uow.commit()
     flash(message, "success")
     return redirect(panel_url(complaint, name), code=303)

@@ -70,7 +70,7 @@ def show(case: Case, status: HTTPStatus = HTTPStatus.OK, /, error=None,
 
 @blueprint.get("/complaints/<int:complaint_id>")
 def complaint(complaint_id: int):
-    return show(Case(load(complaint_id)))
+    return show(Case(load(complaint_id, serials=True)))
 
 
 @blueprint.get("/complaints/<int:complaint_id>/panels/<name>")

@@ -174,6 +174,7 @@ def test_stale_post_answers_409_with_the_newer_version_in_the_panel(shop, as_rol
     assert response.status_code == 409
     assert panels_in(html) == ["actions"]
     assert "Someone else changed this complaint" in html and "Mine 我的" in html
+    assert "hx-swap-oob" not in html  # the page's other forms keep the version they showed
     with activate(shop.tenant):
         db.session.expire_all()
         complaint = db.session.get(Complaint, cid)
