@@ -52,12 +52,12 @@ from ..forms import SEVERITY_LABELS, opts
 from . import fields
 
 
-def load(complaint_id: int, serials: bool = False) -> Complaint:
-    """The complaint and the records it points at (customer, product, problem) in one
-    statement, with ``serials`` its serial numbers, their shipments and models too; 404 if it
-    is not the tenant's."""
+def load(complaint_id: int, serials: bool = False, joined: bool = True) -> Complaint:
+    """The complaint and the records it points at (customer, product, problem: not for a
+    POST, ``joined=False``) in one statement, with ``serials`` its serial numbers, their
+    shipments and models too; 404 if it is not the tenant's."""
     options = [joinedload(Complaint.company), joinedload(Complaint.product_model),
-               joinedload(Complaint.problem)]
+               joinedload(Complaint.problem)] if joined else []
     if serials:
         options.append(joinedload(Complaint.serial_numbers).joinedload(SerialNumber.shipment)
                        .joinedload(Shipment.product_model))
@@ -217,7 +217,7 @@ class Case:
         bound = forms.get(key)
         if bound is None and hasattr(form_class, "version"):
             data = {**(data or {}), "version": self.complaint.version}
-        return fields.view(form_class, key, data, choices, bound=bound)
+        return fields.view(form_class, key, data, choices, bound=bound, locale=self.locale)
 
 
 @dataclass(frozen=True)
@@ -294,7 +294,7 @@ def run(complaint_id: int, name: str, key: str, form, operation, message,
         complaint: Complaint | None = None):
     """Validate ``form`` (the panel ``name``'s form ``key``), run ``operation(complaint)``,
     commit, and answer with the panel or a redirect; or explain why not."""
-    complaint = complaint or load(complaint_id)
+    complaint = complaint or load(complaint_id, joined=False)
     if not form.validate_on_submit():
         return answer(Case(complaint), name, HTTPStatus.UNPROCESSABLE_ENTITY, {key: form})
     try:

@@ -82,15 +82,16 @@ def _spec(name: str, field: UnboundField) -> Spec:
 _translated: dict[tuple[str, str], str] = {}
 
 
-def text(label) -> str:
-    """A (lazy) label in the request's language, each one translated once per process and
-    language (a lazy string looks its catalogue up again every time it is drawn)."""
+def text(label, locale: str | None = None) -> str:
+    """A (lazy) label in the request's language (``locale``, if the caller knows it), each
+    one translated once per process and language (a lazy string looks its catalogue up
+    again every time it is drawn)."""
     if isinstance(label, str):
         return label
     args = getattr(label, "_args", None)
     if not args or len(args) != 1 or getattr(label, "_kwargs", None):
         return str(label)  # formatted with values: not cached
-    key = (str(get_locale()), args[0])
+    key = (locale or str(get_locale()), args[0])
     found = _translated.get(key)
     if found is None:
         found = _translated[key] = str(label)
@@ -100,10 +101,11 @@ def text(label) -> str:
 class FieldView:
     """One field as a panel draws it."""
 
-    __slots__ = ("spec", "id", "value", "errors", "choices")
+    __slots__ = ("spec", "id", "value", "errors", "choices", "locale")
 
-    def __init__(self, spec: Spec, key: str, value, errors=(), choices=None):
+    def __init__(self, spec: Spec, key: str, value, errors=(), choices=None, locale=None):
         self.spec = spec
+        self.locale = locale
         self.id = f"{key}-{spec.name}"
         self.value = value
         self.errors = list(errors)
@@ -115,7 +117,7 @@ class FieldView:
 
     @property
     def label(self) -> str:
-        return text(self.spec.label)
+        return text(self.spec.label, self.locale)
 
     @property
     def required(self) -> bool:
@@ -135,7 +137,7 @@ class FieldView:
                f"{escape(self.label)}{required}</label>\n  ",
                self.control(describedby, autocomplete=autocomplete)]
         if hint:
-            out.append(f'\n  <p class="hint" id="{fid}-hint">{escape(text(hint))}</p>')
+            out.append(f'\n  <p class="hint" id="{fid}-hint">{escape(text(hint, self.locale))}</p>')
         if errors:
             message = escape(" ".join(str(e) for e in errors))
             out.append(f'\n  <p class="error" id="{fid}-error">{message}</p>')
@@ -168,7 +170,7 @@ class FieldView:
         if spec.kind == "select":
             options = "".join(
                 f'<option{" selected" if self.selected(v) else ""} value="{escape(v)}">'
-                f"{escape(text(label))}</option>" for v, label in self.choices)
+                f"{escape(text(label, self.locale))}</option>" for v, label in self.choices)
             return f"<select{attrs}>{options}</select>"
         if spec.kind == "checkbox":
             return f'<input type="checkbox"{attrs} value="y"{" checked" if value else ""}>'
@@ -204,7 +206,7 @@ class FormView:
 
 
 def view(form_class, key: str, data: dict | None = None, choices: dict | None = None,
-         bound=None) -> FormView:
+         bound=None, locale: str | None = None) -> FormView:
     """A FormView of ``form_class`` under the id prefix ``key``: from ``data`` (a GET), or
     from ``bound``, a form that was posted and validated (what was typed, and its errors)."""
     choices = choices or {}
@@ -215,7 +217,7 @@ def view(form_class, key: str, data: dict | None = None, choices: dict | None = 
             field = bound[name]
             value = field.data if spec.kind in ("select", "checkboxes", "radio", "checkbox") \
                 else field._value()
-            fields[name] = FieldView(spec, key, value, field.errors, options)
+            fields[name] = FieldView(spec, key, value, field.errors, options, locale)
         else:
-            fields[name] = FieldView(spec, key, (data or {}).get(name), (), options)
+            fields[name] = FieldView(spec, key, (data or {}).get(name), (), options, locale)
     return FormView(fields, bound.errors if bound is not None else {})

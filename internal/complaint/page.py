@@ -8,6 +8,8 @@ from http import HTTPStatus
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from portal.complaints.abilities import may
 from portal.complaints.workflow import STAFF_STATE_LABELS
@@ -31,6 +33,29 @@ def _may(ability: str, complaint=None) -> bool:
 def draw_field(f, hint=None, autocomplete=None):
     """A panel's field with its label, hint and errors (fields.FieldView.html)."""
     return f.html(hint, autocomplete)
+
+
+@blueprint.app_template_global("form_start")
+def form_start(url: str, multipart: bool = False, **attrs) -> Markup:
+    """A panel's <form> opened for htmx (its answer replaces the panel) and for plain
+    posting, with the CSRF token; the template closes it."""
+    css = f' class="{escape(attrs["class"])}"' if attrs.get("class") else ""
+    enctype = ' enctype="multipart/form-data"' if multipart else ""
+    return Markup(f'<form method="post" action="{escape(url)}" hx-post="{escape(url)}"'
+                  f'{enctype}{css}>\n<input type="hidden" name="csrf_token" '
+                  f'value="{escape(generate_csrf())}">')
+
+
+@blueprint.app_template_global("panel_start")
+def panel_start(name: str, p: dict) -> Markup:
+    """A panel's root element (htmx swaps it with the answer to a form inside), with the
+    message of the step just done or the reason it was refused."""
+    out = f'<div class="panel" id="panel-{name}" hx-target="this" hx-swap="outerHTML">\n'
+    if p.get("notice"):
+        out += f'<p class="flash flash-success" role="status">{escape(p["notice"])}</p>\n'
+    if p.get("error"):
+        out += f'<div class="form-errors" role="alert">{escape(p["error"])}</div>\n'
+    return Markup(out)
 
 
 def _drawn(case: Case, names, forms: dict, expand: set[str]) -> list[tuple]:
