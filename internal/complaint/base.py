@@ -13,12 +13,14 @@ refused POST re-renders the panel with what was typed and the error: 422 (invali
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from http import HTTPStatus
+from urllib.parse import quote
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask import abort, flash, g, make_response, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
@@ -107,6 +109,28 @@ def blank(rows) -> list[tuple[str, str]]:
     return [("", "—")] + [(str(i), str(n)) for i, n in rows]
 
 
+_url_patterns: dict[tuple, list[tuple[bool, str]]] = {}
+
+
+def fast_url(endpoint: str, **values) -> str:
+    """``url_for(endpoint, **values)`` for ids and plain names, building each (tenant,
+    endpoint, argument names) once per process: url_for is called with stand-in values, and
+    the URL kept as pieces (literal text, or the name of a value). A page draws some twenty."""
+    names = tuple(sorted(values))
+    tenant = g.get("tenant")
+    key = (tenant.slug if tenant is not None else None, endpoint, names)
+    pieces = _url_patterns.get(key)
+    if pieces is None:
+        stand_ins = {f"739{i}1937": name for i, name in enumerate(names)}
+        built = url_for(endpoint, **{name: s for s, name in stand_ins.items()})
+        pieces = _url_patterns[key] = [
+            (part in stand_ins, stand_ins.get(part, part))
+            for part in re.split("(" + "|".join(map(re.escape, stand_ins)) + ")", built)
+            if part] if stand_ins else [(False, built)]
+    return "".join(quote(str(values[text]), safe="") if is_value else text
+                   for is_value, text in pieces)
+
+
 class Case:
     """A complaint as the panels see it. Each collection is read at most once per request,
     and only if a panel being drawn asks for it."""
@@ -120,6 +144,10 @@ class Case:
         self.complaint = complaint
         self.user = user if user is not None else current_user._get_current_object()
         self._may: dict[str, bool] = {}
+
+    def url(self, endpoint: str, **values) -> str:
+        """A URL of this complaint's routes (see ``fast_url``)."""
+        return fast_url(endpoint, complaint_id=self.complaint.id, **values)
 
     def may(self, ability: str) -> bool:
         if ability not in self._may:

@@ -3,14 +3,14 @@ that serves each variant after the tenant check."""
 
 from __future__ import annotations
 
-from flask import abort, url_for
+from flask import abort
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Photo
 
 from .. import blueprint
-from .base import Case, panel
+from .base import Case, fast_url, panel
 
 
 def photo_url(photo: Photo, variant: str) -> str | None:
@@ -19,8 +19,8 @@ def photo_url(photo: Photo, variant: str) -> str | None:
     key = photo.thumb_key if variant == "thumb" else (photo.large_key or photo.thumb_key)
     if not key:
         return None
-    return url_for("internal.photo", complaint_id=photo.complaint_id, photo_id=photo.id,
-                   variant=variant)
+    return fast_url("internal.photo", complaint_id=photo.complaint_id, photo_id=photo.id,
+                    variant=variant)
 
 
 @panel("photos", "#photos")
