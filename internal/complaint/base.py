@@ -58,17 +58,45 @@ def load(complaint_id: int, serials: bool = False, joined: bool = True) -> Compl
     """The complaint and the records it points at (customer, product, problem: not for a
     POST, ``joined=False``) in one statement, with ``serials`` its serial numbers, their
     shipments and models too; 404 if it is not the tenant's."""
+    return _load(complaint_id, serials, joined)[0]
+
+
+def _outline(complaint_id):
+    """What the page needs of three tables it otherwise leaves alone, as scalar subqueries:
+    the 8D report's id, its D4 content (the root cause form's 5 Whys and 5M1E) and the
+    latest checklist entry's id."""
+    report = select(EightDReport.id).where(EightDReport.complaint_id == complaint_id)
+    d4 = (select(EightDSection.content)
+          .join(EightDReport, EightDSection.report_id == EightDReport.id)
+          .where(EightDReport.complaint_id == complaint_id, EightDSection.discipline == 4))
+    checklist = (select(TimelineEvent.id)
+                 .where(TimelineEvent.complaint_id == complaint_id,
+                        TimelineEvent.kind == "verification.checklist")
+                 .order_by(TimelineEvent.id.desc()).limit(1))
+    return report.scalar_subquery(), d4.scalar_subquery(), checklist.scalar_subquery()
+
+
+def _load(complaint_id: int, serials: bool, joined: bool, outline: bool = False) -> tuple:
     options = [joinedload(Complaint.company), joinedload(Complaint.product_model),
                joinedload(Complaint.problem)] if joined else []
     if serials:
         options.append(joinedload(Complaint.serial_numbers).joinedload(SerialNumber.shipment)
                        .joinedload(Shipment.product_model))
-    complaint = db.session.execute(
-        select(Complaint).where(Complaint.id == complaint_id).options(*options)
-    ).unique().scalar_one_or_none()
-    if complaint is None:
+    columns = _outline(Complaint.id) if outline else ()
+    row = db.session.execute(
+        select(Complaint, *columns).where(Complaint.id == complaint_id).options(*options)
+    ).unique(lambda r: r[0].id).one_or_none()
+    if row is None:
         abort(404)
-    return complaint
+    return tuple(row)
+
+
+def load_page(complaint_id: int) -> Case:
+    """The complaint as the page draws it, and its outline, in one statement."""
+    complaint, *outline = _load(complaint_id, serials=True, joined=True, outline=True)
+    case = Case(complaint)
+    case.__dict__["outline"] = tuple(outline)
+    return case
 
 
 def _reference() -> dict:
@@ -206,20 +234,9 @@ class Case:
 
     @cached_property
     def outline(self) -> tuple:
-        """In one statement, what the page needs of three tables it otherwise leaves alone:
-        the 8D report's id, its D4 content (the root cause form's 5 Whys and 5M1E) and the
-        latest checklist entry's id."""
-        cid = self.complaint.id
-        report = select(EightDReport.id).where(EightDReport.complaint_id == cid)
-        d4 = (select(EightDSection.content)
-              .join(EightDReport, EightDSection.report_id == EightDReport.id)
-              .where(EightDReport.complaint_id == cid, EightDSection.discipline == 4))
-        checklist = (select(TimelineEvent.id)
-                     .where(TimelineEvent.complaint_id == cid,
-                            TimelineEvent.kind == "verification.checklist")
-                     .order_by(TimelineEvent.id.desc()).limit(1))
-        return tuple(db.session.execute(select(report.scalar_subquery(), d4.scalar_subquery(),
-                                               checklist.scalar_subquery())).one())
+        """The 8D report's id, its D4 content and the latest checklist entry's id (read with
+        the complaint by the page; else in one statement of their own)."""
+        return tuple(db.session.execute(select(*_outline(self.complaint.id))).one())
 
     @property
     def report_outline(self) -> tuple[bool, dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from flask import abort, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -17,7 +18,8 @@ from portal.web import is_htmx, render
 
 from .. import blueprint
 from ..forms import SEVERITY_LABELS
-from .base import PANELS, Case, load, panel_context, render_panel
+from .base import PANELS, Case, load, load_page, panel_context, render_panel
+from .fields import text
 
 MAIN = ("steps", "intake", "photos", "verification", "classification", "containment",
         "requests", "actions", "eight_d", "effectiveness", "answer", "costs")
@@ -58,6 +60,27 @@ def panel_start(name: str, p: dict) -> Markup:
     return Markup(out)
 
 
+@blueprint.app_template_global("deferred_panel")
+def deferred_panel(panel, case: Case) -> Markup:
+    """The placeholder of a panel drawn later: htmx fetches it when it is opened (a
+    disclosure) or scrolled into view; without JavaScript its link draws the page with it."""
+    name = escape(panel.name)
+    url = case.url("internal.panel", name=panel.name)
+    full = case.url("internal.complaint", panel=panel.name) + panel.anchor
+    title = escape(text(case.panel_titles[panel.name], case.locale))
+    show_label = escape(gettext("Show"))
+    swap = f'hx-get="{url}" hx-target="#panel-{name}" hx-swap="outerHTML"'
+    if panel.deferred == "revealed":
+        body = (f"<h2>{title}</h2>\n<p {swap} hx-trigger=\"revealed\">"
+                f'<a href="{full}">{show_label}</a></p>')
+    else:
+        body = (f'<details {swap} hx-trigger="toggle once"><summary><h2>{title}</h2></summary>'
+                f'\n<p><a href="{full}">{show_label}</a></p></details>')
+    return Markup(f'<div class="panel panel-deferred" id="panel-{name}">\n'
+                  f'<section class="card" id="{escape(panel.anchor[1:])}">\n{body}\n'
+                  "</section>\n</div>\n")
+
+
 def _drawn(case: Case, names, forms: dict, expand: set[str]) -> list[tuple]:
     """(panel, context) for each panel that shows; a deferred one not asked for has no
     context (its placeholder is drawn)."""
@@ -95,7 +118,7 @@ def show(case: Case, status: HTTPStatus = HTTPStatus.OK, /, error=None,
 
 @blueprint.get("/complaints/<int:complaint_id>")
 def complaint(complaint_id: int):
-    return show(Case(load(complaint_id, serials=True)))
+    return show(load_page(complaint_id))
 
 
 @blueprint.get("/complaints/<int:complaint_id>/panels/<name>")
