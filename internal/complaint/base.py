@@ -256,6 +256,13 @@ class Case:
         event_id = self.outline[2]
         return db.session.get(TimelineEvent, event_id) if event_id is not None else None
 
+    def wants(self, key: str, forms: dict) -> bool:
+        """Draw the folded form ``key`` now? Only when it was just posted (refused) or asked
+        for (``?open=<key>``: htmx when it is unfolded, or the link without JavaScript)."""
+        from flask import request
+
+        return key in forms or request.args.get("open") == key
+
     def form(self, form_class, key: str, forms: dict, data: dict | None = None,
              choices: dict | None = None) -> fields.FormView:
         """The panel's form ``key``: as posted if it was just refused, else from ``data``."""

@@ -58,9 +58,10 @@ def context(case: Case, forms: dict) -> dict:
             "failure_mode": complaint.failure_mode_id or "",
             "department": complaint.responsible_department_id or "",
             "owner": complaint.owner_id or ""}, _choices(case))
-    if context["add_modes"]:
+    if context["add_modes"] and case.wants("failure_mode", forms):
         context["failure_mode"] = case.form(FailureModeForm, "failure_mode", forms)
-    if context["problems"]:
+    if context["problems"] and (case.wants("problem", forms) or "problem_link" in forms
+                                or "problem_create" in forms):
         context["problem_link"] = case.form(ProblemLinkForm, "problem_link", forms, choices={
             "problem": [("", "—")] + [(str(i), f"{n} {t}") for i, n, t in case.ref["problems"]]})
         context["problem_create"] = case.form(ProblemCreateForm, "problem_create", forms,

@@ -81,6 +81,20 @@ def deferred_panel(panel, case: Case) -> Markup:
                   "</section>\n</div>\n")
 
 
+@blueprint.app_template_global("folded_form")
+def folded_form(case: Case, panel: str, key: str, summary) -> Markup:
+    """A form folded away and not drawn: unfolding it asks htmx for the panel with the form
+    open (``?open=<key>``) and swaps in only the form (``#fold-<key>``: what was typed
+    elsewhere in the panel stays); without JavaScript the link draws the page with it."""
+    url = case.url("internal.panel", name=panel) + f"?open={escape(key)}"
+    full = case.url("internal.complaint", open=key) + PANELS[panel].anchor
+    return Markup(
+        f'<details class="subform" id="fold-{escape(key)}" hx-get="{url}" '
+        f'hx-trigger="toggle once" hx-target="this" hx-select="#fold-{escape(key)}" '
+        f'hx-swap="outerHTML"><summary>{escape(summary)}'
+        f'</summary>\n<p><a href="{full}">{escape(gettext("Show"))}</a></p></details>')
+
+
 def _drawn(case: Case, names, forms: dict, expand: set[str]) -> list[tuple]:
     """(panel, context) for each panel that shows; a deferred one not asked for has no
     context (its placeholder is drawn)."""

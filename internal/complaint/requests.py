@@ -37,7 +37,9 @@ def context(case: Case, forms: dict) -> dict | None:
         "decision": case.form(DecisionForm, "decision", forms) if decide else None,
         "ship_form": case.form(ShipForm, "ship", forms) if ship else None,
         "posted_id": posted_id,
-        "create": case.form(RequestForm, "request", forms) if case.may("request") else None,
+        "may_create": case.may("request"),
+        "create": case.form(RequestForm, "request", forms)
+        if case.may("request") and case.wants("request", forms) else None,
     }
 
 

@@ -213,7 +213,9 @@ def test_panels_the_user_cannot_act_on_have_no_form(shop, as_role, make_complain
     logistics = as_role("logistics").get(f"/complaints/{cid}").get_data(as_text=True)
     quality = as_role("quality").get(f"/complaints/{cid}").get_data(as_text=True)
     assert "<form" not in element(logistics, f"panel-{name}")
-    assert "<form" in element(quality, f"panel-{name}")
+    assert 'id="fold-' not in element(logistics, f"panel-{name}")
+    mine = element(quality, f"panel-{name}")
+    assert "<form" in mine or 'id="fold-' in mine  # a form, or one folded away
 
 
 def test_read_only_classification_shows_the_values(shop, as_role, make_complaint, db):
@@ -299,3 +301,25 @@ def test_fast_url_builds_what_url_for_builds(app, shop):
         for _ in range(2):  # built, then from the pattern
             for endpoint, values in cases:
                 assert fast_url(endpoint, **values) == url_for(endpoint, **values)
+
+
+@pytest.mark.parametrize("key,panel,inside", [
+    ("failure_mode", "classification", 'name="name_zh"'),
+    ("problem", "classification", "Start a problem"),
+    ("request", "requests", 'name="quantity"')])
+def test_folded_forms_are_drawn_when_unfolded(shop, as_role, make_complaint, db, key, panel,
+                                              inside):
+    cid = _case(db, shop, make_complaint, "analysis")
+    quality = as_role("quality")
+    page = quality.get(f"/complaints/{cid}").get_data(as_text=True)
+    folded = element(page, f"fold-{key}")
+    assert inside not in folded and f"?open={key}" in folded
+    assert 'hx-trigger="toggle once"' in folded and f'hx-select="#fold-{key}"' in folded
+    response = quality.get(f"/complaints/{cid}/panels/{panel}?open={key}", headers=HX)
+    unfolded = element(response.get_data(as_text=True), f"fold-{key}")
+    assert inside in unfolded and "<form" in unfolded
+    without_js = quality.get(f"/complaints/{cid}?open={key}").get_data(as_text=True)
+    assert inside in element(without_js, f"fold-{key}")
+    # nobody without the ability gets the fold either
+    assert f'id="fold-{key}"' not in as_role("logistics").get(
+        f"/complaints/{cid}?open={key}").get_data(as_text=True)
