@@ -58,11 +58,14 @@ def test_a_panel_post_swaps_only_its_panel(live_server, phone_page):
     assert page.locator("#classify-severity").input_value() == "major"
 
     # A refused one: the error beside the field, what was typed kept, still no reload.
-    page.locator("#panel-classification details.subform > summary").click()
+    # (the form is folded away: unfolding it fetches it, and only it is swapped in)
+    page.select_option("#classify-info_class", "B")  # typed, not saved: must survive
+    page.locator("#fold-failure_mode > summary").click()
     page.fill("#failure_mode-code", "bad code!")
     page.fill("#failure_mode-name_zh", "外壳毛刺")
     page.fill("#failure_mode-name_en", "Burr")
-    page.locator("#panel-classification details.subform button[type=submit]").click()
+    assert page.locator("#classify-info_class").input_value() == "B"
+    page.locator("#fold-failure_mode button[type=submit]").click()
     page.wait_for_selector("#failure_mode-code-error")
     assert page.locator("#failure_mode-code").input_value() == "bad code!"
     assert page.locator("#failure_mode-name_zh").input_value() == "外壳毛刺"
