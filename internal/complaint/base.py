@@ -62,9 +62,9 @@ def load(complaint_id: int, serials: bool = False, joined: bool = True) -> Compl
 
 
 def _outline(complaint_id):
-    """What the page needs of three tables it otherwise leaves alone, as scalar subqueries:
-    the 8D report's id, its D4 content (the root cause form's 5 Whys and 5M1E) and the
-    latest checklist entry's id."""
+    """What the page needs to know of five tables, as scalar subqueries: the 8D report's id,
+    its D4 content (the root cause form's 5 Whys and 5M1E), the latest checklist entry's id,
+    and an action's, a request's and a photo's id if there is one."""
     report = select(EightDReport.id).where(EightDReport.complaint_id == complaint_id)
     d4 = (select(EightDSection.content)
           .join(EightDReport, EightDSection.report_id == EightDReport.id)
@@ -73,7 +73,10 @@ def _outline(complaint_id):
                  .where(TimelineEvent.complaint_id == complaint_id,
                         TimelineEvent.kind == "verification.checklist")
                  .order_by(TimelineEvent.id.desc()).limit(1))
-    return report.scalar_subquery(), d4.scalar_subquery(), checklist.scalar_subquery()
+    # Whether there are any actions, requests, photos: a panel with none reads nothing.
+    any_of = [select(model.id).where(model.complaint_id == complaint_id).limit(1)
+              for model in (Action, ServiceRequest, Photo)]
+    return tuple(q.scalar_subquery() for q in (report, d4, checklist, *any_of))
 
 
 def _load(complaint_id: int, serials: bool, joined: bool, outline: bool = False) -> tuple:
@@ -208,8 +211,15 @@ class Case:
         set_committed_value(self.complaint, "serial_numbers", list(rows))
         return rows
 
+    def _none(self, index: int) -> bool:
+        """The page's outline says there is no such row (never guessed otherwise)."""
+        return "outline" in self.__dict__ and self.outline[index] is None
+
     @cached_property
     def photos(self) -> list[Photo]:
+        if self._none(5):
+            set_committed_value(self.complaint, "photos", [])
+            return []
         rows = db.session.scalars(select(Photo).where(Photo.complaint_id == self.complaint.id)
                                   .order_by(Photo.id)).all()
         set_committed_value(self.complaint, "photos", list(rows))
@@ -217,11 +227,15 @@ class Case:
 
     @cached_property
     def actions(self) -> list[Action]:
+        if self._none(3):
+            return []
         return db.session.scalars(select(Action).where(Action.complaint_id == self.complaint.id)
                                   .order_by(Action.id)).all()
 
     @cached_property
     def service_requests(self) -> list[ServiceRequest]:
+        if self._none(4):
+            return []
         return db.session.scalars(
             select(ServiceRequest).where(ServiceRequest.complaint_id == self.complaint.id)
             .options(selectinload(ServiceRequest.approvals)).order_by(ServiceRequest.id)).all()
@@ -234,8 +248,7 @@ class Case:
 
     @cached_property
     def outline(self) -> tuple:
-        """The 8D report's id, its D4 content and the latest checklist entry's id (read with
-        the complaint by the page; else in one statement of their own)."""
+        """See ``_outline`` (read with the complaint by the page; else in one statement)."""
         return tuple(db.session.execute(select(*_outline(self.complaint.id))).one())
 
     @property
