@@ -30,6 +30,15 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.complaints.vocabulary import (  # noqa: F401 - the panels read the labels here
+    ACTION_LABELS,
+    CAUSE_LABELS,
+    CHANNEL_LABELS,
+    COST_LABELS,
+    DEMAND_LABELS,
+    REQUEST_LABELS,
+    SEVERITY_LABELS,
+)
 from portal.i18n import lazy_gettext as _l
 from portal.models import CAUSE_CATEGORIES, COST_CATEGORIES, DEMANDS, INFO_CLASSES, SEVERITIES
 
@@ -43,27 +52,6 @@ REQUIRED = _l("This field is required.")
 TOO_LONG = _l("This is too long.")
 CHOOSE = _l("Choose a value from the list.")
 
-SEVERITY_LABELS = {"minor": _l("Minor"), "general": _l("General"), "major": _l("Major")}
-CAUSE_LABELS = {
-    "man": _l("Man / operation"), "machine": _l("Machine / equipment"),
-    "material": _l("Material"), "method": _l("Method"), "measurement": _l("Measurement"),
-    "environment": _l("Environment"), "other": _l("Other (logistics, transport, unknown)"),
-}
-DEMAND_LABELS = {
-    "onsite": _l("On-site service"), "replacement": _l("Replenishment"),
-    "exchange": _l("Exchange"), "return": _l("Return"), "claim": _l("Claim"),
-    "penalty": _l("Penalty"), "answer": _l("An answer"),
-}
-REQUEST_LABELS = {"replacement": _l("Replacement"), "exchange": _l("Exchange"),
-                  "return": _l("Return"), "claim": _l("Claim")}
-ACTION_LABELS = {"containment": _l("Containment"), "corrective": _l("Corrective"),
-                 "preventive": _l("Preventive")}
-COST_LABELS = {"replacement": _l("Replacement"), "freight": _l("Freight"),
-               "rework": _l("Rework"), "scrap": _l("Scrap"), "claim": _l("Claim"),
-               "onsite": _l("On-site service"), "other": _l("Other")}
-CHANNEL_LABELS = {"phone": _l("Phone"), "email": _l("E-mail"), "visit": _l("Visit"),
-                  "incoming": _l("Incoming inspection"), "in_process": _l("In process"),
-                  "outgoing": _l("Outgoing inspection")}
 
 
 def _no_controls(form, field):

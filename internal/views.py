@@ -1,5 +1,5 @@
 """Staff workspace pages: signing in, account and session administration. The queue (the
-landing page) is in queue_views.py, a complaint and its casework in case_views.py."""
+landing page) is in queue_views.py, a complaint and its casework in the package complaint/."""
 
 from __future__ import annotations
 
@@ -69,4 +69,4 @@ def sign_out_everywhere(user_id: int):
     return redirect(url_for("internal.users"), code=303)
 
 
-from . import case_views, queue_views  # noqa: E402,F401  (the queue and the complaint pages)
+from . import complaint, queue_views  # noqa: E402,F401  (the queue and the complaint pages)

@@ -176,6 +176,15 @@ def load(instance_path: str) -> dict:
         # Number of trusted proxies in front (X-Forwarded-For/Proto); 0 trusts none.
         "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        **_integrations(),
+        **_observability(production, instance),
+    }
+
+
+
+def _integrations() -> dict:
+    """Other systems: secrets at rest, webhooks out, e-mail intake and the API's limit."""
+    return {
         # Secrets at rest (portal/secretbox.py): Fernet keys, first encrypts; unset derives
         # one from SECRET_KEY.
         "DATA_ENCRYPTION_KEY": _env("DATA_ENCRYPTION_KEY"),
@@ -195,7 +204,6 @@ def load(instance_path: str) -> dict:
         "MAIL_INTAKE_INTERVAL": _env_int("MAIL_INTAKE_INTERVAL", 120),
         # Calls per API token (Flask-Limiter syntax), counted where the other limits are.
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "600/minute;20/second"),
-        **_observability(production, instance),
     }
 
 

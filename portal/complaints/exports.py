@@ -7,8 +7,13 @@ from __future__ import annotations
 import io
 
 from flask import render_template
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from ..extensions import db
+from ..models import Action, Complaint, Department, EightDReport, StaffUser
 from ..spreadsheets import neutralise
+from . import eight_d
 
 
 def _pdf(html: str) -> bytes:
@@ -17,13 +22,34 @@ def _pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
+def pdf_context(complaint: Complaint, labels: dict) -> dict:
+    """What both PDFs show: the complaint with its customer, product and serial numbers, its
+    actions, the 8D report (or None) with its sections, and the names of staff and
+    departments. ``labels`` are the label tables of the vocabulary (severities, causes,
+    demand_labels), given by the caller."""
+    report = db.session.scalar(select(EightDReport).where(
+        EightDReport.complaint_id == complaint.id).options(selectinload(EightDReport.sections)))
+    actions = db.session.scalars(select(Action).where(Action.complaint_id == complaint.id)
+                                 .order_by(Action.id)).all()
+    return {
+        "complaint": complaint, "company": complaint.company, "product": complaint.product_model,
+        "actions": actions, "report": report,
+        "sections": {s.discipline: s for s in (report.sections if report else [])},
+        "disciplines": eight_d.DISCIPLINES,
+        "staff_names": dict(db.session.execute(select(StaffUser.id, StaffUser.name)).all()),
+        "departments": dict(db.session.execute(select(Department.id, Department.name)).all()),
+        **labels,
+    }
+
+
 def eight_d_pdf(context: dict) -> bytes:
-    """The complaint's 8D report as PDF. ``context`` is the complaint page's context."""
+    """The complaint's 8D report as PDF, from ``pdf_context()``."""
     return _pdf(render_template("pdf/eight_d.html", **context))
 
 
 def improvement_sheet_pdf(context: dict) -> bytes:
-    """The feedback analysis and improvement sheet (问题反馈分析改善表) as PDF."""
+    """The feedback analysis and improvement sheet (问题反馈分析改善表) as PDF, from
+    ``pdf_context()``."""
     return _pdf(render_template("pdf/improvement_sheet.html", **context))
 
 

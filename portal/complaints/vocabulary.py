@@ -138,6 +138,12 @@ REPORT_TRIGGER_LABELS = {
 REPORT_STATES = ("open", "issued", "closed")
 REPORT_STATE_LABELS = {"open": _l("Open"), "issued": _l("Issued"), "closed": _l("Closed")}
 
+# --- supplier corrective action requests (portal/suppliers/requests.py)
+
+SUPPLIER_REQUEST_STATE_LABELS = {"sent": _l("Waiting for the supplier"), "answered": _l("Answered"),
+                "accepted": _l("Answer accepted"), "rejected": _l("Answer rejected"),
+                "closed": _l("Closed")}
+
 # --- the timeline ---------------------------------------------------------------------------
 
 # Transitions record ``transition.<name>`` and read as the workflow's label; these are the
@@ -163,6 +169,8 @@ EVENT_LABELS = {
     "eight_d.section": _l("8D section written"),
     "eight_d.summary": _l("8D summary for the customer"),
     "contact_linked": _l("Linked to the customer's account"),
+    "email.reply": _l("Customer replied by e-mail"),
+    "email.files": _l("Files received by e-mail"),
     "photo.rejected": _l("Photo refused"),
     "report.opened": _l("Escalation report opened"),
     "survey.scheduled": _l("Satisfaction survey scheduled"),
@@ -171,6 +179,17 @@ EVENT_LABELS = {
     "deadline.warning": _l("Deadline near: owner warned"),
     "deadline.breached": _l("Deadline missed: escalated"),
     "deadline.escalated": _l("Deadline missed: escalated again"),
+    # supplier corrective action requests (portal/suppliers/requests.py)
+    "supplier_request.opened": _l("Corrective action request sent to the supplier"),
+    "supplier_request.link_sent": _l("New link sent to the supplier"),
+    "supplier_request.link_revoked": _l("Supplier link revoked"),
+    "supplier_request.answered": _l("Supplier answered the corrective action request"),
+    "supplier_request.accepted": _l("Supplier answer accepted"),
+    "supplier_request.rejected": _l("Supplier answer rejected"),
+    "supplier_request.parts_delivered": _l("Replacement parts delivered by the supplier"),
+    "supplier_request.charged_back": _l("Cost charged back to the supplier"),
+    "supplier_request.closed": _l("Corrective action request closed"),
+    "supplier_request.overdue": _l("Supplier answer overdue"),
 }
 # The kinds the customer sees, in the customer's words.
 CUSTOMER_EVENT_LABELS = {
@@ -183,6 +202,7 @@ CUSTOMER_EVENT_LABELS = {
     "request.received": _l("Returned goods received"),
     "request.paid": _l("Claim paid"),
     "photo.rejected": _l("Photo refused"),
+    "email.reply": _l("Your e-mail"),
 }
 
 # What a transition's button says in the workspace (the workflow's own labels are written for

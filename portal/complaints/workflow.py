@@ -28,25 +28,13 @@ from ..i18n import lazy_gettext as _l
 from ..models import Action, Complaint, utcnow
 from .permissions import FORBIDDEN, NOT_NOW, Refused, may_transition, transition_roles
 from .timeline import record
-from .vocabulary import (
-    CUSTOMER_STATE_LABELS,
-    OPEN_STATUSES,
-    STAFF_STATE_LABELS,  # noqa: F401  (old home; see STATE_LABELS)
-    STATUSES,
-)
+from .vocabulary import OPEN_STATUSES, STATUSES
 
 # The states, in the order a complaint normally travels them (the column's values).
 STATES = STATUSES
 OPEN_STATES = OPEN_STATUSES
 
-# Old names of the vocabulary's labels, kept for internal/case_views.py until it reads
-# vocabulary.py itself (remove at merge).
-STATE_LABELS = CUSTOMER_STATE_LABELS
 
-
-
-# The old name of ``permissions.Refused``, kept for internal/case_views.py (remove at merge).
-TransitionError = Refused
 
 
 Guard = Callable[[Complaint], "str | None"]

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from ..complaints import costs
 from ..complaints.operations import next_counter_value
 from ..complaints.timeline import SYSTEM, record
+from ..complaints.vocabulary import SUPPLIER_REQUEST_STATE_LABELS as STATE_LABELS  # noqa: F401
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..mail import queue_mail
@@ -41,24 +42,6 @@ TEXT_LIMIT = 4000
 
 ASK_LABELS = {"replacement": _l("Replacement parts"), "eight_d": _l("8D report"),
               "credit": _l("Credit note")}
-STATE_LABELS = {"sent": _l("Waiting for the supplier"), "answered": _l("Answered"),
-                "accepted": _l("Answer accepted"), "rejected": _l("Answer rejected"),
-                "closed": _l("Closed")}
-
-# Labels of the timeline events these operations write (for the complaint page's timeline;
-# the lead merges them into portal/complaints/vocabulary.py).
-EVENT_LABELS = {
-    "supplier_request.opened": _l("Corrective action request sent to the supplier"),
-    "supplier_request.link_sent": _l("New link sent to the supplier"),
-    "supplier_request.link_revoked": _l("Supplier link revoked"),
-    "supplier_request.answered": _l("Supplier answered the corrective action request"),
-    "supplier_request.accepted": _l("Supplier answer accepted"),
-    "supplier_request.rejected": _l("Supplier answer rejected"),
-    "supplier_request.parts_delivered": _l("Replacement parts delivered by the supplier"),
-    "supplier_request.charged_back": _l("Cost charged back to the supplier"),
-    "supplier_request.closed": _l("Corrective action request closed"),
-    "supplier_request.overdue": _l("Supplier answer overdue"),
-}
 
 
 class RequestError(Exception):

@@ -66,9 +66,7 @@ def test_event_labels_for_staff_and_customer(app):
         assert vocabulary.event_label("odd.kind_x") == "odd: kind x"
 
 
-# Modules that still hold label tables of their own until the panels branch switches them
-# (internal/forms.py, internal/case_views.py); the lead removes these at the merge.
-PENDING = {"internal/forms.py", "internal/case_views.py"}
+PENDING: set[str] = set()  # modules allowed a label table of their own: none
 LABEL_TABLE = re.compile(
     r"^(STATE_LABELS|STAFF_STATE_LABELS|EVENT_LABELS|DEMAND_LABELS|SEVERITY_LABELS|"
     r"CAUSE_LABELS|ACTION_LABELS|REQUEST_LABELS|COST_LABELS|CHANNEL_LABELS|ROLE_LABELS|"

@@ -1,4 +1,4 @@
-"""Every casework route refuses roles the workflow or the permission table do not allow (403),
+"""Every casework route (internal/complaint/) refuses roles the workflow or the permission table do not allow (403),
 and every route that takes an id answers 404 for another tenant's complaint."""
 
 from __future__ import annotations
@@ -99,14 +99,6 @@ def test_only_logistics_ships(shop, as_role, make_complaint, db):
                                      page=p).status_code == 422
     assert as_role("logistics").post(f"{p}/requests/{rid}/ship", {"tracking_number": "X1"},
                                      page=p).status_code == 303
-
-
-def test_filing_needs_the_role(shop, as_role):
-    assert as_role("logistics").get("/complaints/new").status_code == 403
-    assert as_role("logistics").get("/complaints/new?production=1").status_code == 403
-    assert as_role("after_sales").get("/complaints/new").status_code == 200
-    assert as_role("responder").get("/complaints/new?production=1").status_code == 200
-    assert as_role("finance").get("/complaints/1/cost-transfer").status_code in (403, 404)
 
 
 def test_only_the_actions_the_workflow_allows_are_shown(shop, as_role, make_complaint, db):

@@ -1,4 +1,5 @@
-"""The whole loop in real Chromium, at desktop (1280) and phone (360) widths: a submitted
+"""The whole loop in real Chromium, at desktop (1280) and phone (360) widths, the panels' forms
+posted by htmx (each answer replaces its panel; a status change reloads the page): a submitted
 complaint is verified, classified, contained (with a return approved by the tenant's chain of
 three people and a replacement shipped), analysed with an 8D, corrected, verified effective,
 answered and closed. Staff steps are clicked; the customer's acceptance is seeded through the
@@ -89,6 +90,7 @@ class Desk:
         self.page.click("button[type=submit]:has-text('Sign in')")
         self.page.wait_for_url(re.compile(r".*/staff/(\?.*)?$"))
         self.page.goto(f"{self.base}/complaints/{self.data['complaint_id']}")
+        self.clear()
 
     def step(self, name: str, message: str | None = None):
         form = self.page.locator(f"form:has(button[data-transition='{name}'])")
@@ -98,11 +100,28 @@ class Desk:
         self.ok()
 
     def ok(self):
-        self.page.wait_for_load_state()
+        """Wait for the answer (a panel swapped in, or the page reloaded) and check it says
+        the step was done; then clear the messages so the next step waits for its own."""
+        self.page.wait_for_selector(".flash-success, .form-errors, p.error", state="attached")
         flash = self.page.locator(".flash-success")
         if flash.count() == 0:
             error = self.page.locator(".form-errors, .error").all_inner_texts()
             raise AssertionError(f"no success message; errors: {error}")
+        self.clear()
+
+    def clear(self):
+        self.page.wait_for_load_state()
+        self.page.evaluate("document.querySelectorAll('.flash').forEach(e => e.remove())")
+
+    def load(self, name: str):
+        """Open a panel drawn on request (htmx fetches it) and wait for it."""
+        deferred = self.page.locator(f"#panel-{name}.panel-deferred")
+        if deferred.count():
+            if name == "timeline":
+                deferred.scroll_into_view_if_needed()
+            else:
+                deferred.locator("summary").click()
+            self.page.wait_for_selector(f"#panel-{name}:not(.panel-deferred)")
 
     def open(self, summary: str, within: str):
         details = self.page.locator(f"{within} details:has(> summary:has-text('{summary}'))").first
@@ -129,6 +148,7 @@ def test_whole_loop_in_chromium(live_server, browser, viewport, request):
     assert data["number"] in page.locator("#queue-results").inner_text()
     screenshot(page, f"staff-queue-{viewport}")
     page.goto(f"{desk.base}/complaints/{data['complaint_id']}")
+    desk.clear()
 
     # Verify
     desk.step("start_verification")
@@ -176,6 +196,7 @@ def test_whole_loop_in_chromium(live_server, browser, viewport, request):
     # Analysis with an 8D
     desk.as_("quality")
     desk.step("start_analysis")
+    desk.load("eight_d")
     page.locator("#eight-d button:has-text('Start the 8D report')").click()
     desk.ok()
     page.fill("#root_cause-why1", "主轴异响")
@@ -232,6 +253,7 @@ def test_whole_loop_in_chromium(live_server, browser, viewport, request):
                             db.session.get(Contact, data["contact_id"]), "customer_accept")
     page.reload()
     assert "Closed" in desk.status()
+    desk.load("timeline")
     timeline = page.locator("#timeline").inner_text()
     for expected in ("Customer accepted the answer", "Approval signed", "Goods shipped",
                      "8D report started", "Root cause recorded"):

@@ -1,0 +1,69 @@
+"""Next steps: the status changes the workflow allows this user now, and the exports.
+
+A status change redraws most of the page, so under htmx a successful one reloads the page
+(``HX-Refresh``); a refused one answers with this panel and the reason."""
+
+from __future__ import annotations
+
+from flask import flash, make_response
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.complaints import casework, workflow
+from portal.i18n import lazy_gettext as _l
+from portal.web import is_htmx
+
+from .. import blueprint
+from ..forms import TransitionForm
+from .base import Case, panel, run
+
+# "answer" and "not_effective" have their own forms (the answer composer, the verdict).
+COMPOSED = {"answer", "not_effective"}
+
+# What a transition's button says (the workflow's labels are written for the timeline).
+BUTTON_LABELS = {
+    "start_verification": _l("Start verification"),
+    "request_information": _l("Ask the customer"),
+    "resume_verification": _l("Resume verification"),
+    "accept": _l("Confirm as a quality case"),
+    "reject": _l("Not our product's problem: close with this explanation"),
+    "start_containment": _l("Start containment"),
+    "start_analysis": _l("Start root-cause analysis"),
+    "start_corrective_action": _l("Start corrective actions"),
+    "submit_for_verification": _l("Actions done: verify effectiveness"),
+    "close": _l("Close"),
+    "reopen": _l("Reopen"),
+}
+
+
+@blueprint.app_template_global("button_label")
+def button_label(transition) -> str:
+    return str(BUTTON_LABELS.get(transition.name, transition.label))
+
+
+@panel("steps", "#actions")
+def context(case: Case, forms: dict) -> dict:
+    posted = forms.get("transition")
+    return {
+        "transitions": [t for t in workflow.available(case.complaint, case.user)
+                        if t.name not in COMPOSED],
+        "posted": posted.name if posted is not None else None,
+        "message": posted.message.data if posted is not None else "",
+        "has_report": case.has_report,
+        "cost_sheet": case.may("cost_sheet"),
+    }
+
+
+@blueprint.post("/complaints/<int:complaint_id>/transition/<name>")
+def transition(complaint_id: int, name: str):
+    form = TransitionForm()
+    form.name = name
+    response = run(complaint_id, "steps", "transition", form,
+                   lambda c: casework.transition(c, current_user, name, form.message.data,
+                                                 form.version.data), _("Done."))
+    if is_htmx() and response.status_code == 200:  # done: the whole page changes
+        reload = make_response("", 200)
+        reload.headers["HX-Refresh"] = "true"
+        flash(_("Done."), "success")
+        return reload
+    return response
