@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from portal import uow
 from portal.accounts.forms import ConfirmForm
-from portal.complaints.costs import CATEGORY_LABELS
 from portal.complaints.permissions import Refused
+from portal.complaints.vocabulary import COST_LABELS
 from portal.extensions import db
 from portal.models import (
     SUPPLIER_REQUEST_STATES,
@@ -105,7 +105,7 @@ def supplier_request_new():
 
 def _charge_form(formdata=True) -> ChargeForm:
     form = ChargeForm() if formdata else ChargeForm(formdata=None)
-    form.category.choices = [(k, v[0]) for k, v in CATEGORY_LABELS.items()]
+    form.category.choices = list(COST_LABELS.items())
     return form
 
 
@@ -120,7 +120,7 @@ def _detail(scar, status=HTTPStatus.OK, **forms):
                   states=scars.STATE_LABELS, asks=scars.ASK_LABELS,
                   link_state=scars.link_state(scar), action_form=ConfirmForm(),
                   may_act=current_user.has_role(*scars.OPEN_ROLES),
-                  category_labels=CATEGORY_LABELS, **forms)
+                  category_labels=COST_LABELS, **forms)
 
 
 @blueprint.get("/suppliers/requests/<int:scar_id>")
