@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401  (each module registers its pages on the blue
     admin_people,  # tenant administration: hub, first run, people, departments
     admin_robots,  # tenant administration: WeCom / DingTalk / Feishu group robots
     admin_settings,  # tenant administration: rules and their history
+    analytics,  # quality analytics dashboard and the monthly meeting pack
     deadlines,  # deadline pages and template helpers
     notifications,  # the bell, notification choices, failed sends
     reports,  # escalation reports (market exception, special) and their PDF

@@ -1,0 +1,103 @@
+"""Quality analytics pages: the dashboard (/analytics) and the monthly quality meeting pack
+(/analytics/meeting as a page, .pdf and .xlsx). For quality, managers and admins. The figures
+come from portal/analytics; this module parses the request and renders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, request, url_for
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from portal.analytics import dashboard, meeting
+from portal.analytics.labels import DIMENSION_LABELS
+from portal.analytics.pareto import MEASURES
+from portal.analytics.period import PERIODS, SOURCE_LABELS, Slice, add_months
+from portal.extensions import db
+from portal.models import CustomerCompany, ProductModel
+from portal.tenancy import current_tenant
+from portal.web import render
+
+from . import blueprint
+from .views import require_role
+
+ROLES = ("quality", "manager", "admin")
+
+
+def _choices() -> dict:
+    products = db.session.execute(select(ProductModel.id, ProductModel.code)
+                                  .order_by(ProductModel.code)).all()
+    lines = sorted({line for (line,) in db.session.execute(
+        select(ProductModel.product_line).where(ProductModel.product_line.is_not(None))
+        .distinct())})
+    customers = db.session.execute(select(CustomerCompany.id, CustomerCompany.name)
+                                   .order_by(CustomerCompany.name).limit(500)).all()
+    return {"products": products, "lines": lines, "customers": customers,
+            "periods": PERIODS, "sources": SOURCE_LABELS, "measures": MEASURES,
+            "dimensions": DIMENSION_LABELS}
+
+
+def _queue_link(args: dict) -> str:
+    return url_for("internal.index", **args)
+
+
+@blueprint.get("/analytics")
+def analytics():
+    require_role(*ROLES)
+    tenant = current_tenant._get_current_object()
+    s = Slice.from_args(request.args, tenant.timezone)
+    measure = request.args.get("measure") if request.args.get("measure") in MEASURES \
+        else "complaints"
+    sections = dashboard.build(s, tenant, measure, _queue_link)
+    return render("internal/analytics/dashboard.html", s=s, measure=measure,
+                  sections=sections, **_choices())
+
+
+def _month() -> date:
+    """The pack's month from ?month=YYYY-MM; by default the month before this one."""
+    raw = request.args.get("month", "")
+    try:
+        if raw:
+            if len(raw) != 7:
+                raise ValueError(raw)
+            return date.fromisoformat(raw + "-01")
+    except ValueError:
+        abort(404)
+    today = datetime.now(ZoneInfo(current_tenant.timezone)).date()
+    return add_months(today, -1)
+
+
+@blueprint.get("/analytics/meeting")
+def meeting_pack():
+    require_role(*ROLES)
+    tenant = current_tenant._get_current_object()
+    month = _month()
+    pack = meeting.build(tenant, month, _queue_link)
+    return render("internal/analytics/meeting.html", pack=pack, month=month,
+                  previous=add_months(month, -1), following=add_months(month, 1))
+
+
+@blueprint.get("/analytics/meeting.pdf")
+def meeting_pack_pdf():
+    require_role(*ROLES)
+    tenant = current_tenant._get_current_object()
+    month = _month()
+    lang = request.args.get("lang") if request.args.get("lang") in ("zh_CN", "en") else None
+    with force_locale(lang or tenant.default_locale or "zh_CN"):
+        data = meeting.pdf(tenant, month, _queue_link)
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="quality-meeting-{month:%Y-%m}.pdf"'})
+
+
+@blueprint.get("/analytics/meeting.xlsx")
+def meeting_pack_xlsx():
+    require_role(*ROLES)
+    tenant = current_tenant._get_current_object()
+    month = _month()
+    data = meeting.workbook(tenant, month)
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument."
+                    "spreadsheetml.sheet", headers={
+                        "Content-Disposition":
+                        f'attachment; filename="quality-meeting-{month:%Y-%m}.xlsx"'})

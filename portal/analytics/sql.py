@@ -1,0 +1,55 @@
+"""Dialect helpers: the tenant's local month of a timestamp, elapsed hours, a median.
+
+PostgreSQL does the work in SQL (``timezone(zone, ts)`` then ``to_char``, and
+``percentile_cont``). The embedded SQLite default (the demo) has neither: it shifts by the
+zone's current UTC offset and leaves medians to Python over a small table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Float, cast, func
+
+from ..extensions import db
+
+
+def is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def month_of(column, zone: str):
+    """'YYYY-MM' of a UTC timestamp column in the tenant's local time."""
+    if is_postgres():
+        return func.to_char(func.timezone(zone, column), "YYYY-MM")
+    offset = int(datetime.now(ZoneInfo(zone)).utcoffset().total_seconds() // 60)
+    return func.strftime("%Y-%m", column, f"{offset:+d} minutes")
+
+
+def month_of_date(column):
+    """'YYYY-MM' of a date column (shipments)."""
+    if is_postgres():
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def hours_between(start, stop):
+    if is_postgres():
+        return func.extract("epoch", stop - start) / 3600.0
+    return (func.julianday(stop) - func.julianday(start)) * 24.0
+
+
+def median(expression):
+    """A median aggregate on PostgreSQL; None elsewhere (the caller computes it in Python)."""
+    if is_postgres():
+        return func.percentile_cont(0.5).within_group(cast(expression, Float))
+    return None
+
+
+def python_median(values: list[float]) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
