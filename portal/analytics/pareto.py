@@ -137,7 +137,9 @@ def ratio_by_model(s: Slice, locale: str, models: int = 6) -> list[ModelRatio]:
         points = [RatioPoint(month=k, defects=defects.get((product_id, k), 0),
                              shipped=shipped.get((product_id, k), 0), ratio=None)
                   for k in s.months]
-        product = products[product_id]
+        product = products.get(product_id)
+        if product is None:  # another tenant's id in the URL: nothing to show
+            continue
         result.append(_control(ModelRatio(product_id=product_id, code=product.code,
                                           name=product.display_name(locale), points=points,
                                           centre=None)))

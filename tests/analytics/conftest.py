@@ -111,7 +111,7 @@ def _complaint(db, out: Seeded, rng, k: int, created: datetime, status: str | No
                   closed_at=closed_at, answered_at=answered_at)
     db.session.add(c)
     db.session.flush()
-    record = {"id": c.id, "created": created, "status": status, "product": c.product_model_id,
+    record = {"id": c.id, "number": c.number, "created": created, "status": status, "product": c.product_model_id,
               "mode": c.failure_mode_id, "dept": c.responsible_department_id,
               "company": company.id, "cause": c.cause_category, "defects": c.defect_quantity,
               "source": c.source, "closed_at": closed_at, "answered_at": answered_at,
