@@ -101,3 +101,19 @@ def meeting_pack_xlsx():
                     "spreadsheetml.sheet", headers={
                         "Content-Disposition":
                         f'attachment; filename="quality-meeting-{month:%Y-%m}.xlsx"'})
+
+
+@blueprint.get("/analytics/meeting/<int:pack_id>.pdf")
+def meeting_pack_file(pack_id: int):
+    """A pack as the monthly job built and mailed it (kept in storage)."""
+    from portal.models import MeetingPack
+    from portal.storage import get_storage
+
+    require_role(*ROLES)
+    pack = db.get_or_404(MeetingPack, pack_id)
+    key = (pack.files or {}).get(request.args.get("lang", "")) \
+        or next(iter((pack.files or {}).values()), None)
+    if not key:
+        abort(404)
+    return Response(get_storage().read(key), mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="quality-meeting-{pack.month:%Y-%m}.pdf"'})

@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 log = logging.getLogger(__name__)
 
 SWEEP_QUEUE = "default"
+MEETING_PACK_INTERVAL = 900
 
 
 @click.command("clock")
@@ -28,11 +29,15 @@ def clock(interval: int) -> None:
     if connection is not None:
         from rq.cron import CronScheduler
 
+        from jobs.meeting_pack import due as meeting_packs_due
         from jobs.sweep import sweep
 
         scheduler = CronScheduler(connection=connection, name="closeloop-clock")
         scheduler.register(sweep, queue_name=SWEEP_QUEUE, interval=interval,
                            job_timeout=600, result_ttl=3600)
+        # The monthly quality meeting packs: claimed on each tenant's first working day.
+        scheduler.register(meeting_packs_due, queue_name=SWEEP_QUEUE,
+                           interval=MEETING_PACK_INTERVAL, job_timeout=600, result_ttl=3600)
         click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s on '{SWEEP_QUEUE}'")
         scheduler.start()
         return
@@ -41,6 +46,7 @@ def clock(interval: int) -> None:
 
 
 def run_in_process(app, interval: float, stop: threading.Event | None = None) -> None:
+    from jobs.meeting_pack import due as meeting_packs_due
     from jobs.sweep import sweep
 
     stop = stop or threading.Event()
@@ -48,6 +54,7 @@ def run_in_process(app, interval: float, stop: threading.Event | None = None) ->
         with app.app_context():
             try:
                 log.info("sweep: %s", sweep())
+                log.info("meeting packs: %s", meeting_packs_due())
             except Exception as exc:  # noqa: BLE001 — the next beat tries again
                 log.warning("sweep failed: %r", exc)
         stop.wait(interval)

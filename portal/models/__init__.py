@@ -25,6 +25,7 @@ from .actions import (
     EscalationReport,
     ServiceRequest,
 )
+from .analytics import MeetingPack
 from .base import utcnow
 from .catalogue import FailureMode, ProductModel, Shipment
 from .complaint import (

@@ -37,7 +37,7 @@ def test_quality_managers_and_admins_only(history, staff_client):
         client, _ = staff_client(role)
         page = client.get(url(history, f"/analytics?{YEAR}"))
         assert page.status_code == 200, role
-        assert 'href="/t/%s/staff/analytics"' % history.tenant.slug in page.get_data(as_text=True)
+        assert f'href="/t/{history.tenant.slug}/staff/analytics"' in page.get_data(as_text=True)
     client, _ = staff_client("after_sales")
     assert client.get(url(history, "/analytics")).status_code == 403
     assert client.get(url(history, "/analytics/meeting")).status_code == 403
