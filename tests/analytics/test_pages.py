@@ -102,12 +102,14 @@ def test_dashboard_shows_unknown_ratio_and_charts_without_script(history, staff_
     assert "‰" in html and "5M1E cause" in html
 
 
-def test_dashboard_in_chinese(history, staff_client):
+def test_dashboard_in_chinese(history, staff_client, db):
     client, _ = staff_client("quality")
     with activate(history.tenant):
         history.tenant.default_locale = "zh_CN"
+        db.session.flush()
     html = client.get(url(history, f"/analytics?{YEAR}")).get_data(as_text=True)
-    assert "质量分析" in html and "累计占比" in html and "帕累托" not in html
+    assert "质量分析" in html and "累计占比" in html and "5M1E 原因" in html
+    assert "Cumulative share" not in html and "unknown" not in html and "未知" in html
 
 
 @pytest.mark.parametrize("query", ["period=%3Cscript%3E", "from=2026-13-40&period=range",

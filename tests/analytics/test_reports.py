@@ -64,4 +64,4 @@ def test_report_list_in_chinese(client, db, sign_in, make_tenant, make_staff, ma
         db.session.flush()
     make_complaint(tenant, product_model_id=product.id, defect_quantity=2)
     html = client.get(f"/t/{tenant.slug}/staff/reports").get_data(as_text=True)
-    assert "未结" in html and "对照阈值" in html
+    assert "处理中" in html and "对照阈值" in html
