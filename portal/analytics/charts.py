@@ -11,6 +11,7 @@ table next to each chart (in the templates) is what screen readers and exports r
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,8 +24,8 @@ SERIES_COLOURS = (BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY)
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "4 2", "1 2")
 MARKERS = ("circle", "square", "diamond", "triangle", "circle", "square")
 
-WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 56, 56, 16, 78
+WIDTH, HEIGHT = 480, 290
+LEFT, RIGHT, TOP, BOTTOM = 50, 44, 14, 84
 _ids = itertools.count(1)
 
 
@@ -62,15 +63,15 @@ class Chart:
 
 
 def _nice_max(value: float) -> float:
+    """The top of the axis: four equal steps of 1, 2, 2.5 or 5 × a power of ten."""
     if value <= 0:
         return 1.0
-    magnitude = 10 ** len(str(int(value))) / 10 if value >= 1 else 0.1
-    while magnitude > value * 10:
-        magnitude /= 10
+    raw = value / 4
+    power = 10 ** math.floor(math.log10(raw))
     for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
+        if step * power >= raw:
+            return 4 * step * power
+    return 40 * power
 
 
 def _fmt(value: float) -> str:
@@ -79,7 +80,7 @@ def _fmt(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _short(label: str, limit: int = 12) -> str:
+def _short(label: str, limit: int = 10) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
@@ -120,9 +121,11 @@ def render(chart: Chart) -> Markup:
         return LEFT + slot * (i + 0.5)
 
     chart_id = f"chart-{next(_ids)}"
-    out = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
+    legend, rows = _legend(chart)
+    height = HEIGHT + 16 * (rows - 1)
+    out = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
            f'aria-labelledby="{chart_id}" xmlns="http://www.w3.org/2000/svg" '
-           f'font-family="Noto Sans CJK SC, Noto Sans, sans-serif" font-size="12">',
+           f'font-family="Noto Sans CJK SC, Noto Sans, sans-serif" font-size="13">',
            f'<title id="{chart_id}">{escape(chart.title)}</title>']
     for k in range(5):  # grid and left axis
         value = top * k / 4
@@ -138,7 +141,8 @@ def render(chart: Chart) -> Markup:
                    f'y2="{y(ref.value):.1f}" stroke="{ref.colour}" stroke-width="1.5" '
                    f'stroke-dasharray="{ref.dash}"/>')
         out.append(f'<text x="{WIDTH - RIGHT + 4}" y="{y(ref.value) + 4:.1f}" '
-                   f'fill="{ref.colour}" font-size="11">{escape(_short(ref.name, 8))}</text>')
+                   f'fill="{ref.colour}" font-size="11">{_fmt(ref.value)}{escape(chart.unit)}'
+                   '</text>')
     for series in chart.lines:
         out.append(_polyline(series, x, y, chart.unit))
     if chart.share_line:
@@ -147,7 +151,7 @@ def render(chart: Chart) -> Markup:
         out.append(f'<text transform="translate({x(i):.1f},{TOP + plot_h + 12}) rotate(-35)" '
                    f'text-anchor="end" fill="#1b1f24"><title>{escape(label)}</title>'
                    f'{escape(_short(label))}</text>')
-    out.append(_legend(chart))
+    out.append(legend)
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -221,23 +225,28 @@ def _share(series: Series, x, plot_h: float) -> list[str]:
     return out
 
 
-def _legend(chart: Chart) -> str:
+def _legend(chart: Chart) -> tuple[str, int]:
     entries = [(s.name, s.colour, "bar", "") for s in chart.bars]
     entries += [(s.name, s.colour, s.marker, s.dash) for s in chart.lines]
     if chart.share_line:
         entries.append((chart.share_line.name, chart.share_line.colour, "diamond", ""))
     if chart.limits:
         entries.append((chart.limits.name, chart.limits.colour, "limit", chart.limits.dash))
-    out, left, row = [], LEFT, HEIGHT - 12
+    entries += [(r.name, r.colour, "limit", r.dash) for r in chart.references]
+    out, left, row, rows = [], LEFT, HEIGHT - 12, 1
     for name, colour, kind, dash in entries:
+        label = _short(name, 18)
+        width = 26 + sum(13 if ord(c) > 0x2E80 else 7.4 for c in label)
+        if left + width > WIDTH - 8 and left > LEFT:
+            left, row, rows = LEFT, row + 16, rows + 1
         if kind == "bar":
             out.append(f'<rect x="{left}" y="{row - 9}" width="12" height="10" fill="{colour}"/>')
         else:
+            pattern = (dash or "2 2") if kind == "limit" else dash
             out.append(f'<line x1="{left - 2}" x2="{left + 14}" y1="{row - 4}" y2="{row - 4}" '
-                       f'stroke="{colour}" stroke-width="2" stroke-dasharray="{dash or "2 2" if kind == "limit" else dash}"/>')
+                       f'stroke="{colour}" stroke-width="2" stroke-dasharray="{pattern}"/>')
             if kind != "limit":
                 out.append(_marker(kind, left + 6, row - 4, colour))
-        label = _short(name, 18)
         out.append(f'<text x="{left + 18}" y="{row}" fill="#1b1f24">{escape(label)}</text>')
-        left += 30 + 12 * len(label) * (1.6 if any(ord(c) > 0x2E80 for c in label) else 0.6)
-    return "".join(out)
+        left += width + 12
+    return "".join(out), rows

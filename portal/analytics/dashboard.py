@@ -36,6 +36,8 @@ def _permille(value: float | None) -> float | None:
 def pareto_section(s: Slice, dimension: str, measure: str, names: Names, link: Link) -> Section:
     rows = pareto.pareto(s, dimension, measure)
     column = pareto.DIMENSIONS[dimension][1]
+    label = str(DIMENSION_LABELS[dimension])
+    label = label[:1].lower() + label[1:]
     for row in rows:
         row.label = names(dimension, row.key)
         row.queue = None if row.key is None else link(
@@ -44,8 +46,7 @@ def pareto_section(s: Slice, dimension: str, measure: str, names: Names, link: L
     value = (lambda r: r.complaints) if measure == "complaints" else (lambda r: r.defects)
     what = _("Complaints") if measure == "complaints" else _("Defective units")
     chart = charts.render(charts.Chart(
-        title=_("%(what)s by %(dimension)s", what=what,
-                dimension=str(DIMENSION_LABELS[dimension]).lower()),
+        title=_("%(what)s by %(dimension)s", what=what, dimension=label),
         labels=[r.label for r in shown],
         bars=[charts.Series(what, [value(r) for r in shown], charts.BLUE,
                             links=[r.queue for r in shown])],
@@ -53,8 +54,7 @@ def pareto_section(s: Slice, dimension: str, measure: str, names: Names, link: L
                                  charts.ORANGE)))
     caption = _("%(what)s received %(start)s – %(end)s (not rejected), by %(dimension)s, "
                 "largest first; the line is the cumulative share of all of them.",
-                what=what, start=s.start.isoformat(), end=s.last.isoformat(),
-                dimension=str(DIMENSION_LABELS[dimension]).lower())
+                what=what, start=s.start.isoformat(), end=s.last.isoformat(), dimension=label)
     return Section(f"pareto-{dimension}", str(DIMENSION_LABELS[dimension]), caption, chart, rows)
 
 

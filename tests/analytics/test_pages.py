@@ -13,6 +13,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from portal.tenancy import activate
+from tests.browser_support import ARTIFACTS
 from tests.conftest import PASSWORD
 
 YEAR = "period=range&from=2025-12-01&to=2026-11-30"
@@ -153,7 +154,10 @@ def test_meeting_pack_page_pdf_and_workbook(history, staff_client):
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(english.data)).pages)
     assert "Quality meeting pack 2026-05" in text
     assert "Department assessment" in text and "Open escalation reports" in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "meeting-pack-en.pdf").write_bytes(english.data)  # for a person to look at
     chinese = client.get(url(history, "/analytics/meeting.pdf?month=2026-05&lang=zh_CN"))
+    (ARTIFACTS / "meeting-pack-zh_CN.pdf").write_bytes(chinese.data)
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(chinese.data)).pages)
     assert "2026-05" in text and "部门" in text
 
