@@ -133,6 +133,10 @@ def seed_all() -> None:
     with activate(demo):
         _seed_tenant(demo, "demo.example.com", "customer{n}.example.com", COMPANIES, 40,
                      password_hash, rng)
+        # A year of past complaints, shipments, clocks, costs and surveys for the analytics.
+        from .analytics.demo_history import seed_history
+
+        seed_history(demo, rng)
         db.session.commit()
     with activate(acme):
         _seed_acme(acme, password_hash, rng)
