@@ -92,6 +92,9 @@ def explain_charts(app, slug: str, args: dict) -> list[tuple[str, float, float, 
                 captured.append((statement, parameters))
 
         with activate(tenant):
+            from portal.analytics.sql import tune_for_aggregates
+
+            tune_for_aggregates()  # as dashboard.build() does
             for label, build in _sections(s, tenant, lambda a: url_for(
                     "internal.index", tenant_slug=slug, **a)):
                 captured.clear()

@@ -13,6 +13,7 @@ from ..models import STATUSES, Tenant
 from . import charts, loop, money, pareto
 from .labels import CLOCK_LABELS, DIMENSION_LABELS, Names
 from .period import Slice
+from .sql import tune_for_aggregates
 
 # Every status but "rejected": what the figures count (a rejection is not a product problem).
 COUNTED_STATUSES = [s for s in STATUSES if s != "rejected"]
@@ -226,6 +227,7 @@ def satisfaction_section(s: Slice, tenant: Tenant) -> Section:
 
 def build(s: Slice, tenant: Tenant, measure: str, link: Link) -> dict:
     """Every section of the dashboard for the slice, in page order."""
+    tune_for_aggregates()
     names = Names()
     return {
         "pareto": [pareto_section(s, d, measure, names, link) for d in pareto.DIMENSIONS],

@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, func, or_, select
 
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
@@ -119,44 +118,61 @@ def clock_performance(s: Slice, now: datetime | None = None) -> list[ClockRow]:
     return sorted(rows, key=lambda r: (order.get(r.kind, 99), r.department_id or 0))
 
 
-def _has_event(kind: str):
-    return exists().where(TimelineEvent.complaint_id == Complaint.id, TimelineEvent.kind == kind)
+def _loop_events():
+    """Complaints with a reopen or a dispute on their timeline: read off the partial index
+    ix_timeline_events_loop (only those two kinds), one row per complaint."""
+    reopen = TimelineEvent.kind == "transition.reopen"
+    dispute = TimelineEvent.kind == "transition.dispute"
+    return (select(TimelineEvent.complaint_id,
+                   func.max(case((reopen, 1), else_=0)).label("reopened"),
+                   func.max(case((dispute, 1), else_=0)).label("disputed"))
+            .where(TimelineEvent.kind.in_(("transition.reopen", "transition.dispute")))
+            .group_by(TimelineEvent.complaint_id).subquery())
 
 
 def rates(s: Slice) -> dict:
     """Reopen rate: complaints of the period reopened at least once, over those closed at least
     once. Dispute rate: complaints the customer disputed at least once (an answer or a
     rejection), over those answered or disputed."""
-    reopened, disputed = _has_event("transition.reopen"), _has_event("transition.dispute")
+    events = _loop_events()
+    reopened, disputed = events.c.reopened == 1, events.c.disputed == 1
     row = db.session.execute(select(
         func.count().filter(or_(Complaint.closed_at.is_not(None), reopened)),
         func.count().filter(reopened),
         func.count().filter(or_(Complaint.answered_at.is_not(None), disputed)),
         func.count().filter(disputed),
-    ).select_from(Complaint).where(*complaint_filters(s))).one()
+    ).select_from(Complaint).outerjoin(events, events.c.complaint_id == Complaint.id)
+        .where(*complaint_filters(s))).one()
     closed, reopen, answered, dispute = (int(v) for v in row)
     return {"closed": closed, "reopened": reopen, "reopen_rate": reopen / closed if closed else None,
             "answered": answered, "disputed": dispute,
             "dispute_rate": dispute / answered if answered else None}
 
 
-def _recurring():
-    earlier = aliased(Complaint)
-    return exists().where(earlier.product_model_id == Complaint.product_model_id,
-                          earlier.failure_mode_id == Complaint.failure_mode_id,
-                          earlier.id != Complaint.id,
-                          earlier.closed_at < Complaint.created_at)
+def _first_closed():
+    """Per model and failure mode, when a complaint of it was first closed. A complaint is a
+    recurrence when it came in after that (its own closing is always later than its arrival,
+    so it never counts itself). One GROUP BY over the index ix_complaints_recurrence instead of
+    a correlated EXISTS per complaint (24 s -> milliseconds at 200,000 complaints)."""
+    return (select(Complaint.product_model_id.label("product_id"),
+                   Complaint.failure_mode_id.label("mode_id"),
+                   func.min(Complaint.closed_at).label("first_closed"))
+            .where(Complaint.closed_at.is_not(None), Complaint.product_model_id.is_not(None),
+                   Complaint.failure_mode_id.is_not(None))
+            .group_by(Complaint.product_model_id, Complaint.failure_mode_id).subquery())
 
 
 def recurrences(s: Slice, by_department: bool = False) -> list[dict]:
     """Complaints of the period whose model and failure mode an earlier complaint had, and that
     earlier one was already closed when this one came in: by model and failure mode, or by
     responsible department."""
+    first = _first_closed()
     keys = ([Complaint.responsible_department_id] if by_department
             else [Complaint.product_model_id, Complaint.failure_mode_id])
     statement = (select(*keys, func.count(Complaint.id))
-                 .where(*complaint_filters(s), Complaint.product_model_id.is_not(None),
-                        Complaint.failure_mode_id.is_not(None), _recurring())
+                 .join(first, and_(first.c.product_id == Complaint.product_model_id,
+                                   first.c.mode_id == Complaint.failure_mode_id))
+                 .where(*complaint_filters(s), Complaint.created_at > first.c.first_closed)
                  .group_by(*keys).order_by(func.count(Complaint.id).desc(), *keys))
     if by_department:
         return [{"department": d, "count": int(n)} for d, n in db.session.execute(statement)]

@@ -21,6 +21,7 @@ from . import dashboard, loop, money
 from .labels import CLOCK_LABELS, Names
 from .pareto import complaint_filters
 from .period import Slice, add_months
+from .sql import tune_for_aggregates
 
 REPORT_DONE = ("issued", "closed")
 
@@ -70,6 +71,7 @@ def _open_reports() -> list:
 
 def build(tenant: Tenant, month: date, link) -> dict:
     """Everything the pack shows for ``month`` (any day of it), in the active tenant."""
+    tune_for_aggregates()
     s = Slice.for_month(tenant.timezone, month)
     year = Slice(zone=tenant.timezone, period="range", start=add_months(month, -11),
                  end=add_months(month, 1))
