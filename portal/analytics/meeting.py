@@ -24,6 +24,9 @@ from .period import Slice, add_months
 from .sql import tune_for_aggregates
 
 REPORT_DONE = ("issued", "closed")
+# The PDF lists at most this many class-A problems (open ones first); the page and the xlsx
+# list them all. A few hundred table rows take WeasyPrint tens of seconds.
+PDF_CLASS_A_ROWS = 40
 
 
 def _departments(s: Slice, clocks: list, link) -> list[dict]:
@@ -57,7 +60,7 @@ def _class_a(s: Slice) -> list:
         .outerjoin(Department, Department.id == Complaint.responsible_department_id)
         .outerjoin(FailureMode, FailureMode.id == Complaint.failure_mode_id)
         .where(*complaint_filters(s), Complaint.info_class == "A")
-        .order_by(Complaint.created_at)).all()
+        .order_by((Complaint.status == "closed").asc(), Complaint.created_at)).all()
 
 
 def _open_reports() -> list:
@@ -90,6 +93,7 @@ def build(tenant: Tenant, month: date, link) -> dict:
         "departments": _departments(s, clocks.rows, link), "clock_kinds": loop.CLOCK_KINDS,
         "clock_labels": CLOCK_LABELS, "clocks": clocks,
         "class_a": _class_a(s), "state_labels": STAFF_STATE_LABELS,
+        "pdf_class_a_rows": PDF_CLASS_A_ROWS,
         "ratio": ratio, "exceptions": exceptions,
         "reports": _open_reports(), "report_kinds": KIND_LABELS,
         "pareto": dashboard.pareto_section(s, "department", "complaints", names, link),
