@@ -59,7 +59,10 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
         campaign = m.SurveyCampaign(name="2026", year=2026)
         notification = m.Notification(recipient=staff.get_id(), event="x")
         exception = m.CalendarException(day=m.utcnow().date(), working=False)
-        db.session.add_all([step, cost, report, escalation, campaign, notification, exception])
+        pack = m.MeetingPack(month=m.utcnow().date().replace(day=1),
+                             files={"en": f"t/{tenant.id}/meeting-packs/x-en.pdf"})
+        db.session.add_all([step, cost, report, escalation, campaign, notification, exception,
+                            pack])
         db.session.flush()
         survey = m.Survey(token_hash=uuid.uuid4().hex * 2, contact_id=contact.id, campaign_id=campaign.id,
                           expires_at=m.utcnow())
@@ -78,6 +81,7 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
             "eight_d_id": report.id, "campaign_id": campaign.id, "survey_id": survey.id,
             "notification_id": notification.id, "delivery_id": delivery.id,
             "exception_id": exception.id, "calendar_exception_id": exception.id,
+            "pack_id": pack.id,
         }
         db.session.add(m.ImportRun(kind="shipments", filename="x.xlsx",
                                    upload_key=f"t/{tenant.id}/imports/x/upload.bin"))

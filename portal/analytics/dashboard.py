@@ -18,6 +18,7 @@ from .sql import tune_for_aggregates
 # Every status but "rejected": what the figures count (a rejection is not a product problem).
 COUNTED_STATUSES = [s for s in STATUSES if s != "rejected"]
 Link = Callable[[dict], str]
+TABLE_ROWS = 15  # rows of a Pareto or recurrence table (the rest are counted, not listed)
 
 
 @dataclass
@@ -39,7 +40,7 @@ def pareto_section(s: Slice, dimension: str, measure: str, names: Names, link: L
     column = pareto.DIMENSIONS[dimension][1]
     label = str(DIMENSION_LABELS[dimension])
     label = label[:1].lower() + label[1:]
-    for row in rows:
+    for row in rows[:TABLE_ROWS]:  # the rows the table shows (the chart shows fewer)
         row.label = names(dimension, row.key)
         row.queue = None if row.key is None else link(
             s.queue_args(status=COUNTED_STATUSES, **{column: row.key}))
@@ -167,7 +168,7 @@ def clock_section(s: Slice, names: Names, link: Link) -> Section:
 def rates_section(s: Slice, names: Names, link: Link) -> Section:
     figures = loop.rates(s)
     recurring = loop.recurrences(s)
-    for row in recurring:
+    for row in recurring[:TABLE_ROWS]:
         row["label"] = f'{names("product", row["product"])} · {names("mode", row["mode"])}'
         row["queue"] = link(s.queue_args(status=COUNTED_STATUSES, product=row["product"],
                                          mode=row["mode"]))
