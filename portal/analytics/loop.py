@@ -25,11 +25,11 @@ CLOCK_KINDS = ("first_contact", "answer", "class_a_plan", "containment", "correc
 
 def flow_by_month(s: Slice) -> list[dict]:
     """Per local month: complaints received (not rejected) and complaints closed."""
-    received_month = month_of(Complaint.created_at, s.zone)
+    received_month = month_of(Complaint.created_at, s)
     received = dict(db.session.execute(
         select(received_month, func.count(Complaint.id)).where(*complaint_filters(s))
         .group_by(received_month)).all())
-    closed_month = month_of(Complaint.closed_at, s.zone)
+    closed_month = month_of(Complaint.closed_at, s)
     closed = dict(db.session.execute(
         select(closed_month, func.count(Complaint.id))
         .where(Complaint.closed_at >= s.since, Complaint.closed_at < s.before,

@@ -39,7 +39,7 @@ def costs(s: Slice) -> dict:
         return [(k, Decimal(v)) for k, v in db.session.execute(
             select(column, total).where(*where).group_by(column).order_by(total.desc(), column))]
 
-    month = month_of(CostEntry.created_at, s.zone)
+    month = month_of(CostEntry.created_at, s)
     by_month = dict(grouped(month))
     return {
         "by_category": grouped(CostEntry.category),
@@ -60,7 +60,7 @@ def _survey_where(s: Slice) -> list:
 
 def satisfaction(s: Slice, low_score: float) -> dict:
     """Average total and module scores per local month of answering, and the low scores."""
-    month = month_of(Survey.answered_at, s.zone)
+    month = month_of(Survey.answered_at, s)
     columns = [month, func.count(Survey.id), func.avg(Survey.total_score)]
     columns += [func.avg(cast(Survey.answers["modules"][m].as_string(), Float)) for m in MODULES]
     found = {r[0]: r for r in db.session.execute(

@@ -107,7 +107,7 @@ class ModelRatio:
 def ratio_by_model(s: Slice, locale: str, models: int = 6) -> list[ModelRatio]:
     """The ``models`` models with most defective units in the period, each with its monthly
     defect ratio over the quantity shipped that month, its p-chart limits and warnings."""
-    month = month_of(Complaint.created_at, s.zone)
+    month = month_of(Complaint.created_at, s)
     where = [*complaint_filters(s), Complaint.product_model_id.is_not(None)]
     defect_rows = db.session.execute(
         select(Complaint.product_model_id, month, func.sum(Complaint.defect_quantity))
