@@ -65,3 +65,20 @@ def test_report_list_in_chinese(client, db, sign_in, make_tenant, make_staff, ma
     make_complaint(tenant, product_model_id=product.id, defect_quantity=2)
     html = client.get(f"/t/{tenant.slug}/staff/reports").get_data(as_text=True)
     assert "处理中" in html and "对照阈值" in html
+
+
+def test_a_report_without_figures_still_shows(client, db, sign_in, make_tenant, make_staff):
+    """A report opened by hand (or before figures were kept) has no evidence: its list row, page
+    and PDF show dashes instead of failing."""
+    tenant = make_tenant(default_locale="en")
+    quality = make_staff(tenant, "quality")
+    assert sign_in(client, tenant, quality.email, PASSWORD).status_code == 303
+    with activate(tenant):
+        report = EscalationReport(number="R-1", kind="special", trigger="manual")
+        db.session.add(report)
+        db.session.flush()
+        report_id = report.id
+    base = f"/t/{tenant.slug}/staff/reports"
+    assert "R-1" in client.get(base).get_data(as_text=True)
+    assert client.get(f"{base}/{report_id}").status_code == 200
+    assert client.get(f"{base}/{report_id}.pdf").status_code == 200
