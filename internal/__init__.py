@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401  (each module registers its pages on the blue
     admin_settings,  # tenant administration: rules and their history
     admin_suppliers,  # tenant administration: suppliers and their contacts (issue 12)
     admin_webhooks,  # tenant administration: webhooks out, their deliveries
+    analytics,  # quality analytics dashboard and the monthly meeting pack
     deadlines,  # deadline pages and template helpers
     mail_files,  # files that came by e-mail with a complaint
     notifications,  # the bell, notification choices, failed sends

@@ -4,14 +4,17 @@ history, assigning an owner, issuing it, and its PDF (WeasyPrint)."""
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from portal import uow
 from portal.accounts.forms import ConfirmForm
 from portal.complaints.permissions import may, permitted
 from portal.complaints.vocabulary import (
+    REPORT_EVENT_LABELS,
     REPORT_KIND_LABELS,
     REPORT_STATE_LABELS,
     REPORT_TRIGGER_LABELS,
@@ -31,6 +34,51 @@ from portal.web import render
 
 from . import blueprint
 
+LIST_LIMIT = 200
+
+
+def figure_text(trigger: str, evidence: dict) -> str:
+    """The figure that triggered a report against its threshold, e.g. "4.20‰ > 3‰ (21/5000)"."""
+    figures, thresholds = evidence.get("figures") or {}, evidence.get("thresholds") or {}
+    ratio = figures.get("ratio")
+    if trigger in ("ratio_exception", "ratio_special") and ratio is not None:
+        limit = thresholds.get("exception" if trigger == "ratio_exception" else "special")
+        limit_text = f"{float(limit) * 1000:g}‰" if limit is not None else "—"
+        return (f"{ratio * 1000:.2f}‰ > {limit_text} "
+                f"({figures.get('defects', 0)}/{figures.get('shipped', 0)})")
+    if trigger == "repeat":
+        return _("%(count)s complaints ≥ %(limit)s in %(days)s days",
+                 count=figures.get("repeat_count", 0), limit=thresholds.get("repeat_count", "—"),
+                 days=figures.get("repeat_days", "—"))
+    return str(REPORT_TRIGGER_LABELS.get(trigger, trigger))
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
+def _list_rows(kind: str, status: str, product: int | None, mode: int | None):
+    owner = aliased(StaffUser)
+    statement = (select(EscalationReport, ProductModel.code, FailureMode.name_zh,
+                        FailureMode.name_en, owner.name)
+                 .outerjoin(ProductModel, ProductModel.id == EscalationReport.product_model_id)
+                 .outerjoin(FailureMode, FailureMode.id == EscalationReport.failure_mode_id)
+                 .outerjoin(owner, owner.id == EscalationReport.owner_id))
+    if kind:
+        statement = statement.where(EscalationReport.kind == kind)
+    if status:
+        statement = statement.where(EscalationReport.status == status)
+    if product:
+        statement = statement.where(EscalationReport.product_model_id == product)
+    if mode:
+        statement = statement.where(EscalationReport.failure_mode_id == mode)
+    english = str(get_locale() or "").startswith("en")
+    return [{"report": r, "model": code, "mode": (en if english else zh),
+             "owner": owner_name, "figure": figure_text(r.trigger, r.evidence or {})}
+            for r, code, zh, en, owner_name in db.session.execute(
+                statement.order_by(EscalationReport.id.desc()).limit(LIST_LIMIT))]
+
 
 def _context(report: EscalationReport) -> dict:
     from portal.deadlines.clocks import context_for, view
@@ -40,8 +88,9 @@ def _context(report: EscalationReport) -> dict:
     ids = (report.evidence or {}).get("related_complaints", [])
     return dict(
         report=report, kind_label=REPORT_KIND_LABELS.get(report.kind, report.kind),
+        status_label=REPORT_STATE_LABELS.get(report.status, report.status), event_labels=REPORT_EVENT_LABELS,
+        figure=figure_text(report.trigger, report.evidence or {}),
         trigger_label=REPORT_TRIGGER_LABELS.get(report.trigger, report.trigger),
-        state_label=REPORT_STATE_LABELS.get(report.status, report.status),
         figures=(report.evidence or {}).get("figures", {}),
         thresholds=(report.evidence or {}).get("thresholds", {}),
         product=db.session.get(ProductModel, report.product_model_id)
@@ -59,10 +108,19 @@ def _context(report: EscalationReport) -> dict:
 
 @blueprint.get("/reports")
 def reports():
-    rows = db.session.scalars(select(EscalationReport).order_by(EscalationReport.id.desc())
-                              .limit(200)).all()
-    return render("internal/reports/list.html", rows=rows, kinds=REPORT_KIND_LABELS, states=REPORT_STATE_LABELS,
-                  triggers=REPORT_TRIGGER_LABELS)
+    kind = request.args.get("kind", "") if request.args.get("kind") in REPORT_KIND_LABELS else ""
+    status = request.args.get("status", "") if request.args.get("status") in REPORT_STATE_LABELS \
+        else ""
+    product, mode = _int_arg("product"), _int_arg("mode")
+    english = str(get_locale() or "").startswith("en")
+    return render("internal/reports/list.html", rows=_list_rows(kind, status, product, mode),
+                  kinds=REPORT_KIND_LABELS, triggers=REPORT_TRIGGER_LABELS, statuses=REPORT_STATE_LABELS,
+                  filters={"kind": kind, "status": status, "product": product, "mode": mode},
+                  products=db.session.execute(select(ProductModel.id, ProductModel.code)
+                                              .order_by(ProductModel.code)).all(),
+                  modes=[(m.id, m.name_en if english else m.name_zh) for m in db.session.scalars(
+                      select(FailureMode).order_by(FailureMode.code))],
+                  limit=LIST_LIMIT)
 
 
 @blueprint.get("/reports/<int:report_id>")

@@ -20,6 +20,7 @@ from flask.cli import with_appcontext
 log = logging.getLogger(__name__)
 
 SWEEP_QUEUE = "default"
+MEETING_PACK_INTERVAL = 900  # jobs.meeting_pack.due: claims each tenant's pack on its first working day
 HOUSEKEEPING_INTERVAL = 3600  # jobs.housekeeping: orphaned staged uploads, old sign-in failures
 
 
@@ -42,6 +43,7 @@ def clock(interval: int) -> None:
 
     from .housekeeping import hourly
     from .mailboxes import poll_all
+    from .meeting_pack import due as meeting_packs_due
     from .sweep import sweep
 
     scheduler = CronScheduler(connection=connection, name="closeloop-clock")
@@ -52,9 +54,11 @@ def clock(interval: int) -> None:
                        job_timeout=1800, result_ttl=3600)
     scheduler.register(poll_all, queue_name=queue,
                        interval=app.config["MAIL_INTAKE_INTERVAL"], result_ttl=3600)
+    scheduler.register(meeting_packs_due, queue_name=queue, interval=MEETING_PACK_INTERVAL,
+                       job_timeout=600, result_ttl=3600)
     click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s, "
-               f"jobs.housekeeping.hourly every {HOUSEKEEPING_INTERVAL} s and "
-               f"jobs.mailboxes.poll_all on '{queue}'")
+               f"jobs.housekeeping.hourly every {HOUSEKEEPING_INTERVAL} s, the mailbox polls "
+               f"and the monthly meeting packs on '{queue}'")
     scheduler.start()
 
 
@@ -63,6 +67,7 @@ def run_in_process(app, interval: float, stop: threading.Event | None = None) ->
     their own beat; a failed pass is logged and the next beat tries again."""
     from .housekeeping import hourly
     from .mailboxes import poll_all
+    from .meeting_pack import due as meeting_packs_due
     from .sweep import sweep
 
     stop = stop or threading.Event()
@@ -71,6 +76,7 @@ def run_in_process(app, interval: float, stop: threading.Event | None = None) ->
         with app.app_context():
             try:
                 log.info("sweep: %s", sweep())
+                log.info("meeting packs: %s", meeting_packs_due())
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_INTERVAL:
                     last_housekeeping = time.monotonic()
                     log.info("housekeeping: %s", hourly())

@@ -138,6 +138,10 @@ def seed_all() -> None:
                      password_hash, rng)
         _seed_integrations()
         _seed_api_token()
+        # A year of past complaints, shipments, clocks, costs and surveys for the analytics.
+        from .analytics.demo_history import seed_history
+
+        seed_history(demo, rng)
         db.session.commit()
     with activate(acme):
         _seed_acme(acme, password_hash, rng)

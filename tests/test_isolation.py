@@ -68,7 +68,10 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
         campaign = m.SurveyCampaign(name="2026", year=2026)
         notification = m.Notification(recipient=staff.get_id(), event="x")
         exception = m.CalendarException(day=m.utcnow().date(), working=False)
-        db.session.add_all([step, cost, report, escalation, campaign, notification, exception])
+        pack = m.MeetingPack(month=m.utcnow().date().replace(day=1),
+                             files={"en": f"t/{tenant.id}/meeting-packs/x-en.pdf"})
+        db.session.add_all([step, cost, report, escalation, campaign, notification, exception,
+                            pack])
         db.session.flush()
         survey = m.Survey(token_hash=uuid.uuid4().hex * 2, contact_id=contact.id, campaign_id=campaign.id,
                           expires_at=m.utcnow())
@@ -92,6 +95,7 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
             "notification_id": notification.id, "delivery_id": delivery.id,
             "exception_id": exception.id, "calendar_exception_id": exception.id,
             "token_id": api_token.id,
+            "pack_id": pack.id,
         }
         subscription = m.WebhookSubscription(name="BI", url="https://bi.example.com/hook",
                                              events=["closed"], secret_encrypted=encrypt("x"))

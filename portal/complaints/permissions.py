@@ -100,6 +100,7 @@ ABILITIES: dict[str, tuple[frozenset[str], frozenset[str] | None]] = {
     "survey_results": (_r({"admin", "manager", "after_sales", "quality"}), None),
     "survey_campaigns": (_r({"admin"}), None),
     "edit_reports": (_r({"quality", "manager", "admin"}), None),
+    "view_analytics": (_r({"quality", "manager", "admin"}), None),
 }
 
 

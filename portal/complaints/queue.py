@@ -18,8 +18,10 @@ from sqlalchemy import and_, exists, func, literal_column, or_, select, text
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import (
+    CAUSE_CATEGORIES,
     INFO_CLASSES,
     SEVERITIES,
+    SOURCES,
     Complaint,
     CustomerCompany,
     DeadlineClock,
@@ -81,6 +83,16 @@ def _date(value) -> date | None:
         return None
 
 
+def _instant(value) -> datetime | None:
+    """An ISO date-time with its offset (the analytics links send the tenant's local month
+    edges, e.g. 2026-03-01T00:00:00+08:00); naive or malformed values are dropped."""
+    try:
+        moment = datetime.fromisoformat(value) if value and len(value) <= 40 else None
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment is not None and moment.tzinfo else None
+
+
 @dataclass(frozen=True)
 class QueueQuery:
     view: str = "open"
@@ -95,6 +107,14 @@ class QueueQuery:
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    # Added for the analytics click-throughs (issue 13): 5M1E cause, failure mode, source,
+    # product line, and exact creation instants (the tenant's local period edges).
+    cause: str = ""
+    mode: int | None = None
+    source: str = ""
+    line: str = ""
+    created_since: datetime | None = None
+    created_before: datetime | None = None
     sort: str = "newest"
     page: int = 1
     per_page: int = PAGE_SIZE
@@ -117,6 +137,12 @@ class QueueQuery:
             date_from=_date(args.get("from")),
             date_to=_date(args.get("to")),
             q=(args.get("q") or "").strip()[:100],
+            cause=args.get("cause", "") if args.get("cause") in CAUSE_CATEGORIES else "",
+            mode=_int(args.get("mode")),
+            source=args.get("source", "") if args.get("source") in SOURCES else "",
+            line=(args.get("line") or "").strip()[:120],
+            created_since=_instant(args.get("created_since")),
+            created_before=_instant(args.get("created_before")),
             sort=args.get("sort") if args.get("sort") in SORTS else "newest",
             page=min(_int(args.get("page")) or 1, 100_000),
             per_page=min(_int(args.get("per_page")) or PAGE_SIZE, MAX_PAGE_SIZE),
@@ -134,7 +160,7 @@ class QueueQuery:
                 continue
             if isinstance(value, bool):
                 value = "1"
-            elif isinstance(value, date):
+            elif isinstance(value, date):  # datetimes too (a datetime is a date)
                 value = value.isoformat()
             elif isinstance(value, tuple):
                 value = list(value)
@@ -225,6 +251,25 @@ def conditions(query: QueueQuery, user, now: datetime | None = None) -> list:
                      < datetime.combine(query.date_to + timedelta(days=1), time(), UTC))
     if query.q:
         where.append(or_(*_search_clauses(query.q)))
+    where.extend(_analytics_clauses(query))
+    return where
+
+
+def _analytics_clauses(query: QueueQuery) -> list:
+    where = []
+    if query.cause:
+        where.append(Complaint.cause_category == query.cause)
+    if query.mode:
+        where.append(Complaint.failure_mode_id == query.mode)
+    if query.source:
+        where.append(Complaint.source == query.source)
+    if query.line:
+        where.append(Complaint.product_model_id.in_(
+            select(ProductModel.id).where(ProductModel.product_line == query.line)))
+    if query.created_since:
+        where.append(Complaint.created_at >= query.created_since)
+    if query.created_before:
+        where.append(Complaint.created_at < query.created_before)
     return where
 
 

@@ -137,6 +137,9 @@ REPORT_TRIGGER_LABELS = {
 }
 REPORT_STATES = ("open", "issued", "closed")
 REPORT_STATE_LABELS = {"open": _l("Open"), "issued": _l("Issued"), "closed": _l("Closed")}
+# What a report's history records (internal/reports.py).
+REPORT_EVENT_LABELS = {"opened": _l("Opened"), "owner": _l("Owner set"), "issued": _l("Issued"),
+                       "edited": _l("Edited")}
 
 # --- supplier corrective action requests (portal/suppliers/requests.py)
 

@@ -41,6 +41,10 @@ DEFAULT_SETTINGS: dict = {
     "repeat_complaints_days": 90,
     "report_due_hours": 72,
     "webhooks": [],  # [{"channel", "url", "secret", "events": [...]}]
+    # The monthly quality meeting pack (issue 13): mailed to managers on the first working
+    # day of the month, from this local hour (jobs/meeting_pack.py).
+    "meeting_pack_mail": True,
+    "meeting_pack_hour": 8,
 }
 
 

@@ -127,14 +127,19 @@ def test_demo_has_complaints_in_every_state(tmp_path):
         slug_id = conn.execute("SELECT id FROM tenants WHERE slug='demo'").fetchone()[0]
         states = {row[0] for row in conn.execute(
             "SELECT status FROM complaints WHERE tenant_id=?", (slug_id,))}
-        count = conn.execute("SELECT count(*) FROM complaints WHERE tenant_id=?",
-                             (slug_id,)).fetchone()[0]
+        count = conn.execute("SELECT count(*) FROM complaints WHERE tenant_id=? "
+                             "AND number NOT LIKE 'QC-%-H%'", (slug_id,)).fetchone()[0]
+        # A year of history for the analytics (portal/analytics/demo_history.py).
+        history = conn.execute("SELECT count(DISTINCT substr(created_at, 1, 7)) FROM complaints "
+                               "WHERE tenant_id=? AND number LIKE 'QC-%-H%'",
+                               (slug_id,)).fetchone()[0]
         roles = {row[0] for row in conn.execute(
             "SELECT email FROM staff_users WHERE tenant_id=?", (slug_id,))}
         companies = conn.execute("SELECT count(*) FROM customer_companies WHERE tenant_id=?",
                                  (slug_id,)).fetchone()[0]
     assert states == set(STATES)
     assert count == 40
+    assert history >= 12
     assert companies == 5
     assert {f"{r}@demo.example.com" for r in ("after-sales", "quality", "technical", "responder",
                                               "logistics", "finance", "manager", "admin")} <= roles
@@ -195,3 +200,23 @@ def test_demo_api_token_works_on_the_embedded_default(demo_server):
     status, problem = call("POST", f"/complaints/{filed['number']}/transitions",
                            {"name": "close"})
     assert status == 409 and problem["status"] == 409 and problem["title"]
+
+
+def test_demo_analytics_on_the_embedded_database(demo_server):
+    """The dashboard, the meeting pack and its PDF on SQLite (the embedded default)."""
+    base, *_ = demo_server
+    import http.cookiejar
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/t/demo/staff/sign-in").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    opener.open(base + "/t/demo/staff/sign-in", data=urllib.parse.urlencode({
+        "email": "manager@demo.example.com", "password": "demo-pass-2026",
+        "csrf_token": token}).encode())
+    html = opener.open(base + "/t/demo/staff/analytics").read().decode()
+    assert html.count("<svg") >= 10 and "‰" in html
+    assert "注意" in html  # the climbing model is flagged
+    assert "<svg" in opener.open(base + "/t/demo/staff/analytics/meeting").read().decode()
+    pdf = opener.open(base + "/t/demo/staff/analytics/meeting.pdf?lang=en").read()
+    assert pdf.startswith(b"%PDF")

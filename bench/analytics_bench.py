@@ -1,0 +1,200 @@
+"""The analytics benchmark in one command: seeds a tenant of 200,000 complaints over three
+years if there is none (bench/analytics_seed.py), then measures
+
+1. each chart's SQL: every statement a dashboard section sends (captured from SQLAlchemy while
+   the section is built, exactly as the page builds it), run again under
+   ``EXPLAIN (ANALYZE, BUFFERS)``; the budget is 100 ms per chart;
+2. the whole page in CPU instructions against ``/healthz`` (valgrind, bench/instructions.py);
+   the budget is 40 ×; plus the page's wall time in process;
+3. the monthly meeting pack built by its job (both languages' PDFs); the budget is 10 s.
+
+    python -m bench.analytics_bench                 # all three, markdown on stdout
+    python -m bench.analytics_bench --skip-valgrind # 1 and 3 only (valgrind takes minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/closeloop_analytics_bench"
+PERIODS = {"12 months (default)": {}, "3 years": {"period": "range"}}
+
+
+def _tenant(url: str) -> str | None:
+    import sqlalchemy as sa
+
+    from bench.seed import ensure_database
+
+    ensure_database(url)
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(sa.text("SELECT slug FROM tenants WHERE slug ~ '^analytics[0-9]+$' "
+                                       "ORDER BY id LIMIT 1"))
+    except sa.exc.ProgrammingError:  # not migrated yet
+        return None
+    finally:
+        engine.dispose()
+
+
+def _sections(s, tenant, link):
+    from portal.analytics import dashboard
+    from portal.analytics.labels import Names
+
+    names = Names()
+    yield from ((f"Pareto: {d}", lambda d=d: dashboard.pareto_section(s, d, "complaints", names,
+                                                                      link))
+                for d in ("cause", "mode", "product", "customer", "department"))
+    yield "Defect ratio per model by month (p-chart)", lambda: dashboard.ratio_section(
+        s, tenant, names, link)
+    yield "Received / closed by month", lambda: dashboard.flow_section(s, link)
+    yield "Open by age", lambda: dashboard.age_section(s, link)
+    yield "Clocks: on-time rate and median by department", lambda: dashboard.clock_section(
+        s, names, link)
+    yield "Reopen / dispute rates, recurrences", lambda: dashboard.rates_section(s, names, link)
+    yield "Cost of poor quality", lambda: dashboard.cost_section(s, names, link)
+    yield "Satisfaction", lambda: dashboard.satisfaction_section(s, tenant)
+
+
+def explain_charts(app, slug: str, args: dict) -> list[tuple[str, float, float, int]]:
+    """(chart, summed execution ms, summed planning ms, statements) per dashboard section."""
+    import json
+
+    from flask import url_for
+    from sqlalchemy import event, select
+    from werkzeug.datastructures import MultiDict
+
+    from portal.analytics.period import Slice
+    from portal.extensions import db
+    from portal.models import Tenant
+    from portal.tenancy import activate, unscoped
+
+    results = []
+    with app.test_request_context(f"/t/{slug}/staff/analytics"):
+        with unscoped():
+            tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if args.get("period") == "range":
+            from datetime import date, timedelta
+            today = date.today()
+            args = {"period": "range", "from": today.replace(year=today.year - 3).isoformat(),
+                    "to": (today - timedelta(days=1)).isoformat()}
+        s = Slice.from_args(MultiDict(args), tenant.timezone)
+        captured: list = []
+
+        def capture(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().upper().startswith("SELECT"):
+                captured.append((statement, parameters))
+
+        with activate(tenant):
+            from portal.analytics.sql import tune_for_aggregates
+
+            tune_for_aggregates()  # as dashboard.build() does
+            for label, build in _sections(s, tenant, lambda a: url_for(
+                    "internal.index", tenant_slug=slug, **a)):
+                captured.clear()
+                event.listen(db.engine, "before_cursor_execute", capture)
+                build()
+                event.remove(db.engine, "before_cursor_execute", capture)
+                statements = list(captured)
+                execution = planning = 0.0
+                raw = db.session.connection().connection.driver_connection
+                for statement, parameters in statements:
+                    with raw.cursor() as cursor:
+                        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement,
+                                       parameters)
+                        plan = cursor.fetchone()[0]
+                        plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
+                        execution += plan["Execution Time"]
+                        planning += plan["Planning Time"]
+                results.append((label, execution, planning, len(statements)))
+    return results
+
+
+def page_wall_time(url: str, slug: str, requests: int = 5) -> tuple[float, float]:
+    from bench.profile_pages import signed_in_client
+
+    client, page = signed_in_client(url, slug, "analytics")
+    timings = {}
+    for path in ("/healthz", page):
+        for _ in range(2):
+            assert client.get(path).status_code == 200, path
+        started = time.perf_counter()
+        for _ in range(requests):
+            client.get(path)
+        timings[path] = (time.perf_counter() - started) / requests * 1000
+    return timings[page], timings["/healthz"]
+
+
+def meeting_pack(app, slug: str) -> dict:
+    from datetime import date
+
+    from sqlalchemy import delete, select
+
+    from jobs.meeting_pack import build_and_mail
+    from portal.analytics.period import add_months
+    from portal.extensions import db
+    from portal.models import MeetingPack, Tenant
+    from portal.tenancy import activate, unscoped
+
+    with app.app_context():
+        with unscoped():
+            tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        with activate(tenant):
+            month = add_months(date.today(), -1)
+            db.session.execute(delete(MeetingPack).where(MeetingPack.month == month))
+            pack = MeetingPack(month=month)
+            db.session.add(pack)
+            db.session.commit()
+            pack_id, tenant_id = pack.id, tenant.id
+        started = time.perf_counter()
+        result = build_and_mail(tenant_id, pack_id)
+        result["wall_s"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--skip-valgrind", action="store_true")
+    parser.add_argument("--requests", type=int, default=3)
+    args = parser.parse_args(argv)
+    slug = _tenant(args.database_url)
+    if slug is None:
+        import random
+
+        from bench.analytics_seed import seed
+
+        print("seeding:", seed(args.database_url, 200_000, random.Random(2026)))
+        slug = _tenant(args.database_url)
+    from bench.seed import make_app
+
+    app = make_app(args.database_url)
+    for name, period in PERIODS.items():
+        rows = explain_charts(app, slug, period)
+        print(f"\n### Chart queries, {name} (EXPLAIN ANALYZE, tenant {slug})\n")
+        print("| chart | statements | execution ms | planning ms |\n| --- | ---: | ---: | ---: |")
+        for label, execution, planning, count in rows:
+            print(f"| {label} | {count} | {execution:.1f} | {planning:.1f} |")
+        print(f"| **slowest chart** | | **{max(r[1] for r in rows):.1f}** | |")
+    page_ms, health_ms = page_wall_time(args.database_url, slug)
+    print(f"\nWhole page in process: {page_ms:.0f} ms (/healthz {health_ms:.2f} ms)")
+    pack = meeting_pack(app, slug)
+    print(f"\nMeeting pack job: PDFs {sorted(pack.get('files', {}))} built in "
+          f"{pack.get('seconds')} s (job wall time {pack['wall_s']} s)")
+    if not args.skip_valgrind:
+        from bench.instructions import count
+
+        healthz = count(args.database_url, slug, "/healthz", args.requests)
+        page = count(args.database_url, slug, "analytics", args.requests)
+        print(f"\nInstructions per request: /healthz {healthz / 1e6:.2f} M, dashboard "
+              f"{page / 1e6:.1f} M = {page / healthz:.1f} × /healthz")
+
+
+if __name__ == "__main__":
+    main()

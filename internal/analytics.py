@@ -1,0 +1,133 @@
+"""Quality analytics pages: the dashboard (/analytics) and the monthly quality meeting pack
+(/analytics/meeting as a page, .pdf and .xlsx). For quality, managers and admins. The figures
+come from portal/analytics; this module parses the request and renders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, request, url_for
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from portal.analytics import dashboard, meeting
+from portal.analytics.labels import DIMENSION_LABELS
+from portal.analytics.pareto import MEASURES
+from portal.analytics.period import PERIODS, SOURCE_LABELS, Slice, add_months
+from portal.complaints.permissions import permitted
+from portal.extensions import db
+from portal.models import CustomerCompany, ProductModel
+from portal.tenancy import current_tenant
+from portal.web import render
+
+from . import blueprint
+
+
+def _choices() -> dict:
+    products = db.session.execute(select(ProductModel.id, ProductModel.code)
+                                  .order_by(ProductModel.code)).all()
+    lines = sorted({line for (line,) in db.session.execute(
+        select(ProductModel.product_line).where(ProductModel.product_line.is_not(None))
+        .distinct())})
+    customers = db.session.execute(select(CustomerCompany.id, CustomerCompany.name)
+                                   .order_by(CustomerCompany.name).limit(500)).all()
+    return {"products": products, "lines": lines, "customers": customers,
+            "periods": PERIODS, "sources": SOURCE_LABELS, "measures": MEASURES,
+            "dimensions": DIMENSION_LABELS}
+
+
+class QueueLinks:
+    """Links to the staff queue for hundreds of figures a page: the queue's URL is built once
+    and the status list every figure shares is encoded once (url_for per link was most of the
+    page's own CPU time)."""
+
+    def __init__(self):
+        self.base = url_for("internal.index")
+        self.counted = urlencode([("status", s) for s in dashboard.COUNTED_STATUSES])
+
+    def __call__(self, args: dict) -> str:
+        args = dict(args)
+        parts = []
+        if args.get("status") == dashboard.COUNTED_STATUSES:
+            del args["status"]
+            parts.append(self.counted)
+        return f"{self.base}?{'&'.join([urlencode(args, doseq=True), *parts])}"
+
+
+@blueprint.get("/analytics")
+def analytics():
+    permitted("view_analytics")
+    tenant = current_tenant._get_current_object()
+    s = Slice.from_args(request.args, tenant.timezone)
+    measure = request.args.get("measure") if request.args.get("measure") in MEASURES \
+        else "complaints"
+    sections = dashboard.build(s, tenant, measure, QueueLinks())
+    return render("internal/analytics/dashboard.html", s=s, measure=measure,
+                  sections=sections, **_choices())
+
+
+def _month() -> date:
+    """The pack's month from ?month=YYYY-MM; by default the month before this one."""
+    raw = request.args.get("month", "")
+    try:
+        if raw:
+            if len(raw) != 7:
+                raise ValueError(raw)
+            return date.fromisoformat(raw + "-01")
+    except ValueError:
+        abort(404)
+    today = datetime.now(ZoneInfo(current_tenant.timezone)).date()
+    return add_months(today, -1)
+
+
+@blueprint.get("/analytics/meeting")
+def meeting_pack():
+    permitted("view_analytics")
+    tenant = current_tenant._get_current_object()
+    month = _month()
+    pack = meeting.build(tenant, month, QueueLinks())
+    return render("internal/analytics/meeting.html", pack=pack, month=month,
+                  previous=add_months(month, -1), following=add_months(month, 1))
+
+
+@blueprint.get("/analytics/meeting.pdf")
+def meeting_pack_pdf():
+    permitted("view_analytics")
+    tenant = current_tenant._get_current_object()
+    month = _month()
+    lang = request.args.get("lang") if request.args.get("lang") in ("zh_CN", "en") else None
+    with force_locale(lang or tenant.default_locale or "zh_CN"):
+        data = meeting.pdf(tenant, month, QueueLinks())
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="quality-meeting-{month:%Y-%m}.pdf"'})
+
+
+@blueprint.get("/analytics/meeting.xlsx")
+def meeting_pack_xlsx():
+    permitted("view_analytics")
+    tenant = current_tenant._get_current_object()
+    month = _month()
+    data = meeting.workbook(tenant, month)
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument."
+                    "spreadsheetml.sheet", headers={
+                        "Content-Disposition":
+                        f'attachment; filename="quality-meeting-{month:%Y-%m}.xlsx"'})
+
+
+@blueprint.get("/analytics/meeting/<int:pack_id>.pdf")
+def meeting_pack_file(pack_id: int):
+    """A pack as the monthly job built and mailed it (kept in storage)."""
+    from portal.models import MeetingPack
+    from portal.storage import get_storage
+
+    permitted("view_analytics")
+    pack = db.get_or_404(MeetingPack, pack_id)
+    key = (pack.files or {}).get(request.args.get("lang", "")) \
+        or next(iter((pack.files or {}).values()), None)
+    storage = get_storage()
+    if not key or not storage.exists(key):
+        abort(404)
+    return Response(storage.read(key), mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="quality-meeting-{pack.month:%Y-%m}.pdf"'})
