@@ -12,7 +12,7 @@ from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..complaints.workflow import STAFF_STATE_LABELS
+from ..complaints.vocabulary import STAFF_STATE_LABELS
 from ..deadlines.escalation import KIND_LABELS
 from ..extensions import db
 from ..models import Complaint, Department, EscalationReport, FailureMode, ProductModel, Tenant

@@ -1,7 +1,7 @@
 """API tokens: issue (the secret is returned once, only its SHA-256 is kept), revoke, and
 authenticate a request's bearer token as an actor the workflow understands.
 
-A token acts as a staff user (``acting_user``): the workflow and the abilities check that
+A token acts as a staff user (``acting_user``): the workflow and the permission table check that
 user's roles, and the token's scopes narrow what the API lets it try. Revoking, expiring or
 deactivating the user stops the token at the next request (every request reads the row).
 """
@@ -96,7 +96,7 @@ def touch(token: ApiToken) -> bool:
 
 class ApiActor:
     """The acting staff user, as seen through a token: the same id and roles (so timeline,
-    workflow and abilities treat it as that user) and a name that says it came by API."""
+    workflow and the permission table treat it as that user) and a name that says it came by API."""
 
     kind = "staff"
     is_staff = True
