@@ -12,8 +12,7 @@ from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..complaints.vocabulary import STAFF_STATE_LABELS
-from ..deadlines.escalation import KIND_LABELS
+from ..complaints.vocabulary import REPORT_KIND_LABELS, STAFF_STATE_LABELS
 from ..extensions import db
 from ..models import Complaint, Department, EscalationReport, FailureMode, ProductModel, Tenant
 from ..spreadsheets import neutralise
@@ -95,7 +94,7 @@ def build(tenant: Tenant, month: date, link) -> dict:
         "class_a": _class_a(s), "state_labels": STAFF_STATE_LABELS,
         "pdf_class_a_rows": PDF_CLASS_A_ROWS,
         "ratio": ratio, "exceptions": exceptions,
-        "reports": _open_reports(), "report_kinds": KIND_LABELS,
+        "reports": _open_reports(), "report_kinds": REPORT_KIND_LABELS,
         "pareto": dashboard.pareto_section(s, "department", "complaints", names, link),
         "causes": dashboard.pareto_section(s, "cause", "complaints", names, link),
         "costs": dashboard.cost_section(s, names, link),
