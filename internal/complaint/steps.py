@@ -9,8 +9,7 @@ from flask import flash, make_response
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.complaints import casework, workflow
-from portal.i18n import lazy_gettext as _l
+from portal.complaints import casework, vocabulary, workflow
 from portal.web import is_htmx
 
 from .. import blueprint
@@ -20,25 +19,9 @@ from .base import Case, panel, run
 # "answer" and "not_effective" have their own forms (the answer composer, the verdict).
 COMPOSED = {"answer", "not_effective"}
 
-# What a transition's button says (the workflow's labels are written for the timeline).
-BUTTON_LABELS = {
-    "start_verification": _l("Start verification"),
-    "request_information": _l("Ask the customer"),
-    "resume_verification": _l("Resume verification"),
-    "accept": _l("Confirm as a quality case"),
-    "reject": _l("Not our product's problem: close with this explanation"),
-    "start_containment": _l("Start containment"),
-    "start_analysis": _l("Start root-cause analysis"),
-    "start_corrective_action": _l("Start corrective actions"),
-    "submit_for_verification": _l("Actions done: verify effectiveness"),
-    "close": _l("Close"),
-    "reopen": _l("Reopen"),
-}
-
-
 @blueprint.app_template_global("button_label")
 def button_label(transition) -> str:
-    return str(BUTTON_LABELS.get(transition.name, transition.label))
+    return str(vocabulary.button_label(transition.name))
 
 
 @panel("steps", "#actions")

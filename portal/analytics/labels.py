@@ -5,16 +5,11 @@ from __future__ import annotations
 from flask_babel import get_locale
 from sqlalchemy import select
 
+from ..complaints.vocabulary import CAUSE_LABELS
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import CustomerCompany, Department, FailureMode, ProductModel
 
-# The same msgids as the classification form's (internal/forms.py), so one translation.
-CAUSE_LABELS = {
-    "man": _l("Man / operation"), "machine": _l("Machine / equipment"),
-    "material": _l("Material"), "method": _l("Method"), "measurement": _l("Measurement"),
-    "environment": _l("Environment"), "other": _l("Other (logistics, transport, unknown)"),
-}
 DIMENSION_LABELS = {
     "cause": _l("5M1E cause"), "mode": _l("Failure mode"), "product": _l("Product model"),
     "customer": _l("Customer"), "department": _l("Responsible department"),
