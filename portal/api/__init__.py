@@ -70,7 +70,7 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer",
                    "description": "An API token made on the workspace's API tokens page."})
-    from . import catalogue, complaints  # noqa: F401  (each module adds its views)
+    from . import catalogue, complaints, suppliers  # noqa: F401  (each module adds its views)
 
     api.register_blueprint(blueprint, url_prefix=PREFIX)
     from ..extensions import csrf
@@ -82,7 +82,8 @@ def init_app(app: Flask) -> None:
 _API_DESCRIPTION = (
     "Every call but this document and its reference page needs `Authorization: Bearer "
     "<token>`. Errors are RFC 9457 problem documents (`application/problem+json`) in the "
-    "language of `Accept-Language` (en or zh-CN). POSTs accept an `Idempotency-Key` header: "
+    "language of `Accept-Language` (en or zh-CN). POSTs and PATCHes accept an "
+    "`Idempotency-Key` header: "
     "a retry with the same key and body gets the first response again (header "
     "`Idempotent-Replayed: true`). Lists are paged by an opaque `cursor` (the response's "
     "`next_cursor`). Calls are rate limited per token; a 429 says when to retry in "

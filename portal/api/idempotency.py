@@ -1,8 +1,8 @@
-"""``Idempotency-Key`` for POSTs: the first response (2xx) is stored per token and key in the
-same transaction as the data it describes; a retry with the same key and the same request
-gets that response again, a retry with the same key and another request is refused (422).
-Two concurrent first tries: the unique (token, key) lets one commit; the other rolls back
-and replays it."""
+"""``Idempotency-Key`` for writes (POST, PATCH): the first response (2xx) is stored per token
+and key in the same transaction as the data it describes; a retry with the same key and the
+same request gets that response again, a retry with the same key and another request is
+refused (422). Two concurrent first tries: the unique (token, key) lets one commit; the other
+rolls back and replays it."""
 
 from __future__ import annotations
 

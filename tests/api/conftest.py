@@ -34,6 +34,10 @@ class Api:
         return self.client.post(self.base + path, json=json, headers=self.headers(headers),
                                 **kwargs)
 
+    def patch(self, path, json=None, headers=None, **kwargs):
+        return self.client.patch(self.base + path, json=json, headers=self.headers(headers),
+                                 **kwargs)
+
 
 @pytest.fixture
 def make_token(db):

@@ -65,13 +65,18 @@ def _explore(operation, mode, examples, auth, statuses, path_parameters=None):
 @pytest.mark.services
 def test_every_operation_keeps_its_contract(app, setup):
     api = setup
-    # Something to find: generated requests also run against an existing complaint and customer.
+    # Something to find: generated requests also run against an existing complaint, customer
+    # and supplier.
     number = api.post("/complaints", json=complaint_body(api)).get_json()["number"]
-    existing = {"number": number, "customer_id": api.company.id}
+    supplier = api.post("/suppliers", json={"name": "Spindle Works", "code": "SP-01"})
+    existing = {"number": number, "customer_id": api.company.id,
+                "supplier_id": supplier.get_json()["id"]}
     schema = _fresh(lambda: schemathesis.openapi.from_wsgi(f"{api.base}/openapi.json", app))
     auth = {"Authorization": f"Bearer {api.secret}", "Accept-Language": "zh-CN"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 14
+    assert len(operations) >= 20
+    assert {"/suppliers", "/suppliers/{supplier_id}", "/suppliers/{supplier_id}/contacts",
+            "/supplier-requests"} <= {o.path for o in operations}
     statuses: set = set()
     for operation in operations:
         for mode, examples in EXAMPLES.items():
