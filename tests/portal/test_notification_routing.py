@@ -201,8 +201,8 @@ def test_customer_mails_name_the_case_and_sign_in(client, db, app, make_tenant, 
 
 
 def test_a_visitor_gets_the_follow_link(db, make_tenant, make_staff, smtp_sink):
-    from portal.complaints.timeline import Visitor
     from portal.complaints.operations import submit_complaint
+    from portal.complaints.timeline import Visitor
 
     tenant = make_tenant()
     after_sales = make_staff(tenant, "after_sales")
