@@ -47,6 +47,8 @@ def _print_sign_ins(port: int) -> None:
         "    contact1@customer1.example.com, contact2@customer1.example.com,",
         "    contact1@customer2.example.com … contact1@customer5.example.com",
         "  Tenant acme: admin@acme.example.com, contact1@acme-customer1.example.com",
+        f"  Mail sent by the demo (with its links): {base}/demo/mail",
+        "  (each e-mail is also printed here as [mail] to <recipient>: <subject>, <link>)",
         "",
     ]
     click.echo("\n".join(lines))
@@ -71,6 +73,8 @@ def demo(port: int, no_serve: bool) -> None:
     """Create the embedded database, seed the demo tenants, print sign-ins, and serve."""
     from .demo import seed_all
 
+    if not current_app.config.get("CLOSELOOP_PRODUCTION"):
+        current_app.config["DEMO_MAILBOX"] = True  # print mail, list it at /demo/mail
     _upgrade_database()
     seed_all()
     _print_sign_ins(port)

@@ -116,6 +116,20 @@ def _save_locale_on_account(locale: str, page: str) -> None:
             uow.commit()
 
 
+@blueprint.get("/demo/mail")
+def demo_mail():
+    """The demo's sent mail with its links (``flask demo`` only; 404 anywhere else), so a
+    newcomer can follow a customer's e-mail link without a mail server."""
+    from flask import abort, current_app
+
+    from .mail import DEMO_SENT
+
+    if not current_app.config.get("DEMO_MAILBOX") or current_app.config.get(
+            "CLOSELOOP_PRODUCTION"):
+        abort(404)
+    return render_template("demo_mail.html", mails=list(DEMO_SENT))
+
+
 # Scripts only from this site (htmx and our own files; no inline script or handler anywhere),
 # so markup that slipped into a page could not run. Styles may be inline (the tenant's brand
 # colour, a few style attributes); images come from here, data:/blob: (the photo previews a
