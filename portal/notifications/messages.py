@@ -15,6 +15,7 @@ EVENTS = {
     "deadline.breached": _l("A deadline was missed"),
     "deadline.escalated": _l("A missed deadline is escalated again"),
     "report.opened": _l("An escalation report was opened"),
+    "deadline.digest": _l("Daily digest of missed deadlines (not yours)"),
     "webhook.paused": _l("A webhook receiver keeps failing and was paused"),
     "mailbox.failed": _l("A connected mailbox cannot be read"),
     # Your own work (portal/notifications/routing.py).
@@ -97,6 +98,10 @@ def compose(event: str, data: dict, locale: str, timezone: str) -> tuple[str, li
             subject = gettext("%(title)s %(number)s opened", title=title, number=subject_of)
             lines = [gettext("Trigger: %(trigger)s", trigger=data.get("trigger_text", "")),
                      gettext("Due: %(due)s", due=due)]
+        elif event == "deadline.digest":
+            subject = gettext("%(count)s complaints with missed deadlines in the past day",
+                              count=data.get("count", 0))
+            lines = [", ".join(data.get("numbers") or [])]
         elif event in ("webhook.paused", "mailbox.failed"):
             subject, lines = _integration(event, data)
         elif event in SUBJECTS:
