@@ -206,14 +206,7 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
             (complaint.responsible_department_id if complaint is not None else None)
             or (owner.department_id if owner is not None else None))
         manager = staff.get(department.manager_id) if department is not None else None
-        if step == "warning":
-            recipients = [owner or manager]
-        elif digest:  # the others read it in tomorrow's digest (digest.py)
-            recipients = [owner]
-        elif step == "breached":
-            recipients = [owner, manager]
-        else:
-            recipients = [manager] if manager is not None else managers
+        recipients = _recipients(step, owner, manager, managers, digest)
         data = {"clock_kind": clock.kind, "clock_id": clock.id,
                 "due_at": clock.due_at.isoformat(), "step": step}
         if action is not None:
@@ -238,6 +231,19 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
         db.session.execute(insert(EscalationReportEvent), report_events)
     write(planned)
     log.info("sweep: tenant %s: %d steps", tenant.slug, len(items))
+
+
+def _recipients(step: str, owner, manager, managers: list, digest: bool) -> list:
+    """Who hears of a clock's step at once: a warning the owner (else the manager); a breach
+    the owner and the department manager, an escalation the manager (else every manager) —
+    with the tenant's daily digest, the owner only (the others read it in the digest)."""
+    if step == "warning":
+        return [owner or manager]
+    if digest:
+        return [owner]
+    if step == "breached":
+        return [owner, manager]
+    return [manager] if manager is not None else managers
 
 
 def _by_id(model, ids) -> dict:
