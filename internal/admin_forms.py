@@ -259,6 +259,7 @@ class SettingsForm(FlaskForm):
     deadline_digest_hour = IntegerField(
         _l("Missed deadlines of others as one daily digest at (hour 0–23; empty: at once)"),
         validators=[Optional(), NumberRange(min=0, max=23)])
+    tell_customer_containment = BooleanField(_l("E-mail the customer when containment starts"))
 
     def validate_return_approval_chain(self, field):
         chain = []

@@ -40,6 +40,8 @@ DEFAULT_SETTINGS: dict = {
     # An hour of the tenant's day (0-23): non-owners get missed deadlines as one daily digest
     # then instead of one message each (portal/deadlines/digest.py); None: at once.
     "deadline_digest_hour": None,
+    # The customer is e-mailed when containment starts (portal/notifications/routing.py).
+    "tell_customer_containment": False,
     "repeat_complaints_count": 3,
     "repeat_complaints_days": 90,
     "report_due_hours": 72,

@@ -169,6 +169,9 @@ def on_event(event) -> None:
             notify(kind, users, complaint=complaint,
                    dedupe_key=f"event:{event.id}:{kind}")
     kind = CUSTOMER_EVENTS.get(event.name)
+    if event.name == "containment_started" and _tenant_of(complaint).setting(
+            "tell_customer_containment"):
+        kind = "customer.containment"
     if kind is None:
         return
     recipients = [r for r in customer_recipients(complaint)
@@ -176,6 +179,12 @@ def on_event(event) -> None:
     if recipients:
         notify(kind, recipients, complaint=complaint, data=_customer_data(event),
                dedupe_key=f"event:{event.id}:{kind}")
+
+
+def _tenant_of(complaint):
+    from ..models import Tenant
+
+    return db.session.get(Tenant, complaint.tenant_id)
 
 
 def _principal(actor) -> str | None:

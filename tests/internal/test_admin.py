@@ -446,3 +446,14 @@ def test_daily_digest_hour_setting(admin_client, db, typed, saved, status):
     with activate(admin_client.tenant):
         db.session.refresh(admin_client.tenant)
         assert admin_client.tenant.setting("deadline_digest_hour") == saved
+
+
+def test_containment_mail_setting(admin_client, db):
+    path = f"{admin_client.base}/admin/settings"
+    page = admin_client.get(path).get_data(as_text=True)
+    assert 'name="tell_customer_containment"' in page
+    response = admin_client.post(path, data=_settings_data(page, tell_customer_containment="y"))
+    assert response.status_code == 303
+    with activate(admin_client.tenant):
+        db.session.refresh(admin_client.tenant)
+        assert admin_client.tenant.setting("tell_customer_containment") is True

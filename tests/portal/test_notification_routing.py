@@ -219,3 +219,20 @@ def test_a_visitor_gets_the_follow_link(db, make_tenant, make_staff, smtp_sink):
     text = mail.get_body(("plain",)).get_content()
     assert number in mail["Subject"] and "Damaged in transport by you" in text
     assert f"/t/{tenant.slug}/follow/" in text
+
+
+@pytest.mark.parametrize("told", [True, False])
+def test_containment_is_told_when_the_tenant_says_so(db, make_tenant, make_staff,
+                                                     make_contact, make_complaint, told):
+    tenant = make_tenant(settings={"tell_customer_containment": told})
+    quality = make_staff(tenant, "quality")
+    contact = make_contact(tenant)
+    with activate(tenant):
+        complaint = make_complaint(tenant, contact)
+        workflow.transition(complaint, quality, "start_verification")
+        workflow.transition(complaint, quality, "accept")
+        classify(complaint, quality, severity="minor", info_class="B", cause_category="machine",
+                 owner_id=quality.id, responsible_department_id=quality.department_id)
+        workflow.transition(complaint, quality, "start_containment")
+        expected = {contact.get_id(): 1} if told else {}
+        assert _told(db, "customer.containment") == expected
