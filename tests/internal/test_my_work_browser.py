@@ -85,3 +85,18 @@ def test_nothing_waits_in_chinese(live_server, phone_page):
     assert page.locator("#my-work-empty").inner_text() == "目前没有等待您处理的事项。"
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, "my-work-zh-360-empty")
+
+
+def test_my_work_in_english_on_a_desktop(live_server, desktop_page):
+    world = _seed(live_server)
+    page = desktop_page
+    _sign_in(page, live_server, world["slug"], world["me"])
+    page.goto(f"{live_server.url}/t/{world['slug']}/staff/")
+    with page.expect_navigation():
+        page.click("form[action='/lang'] button:has-text('English')")
+    assert page.locator("#my-work-link").inner_text().startswith("My work")
+    page.click("#my-work-link")
+    page.wait_for_selector("#my-approvals")
+    assert page.locator("h1").inner_text() == "My work"
+    assert "Return" in page.locator("#my-approvals").inner_text()
+    screenshot(page, "my-work-en-desktop")
