@@ -17,6 +17,7 @@ from . import (  # noqa: E402,F401  (each module registers its pages on the blue
     analytics,  # quality analytics dashboard and the monthly meeting pack
     deadlines,  # deadline pages and template helpers
     mail_files,  # files that came by e-mail with a complaint
+    my_work,  # everything waiting on the signed-in user, and its count in the header
     notifications,  # the bell, notification choices, failed sends
     reports,  # escalation reports (market exception, special) and their PDF
     supplier_scorecard,  # the supplier scorecard and its export (issue 12)

@@ -251,6 +251,10 @@ class SettingsForm(FlaskForm):
         _l("Notification channels"),
         choices=opts([("email", _l("E-mail")), ("in_app", _l("In the workspace"))]),
         validators=[DataRequired(_l("Choose at least one channel."))])
+    deadline_digest_hour = IntegerField(
+        _l("Missed deadlines of others as one daily digest at (hour 0–23; empty: at once)"),
+        validators=[Optional(), NumberRange(min=0, max=23)])
+    tell_customer_containment = BooleanField(_l("E-mail the customer when containment starts"))
 
     def validate_return_approval_chain(self, field):
         chain = []

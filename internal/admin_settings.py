@@ -77,6 +77,8 @@ def _fill(form: SettingsForm, tenant) -> None:
     form.max_photos.data = tenant.setting("max_photos")
     form.max_photo_mb.data = tenant.setting("max_photo_mb")
     form.notification_channels.data = tenant.setting("notification_channels")
+    form.deadline_digest_hour.data = tenant.setting("deadline_digest_hour")
+    form.tell_customer_containment.data = tenant.setting("tell_customer_containment")
 
 
 def _changes(form: SettingsForm) -> dict:
@@ -99,6 +101,8 @@ def _changes(form: SettingsForm) -> dict:
         "max_photo_mb": form.max_photo_mb.data,
         "notification_channels": [c for c in ("email", "in_app")
                                   if c in form.notification_channels.data],
+        "deadline_digest_hour": form.deadline_digest_hour.data,
+        "tell_customer_containment": bool(form.tell_customer_containment.data),
     }
 
 

@@ -49,6 +49,8 @@ def _print_sign_ins(port: int) -> None:
         f"  REST API        : {base}/t/demo/api/v1/  (reference: {base}/t/demo/api/v1/docs)",
         f"  Demo API token  : {DEMO_API_TOKEN}",
         f'    curl -H "Authorization: Bearer {DEMO_API_TOKEN}" {base}/t/demo/api/v1/complaints',
+        f"  Mail sent by the demo (with its links): {base}/demo/mail",
+        "  (each e-mail is also printed here as [mail] to <recipient>: <subject>, <link>)",
         "",
     ]
     click.echo("\n".join(lines))
@@ -73,6 +75,8 @@ def demo(port: int, no_serve: bool) -> None:
     """Create the embedded database, seed the demo tenants, print sign-ins, and serve."""
     from .demo import seed_all
 
+    if not current_app.config.get("CLOSELOOP_PRODUCTION"):
+        current_app.config["DEMO_MAILBOX"] = True  # print mail, list it at /demo/mail
     _upgrade_database()
     seed_all()
     _print_sign_ins(port)

@@ -126,7 +126,8 @@ def seed_all() -> None:
         if db.session.scalar(select(Tenant).where(Tenant.slug == "demo")):
             return
         demo = Tenant(slug="demo", name="示范机械有限公司 Demo Machinery", default_locale="zh_CN",
-                      timezone="Asia/Shanghai", brand_color="#0f6cbd")
+                      timezone="Asia/Shanghai", brand_color="#0f6cbd",
+                      settings={"deadline_digest_hour": 8})  # managers: one digest a day
         acme = Tenant(slug="acme", name="Acme Industrial", default_locale="en",
                       timezone="Europe/Berlin", brand_color="#7a3e9d")
         db.session.add_all([demo, acme])

@@ -45,6 +45,7 @@ EVENTS = {
     "closed": _l("Closed"),
     "reopened": _l("Reopened"),
     "request_created": _l("Service request created"),
+    "approval_needed": _l("Next approval signature needed"),
     "request_approved": _l("Service request approved"),
     "request_refused": _l("Service request refused"),
     "request_shipped": _l("Replacement or exchange shipped"),
@@ -135,8 +136,10 @@ def register(app) -> None:
         operations.on_submitted(_on_submitted)
         _registered = True
     from . import webhooks
+    from .notifications import routing
 
     subscribe("webhooks", webhooks.on_event)
+    subscribe("notifications", routing.on_event)
 
 
 def describe_actor(actor) -> dict | None:

@@ -7,18 +7,26 @@ chooses the SMTP server; without it, mail is written to the log (the embedded de
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
+from collections import deque
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import click
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+from .models import utcnow
 from .queueing import enqueue
 
 log = logging.getLogger(__name__)
+
+# The demo's sent mail, newest first, kept in the process (the demo runs its jobs in process).
+DEMO_SENT: deque = deque(maxlen=200)
+LINK = re.compile(r"https?://\S+")
 
 
 def queue_mail(to: str, template: str, locale: str | None, **context) -> None:
@@ -61,8 +69,15 @@ def deliver(to: str, subject: str, text: str, html: str | None = None,
 
     url = current_app.config.get("MAIL_URL")
     if not url:
+        links = LINK.findall(text)
         log.warning("mail (no MAIL_URL set, printed instead)\nTo: %s\nSubject: %s\n\n%s",
                     to, subject, text)
+        if current_app.config.get("DEMO_MAILBOX"):
+            # The demo's console and its local mailbox page (portal/web.py, demo only).
+            click.echo(f"[mail] to {to}: {subject}" + "".join(f"\n       {u}" for u in links),
+                       err=True)
+            DEMO_SENT.appendleft({"to": to, "subject": subject, "links": links,
+                                  "text": text, "at": utcnow()})
         return message["Message-ID"]
 
     parts = urlsplit(url)

@@ -82,12 +82,52 @@ def home():
 def switch_language():
     """Remember the chosen language for this browser, and for the signed-in user."""
     locale = request.form.get("locale", "")
+    target = safe_next(request.form.get("next"), url_for("web.home"))
     if locale in LANGUAGE_NAMES:
         session["locale"] = locale
-        if current_user.is_authenticated and hasattr(current_user, "locale"):
-            current_user.locale = locale
+        _save_locale_on_account(locale, target)
+    return redirect(target, code=303)
+
+
+def _save_locale_on_account(locale: str, page: str) -> None:
+    """Save the choice on the signed-in account, so the next sign-in (on any browser) and the
+    user's e-mails speak it. /lang is outside every tenant's URL, where nobody is signed in:
+    the user is loaded in the tenant of the page the switch was made on (its session must be
+    live there, as on any of its pages)."""
+    from .accounts import _load_user
+    from .models import Tenant
+    from .tenancy import activate, unscoped
+
+    if current_user.is_authenticated and hasattr(current_user, "locale"):
+        current_user.locale = locale
+        uow.commit()
+        return
+    parts = page.split("/")
+    if len(parts) < 3 or parts[1] != "t" or not session.get("_user_id"):
+        return
+    with unscoped():
+        tenant = db.session.scalar(db.select(Tenant).where(Tenant.slug == parts[2]))
+    if tenant is None or not tenant.is_live:
+        return
+    with activate(tenant.id):
+        user = _load_user(session["_user_id"])
+        if user is not None and hasattr(user, "locale"):
+            user.locale = locale
             uow.commit()
-    return redirect(safe_next(request.form.get("next"), url_for("web.home")), code=303)
+
+
+@blueprint.get("/demo/mail")
+def demo_mail():
+    """The demo's sent mail with its links (``flask demo`` only; 404 anywhere else), so a
+    newcomer can follow a customer's e-mail link without a mail server."""
+    from flask import abort, current_app
+
+    from .mail import DEMO_SENT
+
+    if not current_app.config.get("DEMO_MAILBOX") or current_app.config.get(
+            "CLOSELOOP_PRODUCTION"):
+        abort(404)
+    return render_template("demo_mail.html", mails=list(DEMO_SENT))
 
 
 # Scripts only from this site (htmx and our own files; no inline script or handler anywhere),

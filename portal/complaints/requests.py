@@ -105,6 +105,8 @@ def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: boo
     if request.status in ("approved", "refused"):
         announce(f"request_{request.status}", complaint, actor, request_id=request.id,
                  kind=request.kind)
+    else:  # the next signer's turn (portal/notifications/routing.py tells them)
+        announce("approval_needed", complaint, actor, request_id=request.id, kind=request.kind)
     return step
 
 

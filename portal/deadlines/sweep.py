@@ -35,6 +35,8 @@ from ..models import (
 from ..models.actions import EscalationReportEvent
 from ..tenancy import activate, unscoped
 from .clocks import context_for, start, sync_action
+from .digest import enabled as digest_enabled
+from .digest import send as send_digest
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +153,22 @@ def run(now: datetime | None = None) -> SweepResult:
         result.tenants.add(tenant_id)
         with activate(tenant_id):
             _announce(tenant_id, items)
+    _digests(now)
     from ..suppliers.requests import escalate_all_overdue  # late supplier answers (issue 12)
 
     result.supplier_overdue = escalate_all_overdue(now)
     db.session.flush()
     return result
+
+
+def _digests(now: datetime) -> None:
+    """The daily digest of the tenants whose digest hour it is (digest.py)."""
+    with unscoped():
+        tenants = [t for t in db.session.scalars(select(Tenant).where(Tenant.status == "active"))
+                   if digest_enabled(t)]
+    for tenant in tenants:
+        with activate(tenant.id):
+            send_digest(tenant, now)
 
 
 def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
@@ -177,6 +190,7 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
     staff = {u.id: u for u in db.session.scalars(select(StaffUser))}
     departments = {d.id: d for d in db.session.scalars(select(Department))}
     managers = [u for u in staff.values() if u.active and u.has_role("manager")]
+    digest = digest_enabled(tenant)
     now = utcnow()
     timeline, report_events, planned = [], [], []
     for step, clock_id in items:
@@ -185,7 +199,7 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
         action = actions.get(clock.action_id)
         report = reports.get(clock.report_id)
         recipients = _recipients(step, complaint, action, report, staff, departments,
-                                 managers)
+                                 managers, digest)
         data = {"clock_kind": clock.kind, "clock_id": clock.id,
                 "due_at": clock.due_at.isoformat(), "step": step}
         if action is not None:
@@ -213,9 +227,10 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
 
 
 def _recipients(step: str, complaint, action, report, staff: dict, departments: dict,
-                managers: list) -> list:
-    """Who hears of a step: a warning goes to the owner (else the department's manager), a
-    breach to both, a second escalation to the manager (else every manager)."""
+                managers: list, digest: bool) -> list:
+    """Who hears of a clock's step at once: a warning the owner (else the department's
+    manager); a breach the owner and the manager, an escalation the manager (else every
+    manager) — with the tenant's daily digest, the owner only (the others read the digest)."""
     owner_id = (action.owner_id if action is not None else None) \
         or (report.owner_id if report is not None else None) \
         or (complaint.owner_id if complaint is not None else None)
@@ -226,6 +241,8 @@ def _recipients(step: str, complaint, action, report, staff: dict, departments: 
     manager = staff.get(department.manager_id) if department is not None else None
     if step == "warning":
         recipients = [owner or manager]
+    elif digest:
+        recipients = [owner]
     elif step == "breached":
         recipients = [owner, manager]
     else:

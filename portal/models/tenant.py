@@ -37,6 +37,11 @@ DEFAULT_SETTINGS: dict = {
     "holiday_calendar": "auto",  # "CN" (mainland holidays, make-up days), "" none, "auto"
     "deadline_policy": {},  # per clock kind, overrides of portal.deadlines.policy.DEFAULTS
     "deadline_second_escalation_share": 0.5,  # a further half of the budget after breach
+    # An hour of the tenant's day (0-23): non-owners get missed deadlines as one daily digest
+    # then instead of one message each (portal/deadlines/digest.py); None: at once.
+    "deadline_digest_hour": None,
+    # The customer is e-mailed when containment starts (portal/notifications/routing.py).
+    "tell_customer_containment": False,
     "repeat_complaints_count": 3,
     "repeat_complaints_days": 90,
     "report_due_hours": 72,

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Contact, Delivery, Notification, StaffUser, Tenant, utcnow
 from ..queueing import enqueue
 from ..tenancy import active_tenant_id
-from .messages import CHANNELS, EVENTS, ROBOT_CHANNELS, compose
+from .messages import CHANNELS, CUSTOMER_KINDS, EVENTS, ROBOT_CHANNELS, compose
 
 NOTIFY_QUEUE = "mail"  # a queue every worker listens on (config RQ_QUEUES)
 
@@ -62,7 +62,7 @@ class Planned:
 def plan(event: str, recipients, *, tenant: Tenant, complaint=None, data: dict | None = None,
          dedupe_key: str | None = None) -> list[Planned]:
     """The notifications ``notify`` would write, without touching the database."""
-    if event not in EVENTS:
+    if event not in EVENTS and event not in CUSTOMER_KINDS:
         raise ValueError(f"unknown event {event!r}")
     data = dict(data or {})
     if complaint is not None:
@@ -94,6 +94,8 @@ def plan(event: str, recipients, *, tenant: Tenant, complaint=None, data: dict |
         result.append(Planned(values(who, read=not in_app),
                               "email" if email and user.email else None, user.email))
     for index, robot in enumerate(tenant.setting("webhooks") or ()):
+        if event in CUSTOMER_KINDS:  # the customer's mail is theirs, not the group chat's
+            break
         if robot.get("channel") not in ROBOT_CHANNELS or not robot.get("url"):
             continue
         if event not in (robot.get("events") or ()):
@@ -160,7 +162,7 @@ def _mask(url: str) -> str:
 def _locale_of(recipient: str, tenant: Tenant) -> tuple[str, object | None]:
     kind, _, ident = recipient.partition(":")
     model = {"staff": StaffUser, "contact": Contact}.get(kind)
-    user = db.session.get(model, int(ident)) if model else None
+    user = db.session.get(model, int(ident)) if model and ident.isdigit() else None
     return (getattr(user, "locale", None) or tenant.default_locale or "zh_CN"), user
 
 
@@ -176,6 +178,11 @@ def send_delivery(delivery: Delivery) -> None:
     locale, _user = _locale_of(notification.recipient, tenant)
     subject, lines = compose(notification.event, notification.data or {}, locale,
                              tenant.timezone)
+    if delivery.channel == "email" and notification.event in CUSTOMER_KINDS:
+        from .customer_mail import send_customer_mail
+
+        send_customer_mail(delivery, notification, tenant, locale, subject, lines)
+        return
     if delivery.channel == "email":
         from flask_babel import force_locale
 

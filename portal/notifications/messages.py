@@ -15,8 +15,48 @@ EVENTS = {
     "deadline.breached": _l("A deadline was missed"),
     "deadline.escalated": _l("A missed deadline is escalated again"),
     "report.opened": _l("An escalation report was opened"),
+    "deadline.digest": _l("Daily digest of missed deadlines (not yours)"),
     "webhook.paused": _l("A webhook receiver keeps failing and was paused"),
     "mailbox.failed": _l("A connected mailbox cannot be read"),
+    # Your own work (portal/notifications/routing.py).
+    "work.arrived": _l("A new complaint arrived"),
+    "work.assigned": _l("You were made owner of a complaint"),
+    "work.department": _l("A complaint was routed to your department"),
+    "work.action_assigned": _l("A measure or action was assigned to you"),
+    "work.approval_waiting": _l("An approval waits for your signature"),
+    "work.customer_replied": _l("The customer replied"),
+    "work.customer_disputed": _l("The customer disputed the answer"),
+    "work.to_verify": _l("Effectiveness to verify"),
+}
+# What the customer is told (by e-mail with a sign-in link; see routing.CUSTOMER_EVENTS).
+CUSTOMER_KINDS = {
+    "customer.information_requested": _l("We need more information"),
+    "customer.accepted": _l("Your complaint was accepted"),
+    "customer.rejected": _l("Your complaint was not accepted"),
+    "customer.containment": _l("We started containment measures"),
+    "customer.shipped": _l("Your replacement was shipped"),
+    "customer.received": _l("We received your returned goods"),
+    "customer.answered": _l("Our answer is ready"),
+    "customer.closed": _l("Your complaint is closed"),
+}
+# Subjects of the kinds above: "<number>: <what happened>".
+SUBJECTS = {
+    "work.arrived": _l("%(number)s: new complaint"),
+    "work.assigned": _l("%(number)s: you are the owner"),
+    "work.department": _l("%(number)s: routed to your department"),
+    "work.action_assigned": _l("%(number)s: a measure or action for you"),
+    "work.approval_waiting": _l("%(number)s: your approval is needed"),
+    "work.customer_replied": _l("%(number)s: the customer replied"),
+    "work.customer_disputed": _l("%(number)s: the customer disputed the answer"),
+    "work.to_verify": _l("%(number)s: effectiveness to verify"),
+    "customer.information_requested": _l("%(number)s: we need more information"),
+    "customer.accepted": _l("%(number)s: your complaint was accepted"),
+    "customer.rejected": _l("%(number)s: your complaint was not accepted"),
+    "customer.containment": _l("%(number)s: we started containment measures"),
+    "customer.shipped": _l("%(number)s: your replacement was shipped"),
+    "customer.received": _l("%(number)s: we received your returned goods"),
+    "customer.answered": _l("%(number)s: our answer is ready"),
+    "customer.closed": _l("%(number)s: your complaint is closed"),
 }
 CHANNELS = ("in_app", "email")
 ROBOT_CHANNELS = ("wecom", "dingtalk", "feishu")
@@ -61,8 +101,14 @@ def compose(event: str, data: dict, locale: str, timezone: str) -> tuple[str, li
             subject = gettext("%(title)s %(number)s opened", title=title, number=subject_of)
             lines = [gettext("Trigger: %(trigger)s", trigger=data.get("trigger_text", "")),
                      gettext("Due: %(due)s", due=due)]
+        elif event == "deadline.digest":
+            subject = gettext("%(count)s complaints with missed deadlines in the past day",
+                              count=data.get("count", 0))
+            lines = [", ".join(data.get("numbers") or [])]
         elif event in ("webhook.paused", "mailbox.failed"):
             subject, lines = _integration(event, data)
+        elif event in SUBJECTS:
+            subject, lines = str(SUBJECTS[event]) % {"number": subject_of}, _details(data)
         else:
             subject, lines = event, []
         if data.get("title"):
@@ -79,3 +125,14 @@ def _integration(event: str, data: dict) -> tuple[str, list[str]]:
                          count=data.get("failures", ""))])
     return (gettext("Mailbox %(address)s cannot be read", address=data.get("address", "")),
             [gettext("The last attempt failed: %(error)s", error=data.get("error", ""))])
+
+
+def _details(data: dict) -> list[str]:
+    """The lines of a work or customer message: the text shown to the customer (question,
+    reason, answer) and the tracking number of a shipment."""
+    lines = []
+    if data.get("message"):
+        lines.append(data["message"])
+    if data.get("tracking_number"):
+        lines.append(gettext("Tracking number: %(number)s", number=data["tracking_number"]))
+    return lines

@@ -428,3 +428,32 @@ def test_sign_in_still_uses_password(admin_client, db, app, make_staff, sign_in)
     user = make_staff(admin_client.tenant, "quality")
     assert sign_in(app.test_client(), admin_client.tenant, user.email,
                    PASSWORD).status_code == 303
+
+
+@pytest.mark.parametrize("typed,saved,status", [
+    ("8", 8, 303), ("", None, 303), ("24", None, 422), ("-1", None, 422),
+    ("<script>alert(1)</script>", None, 422), ("8; DROP TABLE tenants", None, 422),
+])
+def test_daily_digest_hour_setting(admin_client, db, typed, saved, status):
+    """The tenant's daily digest of others' missed deadlines (portal/deadlines/digest.py)."""
+    path = f"{admin_client.base}/admin/settings"
+    page = admin_client.get(path).get_data(as_text=True)
+    response = admin_client.post(path, data=_settings_data(page, deadline_digest_hour=typed))
+    assert response.status_code == status
+    if status == 422:
+        html = response.get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in html
+    with activate(admin_client.tenant):
+        db.session.refresh(admin_client.tenant)
+        assert admin_client.tenant.setting("deadline_digest_hour") == saved
+
+
+def test_containment_mail_setting(admin_client, db):
+    path = f"{admin_client.base}/admin/settings"
+    page = admin_client.get(path).get_data(as_text=True)
+    assert 'name="tell_customer_containment"' in page
+    response = admin_client.post(path, data=_settings_data(page, tell_customer_containment="y"))
+    assert response.status_code == 303
+    with activate(admin_client.tenant):
+        db.session.refresh(admin_client.tenant)
+        assert admin_client.tenant.setting("tell_customer_containment") is True

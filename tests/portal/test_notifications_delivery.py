@@ -92,9 +92,9 @@ def test_email_and_robots_are_delivered_and_signed(db, make_tenant, make_staff, 
          "events": ["deadline.breached"]},
         {"channel": "feishu", "url": f"{base}/feishu/other", "events": ["report.opened"]},
     ]})
+    complaint = make_complaint(tenant)  # filed before the staff exist: only the sweep tells
     english = make_staff(tenant, "after_sales", locale="en", email="owner@staff.example.com")
     quiet = make_staff(tenant, "manager", email="quiet@staff.example.com")
-    complaint = make_complaint(tenant)
     number = complaint.number
     with activate(tenant):
         set_preferences(quiet, {"deadline.breached": {"in_app": True, "email": False}})

@@ -1,0 +1,99 @@
+"""What waits on one staff user: the approvals whose next signature is theirs, the measures
+and actions they own (by due time), the open complaints they own (by next deadline), and the
+verifications of effectiveness (quality). Four statements for the page, one for the header's
+count; never a query per row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import exists, func, literal, select
+from sqlalchemy.orm import aliased
+
+from .extensions import db
+from .models import Action, ApprovalStep, Complaint, DeadlineClock, ServiceRequest
+from .models.complaint import OPEN_STATUSES
+
+VERIFIERS = ("quality",)
+
+
+@dataclass
+class MyWork:
+    approvals: list = field(default_factory=list)  # (ApprovalStep, ServiceRequest, Complaint)
+    actions: list = field(default_factory=list)  # Action with .complaint-less title
+    owned: list = field(default_factory=list)  # (Complaint, next due or None)
+    verifications: list = field(default_factory=list)  # Complaint
+
+    @property
+    def total(self) -> int:
+        return len(self.approvals) + len(self.actions) + len(self.owned) + \
+            len(self.verifications)
+
+
+def _my_steps(user):
+    """Approval steps that are their request's next step, of one of ``user``'s roles, on a
+    request ``user`` did not sign before (the same person may not sign twice)."""
+    earlier, signed = aliased(ApprovalStep), aliased(ApprovalStep)
+    roles = list(user.roles or ()) or ["-"]
+    return (select(ApprovalStep.id)
+            .join(ServiceRequest, ServiceRequest.id == ApprovalStep.request_id)
+            .where(ServiceRequest.status == "pending_approval", ApprovalStep.decision.is_(None),
+                   ApprovalStep.role.in_(roles),
+                   ~exists().where(earlier.request_id == ApprovalStep.request_id,
+                                   earlier.position < ApprovalStep.position,
+                                   earlier.decision.is_(None)),
+                   ~exists().where(signed.request_id == ApprovalStep.request_id,
+                                   signed.decided_by_id == user.id)))
+
+
+def _my_actions(user):
+    return select(Action.id).where(Action.owner_id == user.id, Action.done_at.is_(None))
+
+
+def _my_complaints(user):
+    return select(Complaint.id).where(Complaint.owner_id == user.id,
+                                      Complaint.status.in_(OPEN_STATUSES))
+
+
+def _to_verify(user):
+    if not user.has_role(*VERIFIERS):
+        return select(Complaint.id).where(literal(False))
+    return select(Complaint.id).where(Complaint.status == "verifying_effectiveness")
+
+
+def count(user) -> int:
+    """Everything waiting on ``user``, in one statement (the header shows it on every page)."""
+    parts = [_my_steps(user), _my_actions(user), _my_complaints(user), _to_verify(user)]
+    return db.session.scalar(select(sum(
+        (select(func.count()).select_from(p.subquery()).scalar_subquery() for p in parts),
+        literal(0)))) or 0
+
+
+def load(user) -> MyWork:
+    work = MyWork()
+    work.approvals = list(db.session.execute(
+        select(ApprovalStep, ServiceRequest, Complaint)
+        .join(ServiceRequest, ServiceRequest.id == ApprovalStep.request_id)
+        .join(Complaint, Complaint.id == ServiceRequest.complaint_id)
+        .where(ApprovalStep.id.in_(_my_steps(user)))
+        .order_by(ServiceRequest.created_at)).all())
+    work.actions = list(db.session.execute(
+        select(Action, Complaint).outerjoin(Complaint, Complaint.id == Action.complaint_id)
+        .where(Action.id.in_(_my_actions(user)))
+        .order_by(Action.due_at.is_(None), Action.due_at, Action.id)).all())
+    next_due = (select(DeadlineClock.complaint_id, func.min(DeadlineClock.due_at).label("due"))
+                .where(DeadlineClock.stopped_at.is_(None), DeadlineClock.paused_at.is_(None),
+                       DeadlineClock.complaint_id.is_not(None))
+                .group_by(DeadlineClock.complaint_id).subquery())
+    work.owned = list(db.session.execute(
+        select(Complaint, next_due.c.due)
+        .outerjoin(next_due, next_due.c.complaint_id == Complaint.id)
+        .where(Complaint.id.in_(_my_complaints(user)))
+        .order_by(next_due.c.due.is_(None), next_due.c.due, Complaint.id)).all())
+    work.verifications = list(db.session.scalars(
+        select(Complaint).where(Complaint.id.in_(_to_verify(user)))
+        .order_by(Complaint.status_changed_at)))
+    return work
+
+
+__all__ = ["MyWork", "count", "load"]
