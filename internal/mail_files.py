@@ -3,12 +3,12 @@ lists them on an ``email.files`` timeline entry): staff download them here."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, send_file
+from flask import abort
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import TimelineEvent
-from portal.storage import get_storage
+from portal.storage import attachment_response
 
 from . import blueprint
 
@@ -22,11 +22,4 @@ def mail_file(complaint_id: int, event_id: int, index: int):
     if not 0 <= index < len(files):
         abort(404)
     item = files[index]
-    storage = get_storage()
-    url = storage.download_url(item["key"], filename=item["name"], expires=300)
-    if url:
-        return redirect(url, code=302)
-    response = send_file(storage.open(item["key"]), mimetype="application/octet-stream",
-                         as_attachment=True, download_name=item["name"])
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(item["key"], item["name"])

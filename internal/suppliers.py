@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -24,7 +24,7 @@ from portal.models import (
     SupplierEvidence,
     SupplierRequest,
 )
-from portal.storage import get_storage
+from portal.storage import attachment_response
 from portal.suppliers import requests as scars
 from portal.suppliers.warranty import STATUS_LABELS as WARRANTY_LABELS
 from portal.suppliers.warranty import serial_status
@@ -201,12 +201,4 @@ def supplier_evidence(scar_id: int, evidence_id: int):
     row = db.get_or_404(SupplierEvidence, evidence_id)
     if row.request_id != scar_id:
         abort(404)
-    storage = get_storage()
-    url = storage.download_url(row.storage_key, filename=row.filename)
-    if url:
-        return redirect(url, code=302)
-    response = send_file(storage.open(row.storage_key), mimetype=row.content_type,
-                         as_attachment=True, download_name=row.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment_response(row.storage_key, row.filename)

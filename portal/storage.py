@@ -137,3 +137,26 @@ def get_storage() -> Storage:
 
 def tenant_key(tenant_id: int, *parts: str) -> str:
     return check_key("/".join(["t", str(tenant_id), *parts]))
+
+
+def attachment_response(key: str, filename: str):
+    """A stored user file as a download, for a view that has checked the reader's right to it:
+    a short-lived presigned link where the store has one, else the bytes streamed; always an
+    attachment typed ``SAFE_TYPE`` with ``nosniff`` (a file's declared type is never trusted).
+    A file missing from the store is a 404, a store that does not answer a 503."""
+    from flask import abort, redirect, send_file
+
+    storage = get_storage()
+    try:
+        url = storage.download_url(key, filename=filename, expires=300)
+        if url:
+            return redirect(url, code=302)
+        stream = storage.open(key)
+    except StorageUnavailable:
+        abort(503)
+    except (StorageError, FileNotFoundError):
+        abort(404)
+    response = send_file(stream, mimetype=SAFE_TYPE, as_attachment=True, download_name=filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

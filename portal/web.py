@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     g,
     make_response,
     redirect,
@@ -141,7 +142,6 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-_URLS: dict = {}
 _URLS_MAX = 20_000
 _PLAIN = (str, int)
 
@@ -158,11 +158,14 @@ def cached_url_for(endpoint: str, **values) -> str:
     key = (endpoint, tuple(sorted(values.items())), tenant.slug if tenant is not None else None,
            request.blueprint if endpoint.startswith(".") else None, request.script_root,
            request.host)
-    url = _URLS.get(key)
+    # Kept per app: tests (and tools) build several apps in one process, with different
+    # static-file settings among other things.
+    urls = current_app.extensions.setdefault("closeloop_urls", {})
+    url = urls.get(key)
     if url is None:
         url = url_for(endpoint, **values)
-        if len(_URLS) < _URLS_MAX:
-            _URLS[key] = url
+        if len(urls) < _URLS_MAX:
+            urls[key] = url
     return url
 
 

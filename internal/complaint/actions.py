@@ -77,21 +77,12 @@ def action_done(complaint_id: int, action_id: int):
 
 @blueprint.get("/complaints/<int:complaint_id>/evidence/<int:action_id>/<int:index>")
 def evidence(complaint_id: int, action_id: int, index: int):
-    from flask import redirect, send_file
-
-    from portal.storage import get_storage
+    from portal.storage import attachment_response
 
     action = _action_of(complaint_id, action_id)
     if not (0 <= index < len(action.evidence or [])):
         abort(404)
     item = action.evidence[index]
-    storage = get_storage()
-    url = storage.download_url(item["key"], filename=item["name"], expires=300)
-    if url:
-        return redirect(url, code=302)
-    response = send_file(storage.open(item["key"]), mimetype="application/octet-stream",
-                         as_attachment=True, download_name=item["name"])
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(item["key"], item["name"])
 
 

@@ -181,10 +181,10 @@ def rates_section(s: Slice, names: Names, link: Link) -> Section:
 
 
 def cost_section(s: Slice, names: Names, link: Link) -> Section:
-    from ..complaints.costs import CATEGORY_LABELS
+    from ..complaints.vocabulary import COST_LABELS
 
     figures = money.costs(s)
-    by_category = [{"key": k, "label": str(CATEGORY_LABELS[k][0]) if k in CATEGORY_LABELS else k,
+    by_category = [{"key": k, "label": str(COST_LABELS[k]) if k in COST_LABELS else k,
                     "amount": v} for k, v in figures["by_category"]]
     by_department = [{"key": k, "label": names("department", k), "amount": v,
                       "queue": link(s.queue_args(status=COUNTED_STATUSES, department=k))

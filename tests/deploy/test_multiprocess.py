@@ -181,7 +181,7 @@ def test_web_and_worker_killed_mid_way_lose_and_double_nothing(stack):
         return len(rows) == FILINGS * PHOTOS_EACH and all(
             status == "stored" and key is None for status, key in rows)
 
-    wait_for(processed, 90, 0.5, what="every photo processed\n" + stack.logs())
+    wait_for(processed, 180, 0.5, what="every photo processed\n" + stack.logs())
     print(f"photos processed: {time.monotonic() - started:.1f} s")
     with stack.seed(tenant_id) as db:
         photos_by_complaint = db.session.execute(

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from portal.complaints import vocabulary
 from portal.models import (
     CostEntry,
     OutboxMessage,
@@ -452,9 +453,9 @@ def test_every_timeline_event_has_a_label_in_both_languages(db, shop, world, as_
     with activate(shop.tenant):
         kinds = set(db.session.scalars(select(TimelineEvent.kind).where(
             TimelineEvent.kind.like("supplier_request.%"))))
-    assert kinds <= set(scars.EVENT_LABELS)
+    assert kinds <= set(vocabulary.EVENT_LABELS)
     with force_locale("zh_CN"):
-        assert str(scars.EVENT_LABELS["supplier_request.answered"]) == "供应商已答复纠正措施要求"
+        assert str(vocabulary.EVENT_LABELS["supplier_request.answered"]) == "供应商已答复纠正措施要求"
 
 
 def test_supplier_search_is_plain_text(db, shop, world, as_role, make_tenant):
