@@ -105,7 +105,8 @@ def test_a_contacts_mail_is_filed_once_with_photo_and_files_and_answered(
 
     # Staff see the files on the timeline and download them.
     sign_in(client, tenant, make_staff(tenant, "after_sales").email)
-    page = client.get(f"/t/{tenant.slug}/staff/complaints/{complaint.id}").get_data(as_text=True)
+    page = client.get(f"/t/{tenant.slug}/staff/complaints/{complaint.id}",
+                   query_string={"panel": "timeline"}).get_data(as_text=True)
     link = re.search(r'href="([^"]+/mail-files/\d+/0)">检测报告.pdf<', page).group(1)
     download = client.get(link)
     assert download.status_code == 200 and download.data.startswith(b"%PDF-1.4")

@@ -118,7 +118,10 @@ class Desk:
         deferred = self.page.locator(f"#panel-{name}.panel-deferred")
         if deferred.count():
             if name == "timeline":
-                deferred.scroll_into_view_if_needed()
+                # Scrolled to, htmx fetches it; it may already be on its way (revealed at once on
+                # a short page), so scroll whatever element holds the id now.
+                self.page.evaluate(
+                    "document.querySelector('#panel-timeline').scrollIntoView({block: 'center'})")
             else:
                 deferred.locator("summary").click()
             self.page.wait_for_selector(f"#panel-{name}:not(.panel-deferred)")
