@@ -127,6 +127,8 @@ def _abuse_limits() -> dict:
         # Request-rate limits (Flask-Limiter, portal/ratelimits.py): counters in Redis when
         # REDIS_URL is set (RATELIMIT_STORAGE_URI names another store), else in memory.
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI"),
+        # Prepended to the counters' keys: deployments (or test runs) sharing a Redis apart.
+        "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "closeloop"),
         "SIGNIN_RATE_LIMIT": _env("SIGNIN_RATE_LIMIT", "30 per minute"),
         "SIGNIN_LINK_LIMIT_PER_ADDRESS": _env("SIGNIN_LINK_LIMIT_PER_ADDRESS", "10 per hour"),
         "SIGNIN_LINK_LIMIT_PER_EMAIL": _env("SIGNIN_LINK_LIMIT_PER_EMAIL", "3 per hour"),

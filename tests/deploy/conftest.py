@@ -93,6 +93,7 @@ class Stack:
             "REDIS_URL": REDIS_URL, "S3_BUCKET": bucket, "S3_ENDPOINT_URL": moto_url,
             "S3_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
             "RQ_QUEUE_PREFIX": self.prefix, "PUBLIC_URL": "http://closeloop.test",
+            "RATELIMIT_KEY_PREFIX": self.prefix,
         }
         if schema is None:
             self.settings["SQLALCHEMY_DATABASE_URI"] = database_url.replace(
@@ -112,6 +113,9 @@ class Stack:
             "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
             "PUBLIC_URL": "http://closeloop.test", "INSTANCE_PATH": str(self.dir / "instance"),
             "RQ_QUEUE_PREFIX": self.prefix, "SESSION_COOKIE_SECURE": "false",
+            # rate-limit counters of this stack's own (they live in the shared Redis for an
+            # hour: photos staged by an earlier run from 127.0.0.1 would count against this one)
+            "RATELIMIT_KEY_PREFIX": self.prefix,
             # tests see a killed worker's job retried in seconds (production: minutes)
             "RQ_RETRY_INTERVALS": "1,1,1,2,2", "RQ_MAINTENANCE_INTERVAL": "1",
             "RQ_JOB_MONITORING_INTERVAL": "1", "RQ_HEARTBEAT_GRACE": "2", "RQ_WORKER_TTL": "16",
