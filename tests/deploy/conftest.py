@@ -53,14 +53,17 @@ def procfile(name: str) -> str:
     raise KeyError(name)
 
 
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"):
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1, what="condition"):
+    """Poll ``predicate`` until it is true; ``what`` (text, or a callable giving it at the time
+    of failure, e.g. the processes' logs then) says what was awaited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout}s waiting for "
+                         f"{what() if callable(what) else what}")
 
 
 def answers(url: str) -> bool:
@@ -116,9 +119,9 @@ class Stack:
             # rate-limit counters of this stack's own (they live in the shared Redis for an
             # hour: photos staged by an earlier run from 127.0.0.1 would count against this one)
             "RATELIMIT_KEY_PREFIX": self.prefix,
-            # tests see a killed worker's job retried in seconds (production: minutes)
-            "RQ_RETRY_INTERVALS": "1,1,1,2,2", "RQ_MAINTENANCE_INTERVAL": "1",
-            "RQ_JOB_MONITORING_INTERVAL": "1", "RQ_HEARTBEAT_GRACE": "2", "RQ_WORKER_TTL": "16",
+            # The worker's own clocks are production's (a killed worker's job runs again
+            # within a minute: jobs/workers.py); only failed jobs are retried sooner.
+            "RQ_RETRY_INTERVALS": "1,1,1,2,2",
             "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
         })
         env.update({k: str(v) for k, v in extra.items()})
