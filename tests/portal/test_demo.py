@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -41,6 +42,10 @@ def demo_server(tmp_path_factory):
         stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     output = []
+    # The demo prints every e-mail it sends: read its console as it goes, or a full pipe
+    # blocks the server mid-request.
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -48,9 +53,8 @@ def demo_server(tmp_path_factory):
             break
         except OSError:
             if process.poll() is not None:
-                out = process.stdout.read()
-                process.stdout.close()
-                raise AssertionError("demo exited:\n" + out) from None
+                reader.join(10)
+                raise AssertionError("demo exited:\n" + "".join(output)) from None
             time.sleep(0.3)
     else:
         process.kill()
@@ -58,11 +62,12 @@ def demo_server(tmp_path_factory):
     yield base, instance, process, output
     process.terminate()
     try:
-        out, _ = process.communicate(timeout=10)
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
-        out, _ = process.communicate()
-    output.append(out)
+        process.wait()
+    reader.join(10)
+    process.stdout.close()
 
 
 def _get(url):
