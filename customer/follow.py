@@ -14,7 +14,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal import photos, uow
 from portal.complaints import workflow
 from portal.complaints.permissions import Refused
-from portal.complaints.vocabulary import CUSTOMER_DEMAND_LABELS, CUSTOMER_STATE_LABELS, STATUSES
+from portal.complaints.vocabulary import (
+    CUSTOMER_DEMAND_LABELS,
+    CUSTOMER_RETURN_STATE_LABELS,
+    CUSTOMER_RETURN_VERDICT_LABELS,
+    CUSTOMER_STATE_LABELS,
+    STATUSES,
+)
+from portal.returns.records import for_customer as returns_for_customer
 from portal.web import render
 
 from . import blueprint, uploads
@@ -71,7 +78,9 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
         accept_form=AcceptForm(formdata=None), staged=staged, photo_errors=photo_errors,
         step_error=step_error, state_labels=CUSTOMER_STATE_LABELS, demand_labels=CUSTOMER_DEMAND_LABELS,
         max_photos=int(_tenant().setting("max_photos")),
-        max_photo_mb=int(_tenant().setting("max_photo_mb")))
+        max_photo_mb=int(_tenant().setting("max_photo_mb")),
+        returns=returns_for_customer(complaint.id), return_states=CUSTOMER_RETURN_STATE_LABELS,
+        return_verdicts=CUSTOMER_RETURN_VERDICT_LABELS)
 
 
 def _tenant():

@@ -51,6 +51,10 @@ EVENTS = {
     "request_shipped": _l("Replacement or exchange shipped"),
     "request_received": _l("Returned goods received"),
     "request_paid": _l("Claim paid"),
+    # a returned part's record (portal/returns/)
+    "return_received": _l("Returned part received into quarantine"),
+    "return_appraised": _l("Returned part appraised"),
+    "good_parts_issued": _l("Good parts issued against the appraisal"),
 }
 
 # Each workflow transition's event (portal/complaints/workflow.py names the transitions).

@@ -13,6 +13,7 @@ routes of its forms; ``page.py`` composes them.
     classification.py  classification and routing, failure modes, the problem
     containment.py     containment measures
     requests.py        requests and approvals, shipping, receiving, paying
+    returns.py         returned parts (RMA): receipt, first analysis, appraisal, good parts
     actions.py         root cause, corrective and preventive actions, done with evidence
     eight_d.py         the 8D report (drawn when opened)
     effectiveness.py   the effectiveness verdict
@@ -39,6 +40,7 @@ from . import (  # noqa: F401  (each module registers its routes and its panel)
     page,
     photos,
     requests,
+    returns,
     steps,
     timeline,
     verification,

@@ -22,7 +22,7 @@ from .base import PANELS, Case, load, load_page, panel_context, render_panel
 from .fields import text
 
 MAIN = ("steps", "intake", "photos", "verification", "classification", "containment",
-        "requests", "actions", "eight_d", "effectiveness", "answer", "costs")
+        "requests", "returns", "actions", "eight_d", "effectiveness", "answer", "costs")
 SIDE = ("clocks", "timeline")
 
 

@@ -95,6 +95,13 @@ ABILITIES: dict[str, tuple[frozenset[str], frozenset[str] | None]] = {
     "eight_d": (_ENGINEERS_AND_MANAGER, _AFTER_ACCEPT | {"closed"}),
     "file": (LEADS, None),
     "production": (_r({"quality", "responder", "manager"}), None),
+    # a returned part (portal/returns/): receipt into quarantine, first analysis and grade,
+    # quality's appraisal, good parts issued against it, the return closed
+    "return_receive": (_r({"logistics"}), _AFTER_ACCEPT),
+    "return_analyse": (AFTER_SALES, _AFTER_ACCEPT),
+    "return_appraise": (_r({"quality"}), _AFTER_ACCEPT),
+    "return_issue": (_r({"after_sales", "logistics"}), _AFTER_ACCEPT | {"closed"}),
+    "return_close": (LEADS, _AFTER_ACCEPT | {"closed"}),
     # areas of the workspace
     "administer": (_r({"admin"}), None),
     "survey_results": (_r({"admin", "manager", "after_sales", "quality"}), None),

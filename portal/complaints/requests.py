@@ -48,6 +48,10 @@ def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | No
            data={"request_id": request.id, "kind": kind, "quantity": quantity,
                  "amount": str(amount) if amount is not None else None},
            customer_visible=True)
+    if kind in ("return", "exchange"):  # the goods coming back get their record (RMA)
+        from ..returns.records import open_for_request
+
+        open_for_request(complaint, request, actor)
     complaint.updated_at = utcnow()
     db.session.flush()
     announce("request_created", complaint, actor, request_id=request.id, kind=kind)
@@ -94,6 +98,10 @@ def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: boo
     step.note = note
     if not approve:
         request.status = "refused"
+        if request.kind == "return":
+            from ..returns.records import on_request_refused
+
+            on_request_refused(request)
     elif next_step(request) is None:
         request.status = "approved"
     record(complaint, actor, "request.approval", message=note,
@@ -129,15 +137,14 @@ def ship(complaint: Complaint, request: ServiceRequest, actor, *, tracking_numbe
 
 
 def may_finish(request: ServiceRequest, actor) -> bool:
-    if request.kind == "return":
-        return request.status == "approved" and may(actor, "ship")
+    """A claim paid (a return's goods are received on its record: portal/returns/)."""
     if request.kind == "claim":
         return request.status == "approved" and may(actor, "pay")
     return False
 
 
 def finish(complaint: Complaint, request: ServiceRequest, actor, *, note: str | None) -> None:
-    """An approved return's goods received (logistics) or an approved claim paid (finance)."""
+    """An approved claim paid (finance)."""
     if not may_finish(request, actor):
         raise Refused("forbidden", FORBIDDEN)
     request.status = "received" if request.kind == "return" else "paid"

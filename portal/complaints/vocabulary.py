@@ -147,6 +147,47 @@ SUPPLIER_REQUEST_STATE_LABELS = {"sent": _l("Waiting for the supplier"), "answer
                 "accepted": _l("Answer accepted"), "rejected": _l("Answer rejected"),
                 "closed": _l("Closed")}
 
+# --- returns and exchanges (portal/returns/): the RMA record and its appraisal ---------------
+
+# awaiting goods -> received (logistics) -> analysed (after-sales) -> appraised (quality)
+# -> issued (good parts, after-sales) -> closed
+RETURN_STATES = ("awaiting_goods", "received", "analysed", "appraised", "issued", "closed")
+RETURN_STATE_LABELS = {
+    "awaiting_goods": _l("Waiting for the goods"), "received": _l("Received, in quarantine"),
+    "analysed": _l("First analysis done"), "appraised": _l("Appraised"),
+    "issued": _l("Good parts issued"), "closed": _l("Closed"),
+}
+CUSTOMER_RETURN_STATE_LABELS = {
+    "awaiting_goods": _l("Waiting for your goods"), "received": _l("Received, being examined"),
+    "analysed": _l("Received, being examined"), "appraised": _l("Examined"),
+    "issued": _l("Good parts sent"), "closed": _l("Completed"),
+}
+RETURN_CONDITIONS = ("intact", "packaging_damaged", "part_damaged", "incomplete")
+RETURN_CONDITION_LABELS = {
+    "intact": _l("Intact"), "packaging_damaged": _l("Packaging damaged"),
+    "part_damaged": _l("Part damaged in transit"), "incomplete": _l("Incomplete"),
+}
+# After-sales' first grading (分档) of what came back.
+RETURN_GRADES = ("suspected_defect", "suspected_misuse", "to_confirm")
+RETURN_GRADE_LABELS = {
+    "suspected_defect": _l("Suspected product defect (within warranty)"),
+    "suspected_misuse": _l("Suspected misuse or outside warranty"),
+    "to_confirm": _l("Unclear: quality to confirm"),
+}
+# Quality's appraisal verdict on the warranty return appraisal form.
+RETURN_VERDICTS = ("quality_problem", "misuse", "no_fault")
+RETURN_VERDICT_LABELS = {
+    "quality_problem": _l("Product quality problem"), "misuse": _l("Misuse"),
+    "no_fault": _l("No fault found"),
+}
+CUSTOMER_RETURN_VERDICT_LABELS = {
+    "quality_problem": _l("A quality problem of our product"),
+    "misuse": _l("Damage from use or handling"),
+    "no_fault": _l("No fault found"),
+}
+PART_ORIGINS = ("self_made", "purchased")
+PART_ORIGIN_LABELS = {"self_made": _l("Self-made part"), "purchased": _l("Purchased part")}
+
 # --- the timeline ---------------------------------------------------------------------------
 
 # Transitions record ``transition.<name>`` and read as the workflow's label; these are the
@@ -193,6 +234,14 @@ EVENT_LABELS = {
     "supplier_request.charged_back": _l("Cost charged back to the supplier"),
     "supplier_request.closed": _l("Corrective action request closed"),
     "supplier_request.overdue": _l("Supplier answer overdue"),
+    # returns and exchanges (portal/returns/)
+    "return.opened": _l("Return record opened (RMA)"),
+    "return.received": _l("Returned goods received into quarantine"),
+    "return.analysed": _l("First analysis of the returned goods"),
+    "return.appraised": _l("Returned goods appraised"),
+    "return.scrapped": _l("Purchased reject scrapped as material waste"),
+    "return.issued": _l("Good parts issued against the appraisal"),
+    "return.closed": _l("Return closed"),
 }
 # The kinds the customer sees, in the customer's words.
 CUSTOMER_EVENT_LABELS = {
@@ -206,6 +255,10 @@ CUSTOMER_EVENT_LABELS = {
     "request.paid": _l("Claim paid"),
     "photo.rejected": _l("Photo refused"),
     "email.reply": _l("Your e-mail"),
+    "return.opened": _l("Return number issued"),
+    "return.received": _l("Returned goods received"),
+    "return.appraised": _l("Returned goods examined"),
+    "return.issued": _l("Good parts sent"),
 }
 
 # What a transition's button says in the workspace (the workflow's own labels are written for

@@ -79,6 +79,12 @@ def _minor(c: Complaint):
     return None
 
 
+def _returns_appraised(c: Complaint):
+    from ..returns.records import unappraised_guard
+
+    return unappraised_guard(c)
+
+
 def _actions_of(c: Complaint, kind: str) -> list[Action]:
     from sqlalchemy import select
 
@@ -142,13 +148,14 @@ TRANSITIONS: tuple[Transition, ...] = (
                _l("Answer sent to the customer"), needs_message=True, message_field="answer",
                guards=(_minor,), effects={"customer_verdict": None}),
     Transition("customer_accept", ("answered",), "closed",
-               _l("Customer accepted the answer"), effects={"customer_verdict": "accepted"}),
+               _l("Customer accepted the answer"), effects={"customer_verdict": "accepted"},
+               guards=(_returns_appraised,)),
     Transition("dispute", ("answered",), "analysis",
                _l("Customer disputed the answer"), needs_message=True,
                effects={"customer_verdict": "disputed", "effective": None}),
     Transition("dispute", ("rejected",), "verifying",
                _l("Customer disputed the judgement"), needs_message=True),
-    Transition("close", ("answered",), "closed", _l("Closed")),
+    Transition("close", ("answered",), "closed", _l("Closed"), guards=(_returns_appraised,)),
     Transition("reopen", ("closed",), "analysis", _l("Reopened"), needs_message=True,
                effects={"closed_at": None, "effective": None}),
     Transition("reopen", ("rejected",), "verifying",

@@ -98,9 +98,10 @@ def schedule(ctx: Context, clock: DeadlineClock) -> None:
 
 def start(ctx: Context, kind: str, *, complaint: Complaint | None = None,
           action: Action | None = None, report=None, at: datetime | None = None,
-          due_at: datetime | None = None) -> DeadlineClock | None:
+          due_at: datetime | None = None, return_case=None) -> DeadlineClock | None:
     """Start one clock unless the policy disables it or it already exists. ``due_at``
-    (actions, reports) fixes the due time instead of the policy's budget."""
+    (actions, reports) fixes the due time instead of the policy's budget; ``return_case``
+    (a GoodsReturn) makes it that return's clock, one per return and kind."""
     rule = ctx.policy.get(kind)
     if not rule or not rule.get("enabled", True):
         return None
@@ -109,6 +110,8 @@ def start(ctx: Context, kind: str, *, complaint: Complaint | None = None,
         query = query.where(DeadlineClock.action_id == action.id)
     elif report is not None:
         query = query.where(DeadlineClock.report_id == report.id)
+    elif return_case is not None:
+        query = query.where(DeadlineClock.return_id == return_case.id)
     else:
         query = query.where(DeadlineClock.complaint_id == complaint.id,
                             DeadlineClock.action_id.is_(None))
@@ -120,6 +123,7 @@ def start(ctx: Context, kind: str, *, complaint: Complaint | None = None,
         complaint_id=complaint.id if complaint is not None else None,
         action_id=action.id if action is not None else None,
         report_id=report.id if report is not None else None,
+        return_id=return_case.id if return_case is not None else None,
         customer_visible=bool(rule.get("customer_visible")),
     )
     if due_at is not None:

@@ -47,6 +47,16 @@ DEFAULTS: dict[str, dict] = {
     },
     # Escalation reports: issued at most 72 h after the first complaint behind them.
     "report": {"enabled": True, "amount": 72, "unit": "hours", "customer_visible": False},
+    # A returned part's steps (portal/returns/): the goods arrive, after-sales analyses
+    # them, quality appraises them in quarantine, after-sales issues good parts.
+    "return_receipt": {"enabled": True, "amount": 10, "unit": "working_days",
+                       "customer_visible": False},
+    "return_analysis": {"enabled": True, "amount": 1, "unit": "working_days",
+                        "customer_visible": False},
+    "return_appraisal": {"enabled": True, "amount": 2, "unit": "working_days",
+                         "customer_visible": False},
+    "return_issue": {"enabled": True, "amount": 1, "unit": "working_days",
+                     "customer_visible": False},
     # Actions carry their own due time; the clock follows it.
     "action": {"enabled": True, "unit": "hours", "customer_visible": False},
 }
@@ -60,6 +70,10 @@ LABELS = {
     "long_term": _l("Production exception: long-term measure"),
     "report": _l("Escalation report issued"),
     "action": _l("Action due"),
+    "return_receipt": _l("Returned goods received"),
+    "return_analysis": _l("First analysis of a return"),
+    "return_appraisal": _l("Appraisal of a return"),
+    "return_issue": _l("Good parts issued for a return"),
 }
 
 # What the customer reads for the clocks promised to them.

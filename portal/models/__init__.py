@@ -61,6 +61,7 @@ from .integrations import (
 from .notifications import Delivery, Notification
 from .outbox import OutboxMessage
 from .platform import OperatorSession, OperatorSignInFailure
+from .returns import RETURN_STATES, GoodsReturn
 from .suppliers import (
     SUPPLIER_ASKS,
     SUPPLIER_REQUEST_STATES,

@@ -52,6 +52,10 @@ class DeadlineClock(TenantScoped, db.Model):
     report_id: Mapped[int | None] = mapped_column(
         ForeignKey("escalation_reports.id", ondelete="CASCADE")
     )
+    # A returned part's step (portal/returns/clocks.py): one clock per return and step.
+    return_id: Mapped[int | None] = mapped_column(
+        ForeignKey("goods_returns.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(30))
     working_time: Mapped[bool] = mapped_column(Boolean, default=False)
     budget_minutes: Mapped[int] = mapped_column(Integer)

@@ -27,6 +27,8 @@ EVENTS = {
     "work.customer_replied": _l("The customer replied"),
     "work.customer_disputed": _l("The customer disputed the answer"),
     "work.to_verify": _l("Effectiveness to verify"),
+    "work.return_received": _l("Returned goods arrived for analysis and appraisal"),
+    "work.return_appraised": _l("A returned part was appraised"),
 }
 # What the customer is told (by e-mail with a sign-in link; see routing.CUSTOMER_EVENTS).
 CUSTOMER_KINDS = {
@@ -38,6 +40,8 @@ CUSTOMER_KINDS = {
     "customer.received": _l("We received your returned goods"),
     "customer.answered": _l("Our answer is ready"),
     "customer.closed": _l("Your complaint is closed"),
+    "customer.return_appraised": _l("We examined your returned goods"),
+    "customer.parts_issued": _l("Good parts are on their way"),
 }
 # Subjects of the kinds above: "<number>: <what happened>".
 SUBJECTS = {
@@ -57,6 +61,10 @@ SUBJECTS = {
     "customer.received": _l("%(number)s: we received your returned goods"),
     "customer.answered": _l("%(number)s: our answer is ready"),
     "customer.closed": _l("%(number)s: your complaint is closed"),
+    "work.return_received": _l("%(number)s: returned goods arrived"),
+    "work.return_appraised": _l("%(number)s: returned part appraised"),
+    "customer.return_appraised": _l("%(number)s: we examined your returned goods"),
+    "customer.parts_issued": _l("%(number)s: good parts are on their way"),
 }
 CHANNELS = ("in_app", "email")
 ROBOT_CHANNELS = ("wecom", "dingtalk", "feishu")
@@ -135,4 +143,14 @@ def _details(data: dict) -> list[str]:
         lines.append(data["message"])
     if data.get("tracking_number"):
         lines.append(gettext("Tracking number: %(number)s", number=data["tracking_number"]))
+    if data.get("rma"):
+        lines.append(gettext("Return number (RMA): %(rma)s", rma=data["rma"]))
+    if data.get("verdict"):
+        from portal.complaints.vocabulary import CUSTOMER_RETURN_VERDICT_LABELS
+
+        verdict = CUSTOMER_RETURN_VERDICT_LABELS.get(data["verdict"])
+        if verdict is not None:
+            lines.append(gettext("Result of the examination: %(verdict)s", verdict=verdict))
+    if data.get("quantity"):
+        lines.append(gettext("Quantity: %(quantity)s", quantity=data["quantity"]))
     return lines

@@ -30,6 +30,9 @@ CUSTOMER_EVENTS = {
     "rejected": "customer.rejected",
     "request_shipped": "customer.shipped",
     "request_received": "customer.received",
+    "return_received": "customer.received",
+    "return_appraised": "customer.return_appraised",
+    "good_parts_issued": "customer.parts_issued",
     "answered": "customer.answered",
     "closed": "customer.closed",
 }
@@ -121,9 +124,30 @@ def staff_recipients(event) -> list[tuple[str, list[StaffUser]]]:
             result.append((kind, _owner_or(complaint, "quality")))
     elif event.name == "effectiveness_to_verify":
         result.append(("work.to_verify", _with_role("quality")))
+    elif event.name in ("return_received", "return_appraised"):
+        result += _return_recipients(event)
     actor_id = getattr(event.actor, "id", None) if getattr(event.actor, "kind", None) == "staff" \
         else None
     return [(kind, [u for u in users if u.id != actor_id]) for kind, users in result]
+
+
+def _of_kind(kind: str) -> list[StaffUser]:
+    """The active people of the tenant's departments of ``kind`` (production, purchasing)."""
+    from ..models import Department
+
+    return list(db.session.scalars(select(StaffUser).join(
+        Department, Department.id == StaffUser.department_id).where(
+        Department.kind == kind, StaffUser.active.is_(True)).order_by(StaffUser.id)))
+
+
+def _return_recipients(event) -> list[tuple[str, list[StaffUser]]]:
+    """A return received: after-sales analyse it, quality will appraise it. Appraised: a
+    self-made part's verdict goes to production, a purchased part's to purchasing, and
+    after-sales hear it (they issue good parts against it)."""
+    if event.name == "return_received":
+        return [("work.return_received", _with_role("after_sales") + _with_role("quality"))]
+    department = "purchasing" if event.data.get("origin") == "purchased" else "production"
+    return [("work.return_appraised", _of_kind(department) + _with_role("after_sales"))]
 
 
 def customer_recipients(complaint) -> list:
@@ -148,10 +172,23 @@ def _customer_data(event) -> dict:
             .order_by(TimelineEvent.id.desc()).limit(1))
         if shown is not None and shown.message:
             data["message"] = shown.message
+    if event.name in ("return_received", "return_appraised", "good_parts_issued"):
+        data.update(_return_data(event))
     if event.name in ("request_shipped", "request_received"):
         request = db.session.get(ServiceRequest, event.data.get("request_id"))
         if request is not None:
             data.update(request_kind=request.kind, tracking_number=request.tracking_number)
+    return data
+
+
+def _return_data(event) -> dict:
+    """The RMA number, and what the customer's page shows of the step: the verdict's
+    customer words (as a code, rendered in the recipient's language), the quantity."""
+    data = {"rma": event.data.get("rma")}
+    if event.name == "return_appraised":
+        data["verdict"] = event.data.get("verdict")
+    else:
+        data["quantity"] = event.data.get("quantity")
     return data
 
 
