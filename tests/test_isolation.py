@@ -135,6 +135,15 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
         db.session.flush()
         ids.update(supplier_id=supplier.id, supplier_contact_id=supplier_contact.id,
                    scar_id=scar.id, evidence_id=evidence.id)
+        goods = m.GoodsReturn(rma_number="RMA-1", complaint_id=complaint.id,
+                              request_id=request.id, kind="return", quantity_requested=1,
+                              state="appraised", verdict="misuse", origin="self_made",
+                              appraised_at=m.utcnow(),
+                              evidence=[{"key": f"t/{tenant.id}/return-evidence/x.jpg",
+                                         "name": "x.jpg"}])
+        db.session.add(goods)
+        db.session.flush()
+        ids.update(return_id=goods.id)
         db.session.add(m.ImportRun(kind="shipments", filename="x.xlsx",
                                    upload_key=f"t/{tenant.id}/imports/x/upload.bin"))
         db.session.flush()

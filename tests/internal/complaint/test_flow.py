@@ -6,7 +6,15 @@ import io
 
 from sqlalchemy import select
 
-from portal.models import Action, Complaint, CostEntry, EightDReport, ServiceRequest, TimelineEvent
+from portal.models import (
+    Action,
+    Complaint,
+    CostEntry,
+    EightDReport,
+    GoodsReturn,
+    ServiceRequest,
+    TimelineEvent,
+)
 from portal.tenancy import activate
 
 
@@ -55,7 +63,16 @@ def test_whole_loop_from_received_to_closed(shop, as_role, make_complaint, db):
     for staff in (after_sales, quality, manager):
         ok(staff.post(f"{p}/requests/{ret_id}/decide", {"decision": "approve", "note": ""}, page=p))
     ok(logistics.post(f"{p}/requests/{rep_id}/ship", {"tracking_number": "SF123"}, page=p))
-    ok(logistics.post(f"{p}/requests/{ret_id}/finish", page=p))
+    # the return's goods: received into quarantine, analysed, appraised (portal/returns/)
+    with activate(shop.tenant):
+        rma = db.session.scalar(select(GoodsReturn.id).where(GoodsReturn.request_id == ret_id))
+    r = f"{p}/returns/{rma}"
+    ok(logistics.post(f"{r}/receive", {"quantity_received": "1", "received_on": "2026-03-02",
+                                       "condition": "intact", "warehouse_location": "Q-1",
+                                       "quarantine_tag": "QT-1"}, page=p))
+    ok(after_sales.post(f"{r}/analyse", {"grade": "suspected_defect", "analysis": "noise"}, page=p))
+    ok(quality.post(f"{r}/appraise", {"verdict": "quality_problem", "defective_quantity": "1",
+                                      "origin": "self_made", "appraisal": "bearing loose"}, page=p))
     ok(quality.post(f"{p}/transition/start_analysis", page=p))
     ok(quality.post(f"{p}/8d", {"requested_by_customer": "y"}, page=p))
     ok(quality.post(f"{p}/root-cause", {"root_cause": "Preload too low", "why1": "noise",
@@ -97,7 +114,7 @@ def test_whole_loop_from_received_to_closed(shop, as_role, make_complaint, db):
         kinds = set(db.session.scalars(select(TimelineEvent.kind)))
         for kind in ("verification.checklist", "onsite.visit", "classified", "problem.linked",
                      "action.added", "action.done", "request.created", "request.approval",
-                     "request.shipped", "request.received", "eight_d.started",
+                     "request.shipped", "return.received", "eight_d.started",
                      "eight_d.section", "eight_d.summary", "root_cause.recorded",
                      "effectiveness.verified", "cost.added", "transition.close"):
             assert kind in kinds, kind
