@@ -259,6 +259,9 @@ def _seed_complaints(tenant, departments, staff, contacts, products, complaint_c
     from .suppliers import demo as supplier_demo  # suppliers and their requests (issue 12)
 
     supplier_demo.seed(tenant, staff)
+    from .returns import demo as returns_demo  # a returned spindle appraised (issue 12)
+
+    returns_demo.seed(tenant, staff)
 
 
 def _seed_integrations() -> None:
