@@ -14,6 +14,7 @@ import pytest
 
 from tests.browser_support import screenshot
 from tests.conftest import _PASSWORD_HASH, PASSWORD
+from tests.internal.complaint import returns_browser
 
 pytestmark = pytest.mark.browser
 
@@ -193,8 +194,11 @@ def test_whole_loop_in_chromium(live_server, browser, viewport, request):
     page.locator("#requests input[name=tracking_number]").fill("SF1234567890")
     page.locator("#requests button:has-text('Mark shipped')").click()
     desk.ok()
-    page.locator("#requests button:has-text('Goods received back')").click()
-    desk.ok()
+    returns_browser.receive(page, desk)  # the return's goods, signed step by step
+    desk.as_("after_sales")
+    returns_browser.analyse(page, desk)
+    desk.as_("quality")
+    returns_browser.appraise(page, desk)
 
     # Analysis with an 8D
     desk.as_("quality")
