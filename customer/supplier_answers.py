@@ -46,7 +46,8 @@ def _closed(state: str, scar=None):
 
 def _page(scar, form, status=HTTPStatus.OK):
     return _private(render("customer/suppliers/answer.html", None, status, scar=scar,
-                           form=form, asks=scars.ASK_LABELS, max_mb=evidence.MAX_MB))
+                           form=form, asks=scars.ASK_LABELS, max_mb=evidence.MAX_MB,
+                           token=request.view_args.get("token")))
 
 
 @blueprint.route("/supplier/<token>", methods=["GET", "POST"], endpoint="public_supplier_answer")
@@ -81,3 +82,22 @@ def public_supplier_thanks(token: str):
     scar = scars.find_by_token(token)
     state = scars.link_state(scar)
     return _closed("thanks" if state == "used" else state, scar)
+
+
+@blueprint.get("/supplier/<token>/photos/<int:index>", endpoint="public_supplier_photo")
+def public_supplier_photo(token: str, index: int):
+    """An evidence photo of the appraisal the request was opened from, while the link is
+    open (portal/returns/); else 404."""
+    from flask import abort
+
+    from portal.returns.records import for_supplier_request
+    from portal.storage import attachment_response
+
+    scar = scars.find_by_token(token)
+    if scars.link_state(scar) != "open":
+        abort(404)
+    appraised = for_supplier_request(scar.id)
+    photos = (appraised.evidence or []) if appraised is not None else []
+    if index >= len(photos):
+        abort(404)
+    return _private(attachment_response(photos[index]["key"], photos[index]["name"]))

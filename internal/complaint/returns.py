@@ -34,6 +34,12 @@ LABELS = {"kinds": REQUEST_LABELS, "states": RETURN_STATE_LABELS,
           "verdicts": RETURN_VERDICT_LABELS, "origins": PART_ORIGIN_LABELS}
 
 
+@blueprint.app_template_global("return_of_supplier_request")
+def return_of_supplier_request(scar_id: int) -> GoodsReturn | None:
+    """For the supplier request's pages (staff and supplier): the appraisal it came from."""
+    return records.for_supplier_request(scar_id)
+
+
 def _suppliers() -> list[tuple[str, str]]:
     rows = db.session.execute(select(Supplier.id, Supplier.name, Supplier.code)
                               .where(Supplier.active).order_by(Supplier.name)).all()

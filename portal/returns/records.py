@@ -100,6 +100,12 @@ def return_of(complaint_id: int, return_id: int) -> GoodsReturn | None:
         GoodsReturn.id == return_id, GoodsReturn.complaint_id == complaint_id))
 
 
+def for_supplier_request(scar_id: int) -> GoodsReturn | None:
+    """The appraised return a supplier request was opened from (None if opened by hand)."""
+    return db.session.scalar(select(GoodsReturn).where(
+        GoodsReturn.supplier_request_id == scar_id))
+
+
 def refused(ret: GoodsReturn) -> bool:
     return ret.request is not None and ret.request.status == "refused"
 

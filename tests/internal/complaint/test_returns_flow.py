@@ -209,3 +209,32 @@ def test_a_refused_return_stops_its_clock(shop, make_complaint, db):
         assert db.session.get(ServiceRequest, request.id).status == "refused"
         rid = ret.id
     assert _clocks(db, shop, rid)["return_receipt"].stop_reason == "refused"
+
+
+def test_the_supplier_sees_the_appraisal_photos_through_the_link(app, shop, as_role,
+                                                                 make_complaint, db):
+    from portal.models import Tenant
+    from portal.suppliers import requests as scars
+
+    ids = approved_return(db, shop, make_complaint)
+    walk(db, shop, ids, "analyse")
+    data = appraisal(ids["supplier_id"], photos=(io.BytesIO(jpeg_bytes()), "bearing.jpg"))
+    _ok(as_role("quality").post(f"{ids['base']}/appraise", data, page=ids["page"],
+                                content_type="multipart/form-data"))
+    with activate(shop.tenant):
+        scar = db.session.get(SupplierRequest, _ret(db, shop, ids["rid"]).supplier_request_id)
+        with app.test_request_context():
+            token = scars.send_link(db.session.get(Tenant, shop.tenant.id), scar,
+                                    shop.staff["quality"])
+        scar_id = scar.id
+    staff_page = as_role("quality").get(f"/suppliers/requests/{scar_id}").get_data(as_text=True)
+    assert ids["rma"] in staff_page and "bearing.jpg" in staff_page
+    client = app.test_client()
+    page = client.get(f"/t/{shop.slug}/supplier/{token}").get_data(as_text=True)
+    assert "bearing.jpg" in page and ids["rma"] in page
+    photo = client.get(f"/t/{shop.slug}/supplier/{token}/photos/0")
+    assert photo.status_code == 200 and photo.data == jpeg_bytes()
+    assert photo.headers["Cache-Control"] == "no-store"
+    photo.close()
+    assert client.get(f"/t/{shop.slug}/supplier/{token}/photos/1").status_code == 404
+    assert client.get(f"/t/{shop.slug}/supplier/not-{token}/photos/0").status_code == 404
