@@ -245,3 +245,38 @@ def test_photos_of_the_appraisal_stay_with_staff(shop, as_role, make_complaint, 
     sign_in(client, shop.tenant, email, staff=False)
     response = client.get(f"/t/{shop.slug}/staff{ids['base']}/photos/0")
     assert response.status_code in (302, 303, 403, 404)
+
+
+@pytest.mark.parametrize("step,before,role,data,field,message", [
+    ("analyse", "receive", "after_sales", {"grade": "to_confirm", "analysis": " "},
+     "analysis", "This field is required."),
+    ("analyse", "receive", "after_sales", {"grade": "guess", "analysis": "x"},
+     "grade", "Not a valid choice."),
+    ("appraise", "analyse", "quality", {"verdict": "quality_problem", "origin": "self_made",
+                                        "appraisal": "x", "defective_quantity": "0"},
+     "defective_quantity", "Enter a whole number from 1 to 2."),
+    ("appraise", "analyse", "quality", {"verdict": "misuse", "origin": "made_up",
+                                        "appraisal": "x"}, "origin", "Not a valid choice."),
+    ("issue", "appraise", "after_sales", {"issued_quantity": "3"}, "issued_quantity",
+     "Enter a whole number from 1 to 2."),
+    ("issue", "appraise", "logistics", {"issued_quantity": "-1"}, "issued_quantity",
+     "Enter a whole number from 1."),
+])
+def test_each_step_validates(shop, as_role, make_complaint, db, step, before, role, data, field,
+                             message):
+    ids = approved_return(db, shop, make_complaint)
+    walk(db, shop, ids, before)
+    state = _state(db, shop, ids["rid"])
+    response = as_role(role).post(f"{ids['base']}/{step}", data, page=ids["page"],
+                                  headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422, html[:800]
+    assert f'id="{step}-{ids["rid"]}-{field}-error"' in html and message in html
+    assert _state(db, shop, ids["rid"]) == state
+
+
+def test_an_exchange_is_received_without_an_approval_chain(shop, as_role, make_complaint, db):
+    ids = approved_return(db, shop, make_complaint, kind="exchange")
+    response = as_role("logistics").post(f"{ids['base']}/receive", RECEIPT, page=ids["page"])
+    assert response.status_code == 303
+    assert _state(db, shop, ids["rid"])[0] == "received"
