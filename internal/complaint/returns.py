@@ -101,7 +101,8 @@ def _on_field(form, operation):
         try:
             operation(complaint)
         except Refused as error:
-            field = getattr(form, error.code, None) if error.code in form._fields else None
+            name = "photos" if error.code == "evidence" else error.code
+            field = getattr(form, name, None) if name in form._fields else None
             if field is not None:
                 field.errors = [*field.errors, error.message]
             raise

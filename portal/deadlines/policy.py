@@ -70,10 +70,10 @@ LABELS = {
     "long_term": _l("Production exception: long-term measure"),
     "report": _l("Escalation report issued"),
     "action": _l("Action due"),
-    "return_receipt": _l("Returned goods received"),
-    "return_analysis": _l("First analysis of a return"),
-    "return_appraisal": _l("Appraisal of a return"),
-    "return_issue": _l("Good parts issued for a return"),
+    "return_receipt": _l("Return: goods received"),
+    "return_analysis": _l("Return: first analysis"),
+    "return_appraisal": _l("Return: appraisal by quality"),
+    "return_issue": _l("Return: good parts issued"),
 }
 
 # What the customer reads for the clocks promised to them.
