@@ -133,12 +133,11 @@ def receive(complaint: Complaint, ret: GoodsReturn, actor, *, quantity_received,
         raise Refused("received_on", _l("Enter the date the goods arrived."))
     if received_on > _local_today(ret.tenant_id):
         raise Refused("received_on", _l("The date cannot be in the future."))
-    ret.quantity_received = count
-    ret.received_on = received_on
-    ret.condition = choice(condition, RETURN_CONDITIONS, "condition")
-    ret.warehouse_location = text(location, "warehouse_location", 80)
-    ret.quarantine_tag = text(tag, "quarantine_tag", 40)
-    ret.receipt_note = text(note, "note", required=False)
+    values = (choice(condition, RETURN_CONDITIONS, "condition"),
+              text(location, "warehouse_location", 80), text(tag, "quarantine_tag", 40),
+              text(note, "note", required=False))  # all checked before anything is written
+    ret.quantity_received, ret.received_on = count, received_on
+    ret.condition, ret.warehouse_location, ret.quarantine_tag, ret.receipt_note = values
     ret.received_by_id, ret.received_at = actor.id, utcnow()
     ret.state = "received"
     if ret.kind == "return":
@@ -158,8 +157,7 @@ def analyse(complaint: Complaint, ret: GoodsReturn, actor, *, analysis: str | No
     require(actor, "return_analyse", complaint)
     if ret.state != "received":
         raise Refused("not_from_status", NOT_NOW)
-    ret.analysis = text(analysis, "analysis")
-    ret.grade = choice(grade, RETURN_GRADES, "grade")
+    ret.analysis, ret.grade = text(analysis, "analysis"), choice(grade, RETURN_GRADES, "grade")
     ret.analysed_by_id, ret.analysed_at = actor.id, utcnow()
     ret.state = "analysed"
     record(complaint, actor, "return.analysed", message=ret.analysis,
