@@ -280,3 +280,25 @@ def test_an_exchange_is_received_without_an_approval_chain(shop, as_role, make_c
     response = as_role("logistics").post(f"{ids['base']}/receive", RECEIPT, page=ids["page"])
     assert response.status_code == 303
     assert _state(db, shop, ids["rid"])[0] == "received"
+
+
+def test_another_tenants_supplier_cannot_be_named(shop, as_role, make_complaint, db,
+                                                  make_tenant):
+    from portal.models import Supplier, SupplierContact
+
+    ids = approved_return(db, shop, make_complaint)
+    walk(db, shop, ids, "analyse")
+    other = make_tenant()
+    with activate(other):
+        theirs = Supplier(name="Theirs", code="TH-1")
+        db.session.add(theirs)
+        db.session.flush()
+        db.session.add(SupplierContact(supplier_id=theirs.id, name="x", email="x@th.example.com"))
+        db.session.flush()
+        theirs_id = theirs.id
+    for value in (str(theirs_id), "1 OR 1=1", "../../1"):
+        response = as_role("quality").post(f"{ids['base']}/appraise", appraisal(
+            ids["supplier_id"]) | {"supplier_id": value}, page=ids["page"])
+        assert response.status_code == 422, value
+        assert "Name the supplier of this purchased part." in response.get_data(as_text=True)
+    assert _state(db, shop, ids["rid"])[0] == "analysed"
