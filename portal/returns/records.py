@@ -187,8 +187,9 @@ def unappraised_guard(complaint: Complaint):
     appraisal (a message naming the first that has none, else None)."""
     for ret in returns_of(complaint.id):
         if ret.appraised_at is None and not refused(ret):
-            return _l("A returned part of this complaint has not been appraised by quality "
-                      "yet (%(rma)s). Appraise it before closing.", rma=ret.rma_number)
+            return _l("A returned part of this complaint (%(rma)s) is still waiting for "
+                      "quality's appraisal; the complaint can be closed once it is appraised.",
+                      rma=ret.rma_number)
     return None
 
 

@@ -211,6 +211,9 @@ def test_no_appraisal_no_closing(shop, as_role, make_complaint, db):
         with pytest.raises(Refused) as refused:
             workflow.transition(complaint, shop.staff["quality"], "close")
         assert ids["rma"] in str(refused.value.message)
+        with pytest.raises(Refused) as refused:  # nor by the customer accepting the answer
+            workflow.transition(complaint, shop.contact, "customer_accept")
+        assert refused.value.code == "guard"
     walk_appraisal(db, shop, ids)
     with activate(shop.tenant):
         complaint = db.session.get(Complaint, ids["cid"])
