@@ -1,7 +1,7 @@
 """What waits on one staff user: the approvals whose next signature is theirs, the measures
 and actions they own (by due time), the open complaints they own (by next deadline), and the
-verifications of effectiveness (quality). Four statements for the page, one for the header's
-count; never a query per row."""
+verifications of effectiveness (quality), the returned parts whose next step is theirs. Five
+statements for the page, one for the header's count; never a query per row."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from sqlalchemy import exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from .extensions import db
-from .models import Action, ApprovalStep, Complaint, DeadlineClock, ServiceRequest
+from .models import Action, ApprovalStep, Complaint, DeadlineClock, GoodsReturn, ServiceRequest
 from .models.complaint import OPEN_STATUSES
+from .returns.records import waiting_on as returns_waiting_on
 
 VERIFIERS = ("quality",)
 
@@ -23,11 +24,12 @@ class MyWork:
     actions: list = field(default_factory=list)  # Action with .complaint-less title
     owned: list = field(default_factory=list)  # (Complaint, next due or None)
     verifications: list = field(default_factory=list)  # Complaint
+    returns: list = field(default_factory=list)  # (GoodsReturn, Complaint): a step of yours
 
     @property
     def total(self) -> int:
         return len(self.approvals) + len(self.actions) + len(self.owned) + \
-            len(self.verifications)
+            len(self.verifications) + len(self.returns)
 
 
 def _my_steps(user):
@@ -63,7 +65,8 @@ def _to_verify(user):
 
 def count(user) -> int:
     """Everything waiting on ``user``, in one statement (the header shows it on every page)."""
-    parts = [_my_steps(user), _my_actions(user), _my_complaints(user), _to_verify(user)]
+    parts = [_my_steps(user), _my_actions(user), _my_complaints(user), _to_verify(user),
+             returns_waiting_on(user)]
     return db.session.scalar(select(sum(
         (select(func.count()).select_from(p.subquery()).scalar_subquery() for p in parts),
         literal(0)))) or 0
@@ -93,6 +96,9 @@ def load(user) -> MyWork:
     work.verifications = list(db.session.scalars(
         select(Complaint).where(Complaint.id.in_(_to_verify(user)))
         .order_by(Complaint.status_changed_at)))
+    work.returns = list(db.session.execute(
+        select(GoodsReturn, Complaint).join(Complaint, Complaint.id == GoodsReturn.complaint_id)
+        .where(GoodsReturn.id.in_(returns_waiting_on(user))).order_by(GoodsReturn.id)).all())
     return work
 
 

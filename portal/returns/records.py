@@ -106,6 +106,34 @@ def for_supplier_request(scar_id: int) -> GoodsReturn | None:
         GoodsReturn.supplier_request_id == scar_id))
 
 
+def waiting_on(user):
+    """A select of the returns whose next step is one ``user``'s roles may sign (the
+    permission table's abilities): goods to receive, to analyse, to appraise, good parts to
+    issue. For the user's "My work"."""
+    from sqlalchemy import and_, false, or_
+
+    from ..complaints.permissions import ABILITIES
+
+    def holds(ability: str) -> bool:
+        return bool(set(user.roles or ()) & ABILITIES[ability][0])
+
+    waiting = []
+    if holds("return_receive"):
+        waiting.append(and_(GoodsReturn.state == "awaiting_goods", or_(
+            and_(GoodsReturn.kind == "return", ServiceRequest.status == "approved"),
+            and_(GoodsReturn.kind == "exchange", ServiceRequest.status.in_(("open", "shipped"))))))
+    if holds("return_analyse"):
+        waiting.append(GoodsReturn.state == "received")
+    if holds("return_appraise"):
+        waiting.append(GoodsReturn.state == "analysed")
+    if holds("return_issue"):
+        waiting.append(and_(GoodsReturn.state == "appraised",
+                            GoodsReturn.verdict == "quality_problem"))
+    return (select(GoodsReturn.id)
+            .join(ServiceRequest, ServiceRequest.id == GoodsReturn.request_id)
+            .where(or_(*waiting) if waiting else false()))
+
+
 def refused(ret: GoodsReturn) -> bool:
     return ret.request is not None and ret.request.status == "refused"
 

@@ -238,3 +238,24 @@ def test_the_supplier_sees_the_appraisal_photos_through_the_link(app, shop, as_r
     photo.close()
     assert client.get(f"/t/{shop.slug}/supplier/{token}/photos/1").status_code == 404
     assert client.get(f"/t/{shop.slug}/supplier/not-{token}/photos/0").status_code == 404
+
+
+def test_my_work_lists_the_return_for_whoever_signs_next(shop, as_role, make_complaint, db):
+    ids = approved_return(db, shop, make_complaint)
+
+    def waiting(role: str) -> bool:
+        html = as_role(role).get("/my-work").get_data(as_text=True)
+        return 'id="my-returns"' in html and ids["rma"] in html
+
+    assert waiting("logistics") and not waiting("quality")
+    walk(db, shop, ids, "receive")
+    assert waiting("after_sales") and not waiting("logistics")
+    from portal.models import Complaint
+    from portal.returns import records
+
+    with activate(shop.tenant):
+        records.analyse(db.session.get(Complaint, ids["cid"]),
+                        db.session.get(GoodsReturn, ids["rid"]), shop.staff["after_sales"],
+                        analysis="x", grade="to_confirm")
+        db.session.flush()
+    assert waiting("quality") and not waiting("after_sales")
