@@ -25,6 +25,7 @@ from portal.models import (
     SupplierRequest,
 )
 from portal.storage import attachment_response
+from portal.suppliers import printout
 from portal.suppliers import requests as scars
 from portal.suppliers.warranty import STATUS_LABELS as WARRANTY_LABELS
 from portal.suppliers.warranty import serial_status
@@ -32,6 +33,7 @@ from portal.tenancy import current_tenant
 from portal.web import render
 
 from . import blueprint
+from .complaint.exports import pdf_response
 from .supplier_forms import ChargeForm, DecisionForm, DeliveryForm, RequestForm
 
 
@@ -193,6 +195,14 @@ def supplier_request_charge(scar_id: int):
                                                amount=f.amount.data, currency=f.currency.data,
                                                note=f.note.data),
                 _("The cost is charged to the supplier."), "charge_form")
+
+
+@blueprint.get("/suppliers/requests/<int:scar_id>.pdf")
+def supplier_request_pdf(scar_id: int):
+    """The request as a printed form to file (portal.suppliers.printout)."""
+    _may(scars.VIEW_ROLES)
+    scar = db.get_or_404(SupplierRequest, scar_id)
+    return pdf_response(printout.pdf(scar, current_tenant), f"{scar.number}.pdf")
 
 
 @blueprint.get("/suppliers/requests/<int:scar_id>/evidence/<int:evidence_id>")

@@ -3,7 +3,8 @@ reader (pypdf), each word's box from poppler's ``pdftotext -bbox``, and every pa
 an image (poppler's ``pdftoppm``), so that a test asserts on page count and box positions, not
 pixels:
 
-- ``doc.count(text)`` / ``assert_once``: a title printed once;
+- ``text in doc`` / ``doc.count(text)`` / ``assert_once``: a title printed once (compared
+  without whitespace: a reader breaks lines and spaces CJK text its own way);
 - ``assert_on_every_page``: the complaint number in every page's header;
 - ``assert_together(first, last)``: a table row (its first and its last words) on one page;
 - ``assert_inside_pages``: every word box, and every page's ink, inside the page with a
@@ -64,6 +65,10 @@ class PdfDoc:
     @property
     def text(self) -> str:
         return "\n".join(p.text for p in self.pages)
+
+    def __contains__(self, fragment: str) -> bool:
+        """``fragment in doc``: printed somewhere, however the reader broke its lines."""
+        return self.count(fragment) > 0
 
     def count(self, fragment: str) -> int:
         return _squash(self.text).count(_squash(fragment))

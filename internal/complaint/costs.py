@@ -19,6 +19,7 @@ from portal.models import CostEntry, Department
 
 from .. import blueprint
 from ..forms import COST_LABELS, CostCorrectForm, CostForm, CostVoidForm
+from . import fields
 from .base import Case, as_id, blank, checked, load, panel, reference, run
 from .exports import pdf_response
 
@@ -34,18 +35,32 @@ def context(case: Case, forms: dict) -> dict:
     departments = case.ref["department_names"]
     context = {"costs": rows, "sheet": costs.summarize(rows, departments),
                "labels": COST_LABELS, "states": COST_STATE_LABELS, "departments": departments,
-               "staff_names": case.ref["staff_names"], "form": None, "change": None,
-               "posted_id": next((getattr(f, "cost_id", None) for f in forms.values()), None)}
-    department_choices = {"department": blank(case.ref["departments"])[1:]}
+               "staff_names": case.ref["staff_names"], "form": None, "changes": {}}
+    choices = {"department": blank(case.ref["departments"])[1:]}
     if case.may("cost"):
         context["form"] = case.form(
             CostForm, "cost", forms, {"department": case.complaint.responsible_department_id},
-            department_choices)
-    if case.may("cost_correct") and any(r.state == "active" for r in rows):
-        context["change"] = case.form(CostCorrectForm, "cost_correct", forms, None,
-                                      department_choices)
-        context["void"] = case.form(CostVoidForm, "cost_void", forms)
+            choices)
+    if case.may("cost_correct"):
+        context["changes"] = {row.id: _change_forms(case, row, forms, choices)
+                              for row in rows if row.state == "active"}
     return context
+
+
+def _change_forms(case: Case, row: CostEntry, forms: dict, choices: dict) -> dict:
+    """The correction form (filled with the entry's values) and the void form of one entry,
+    each as posted when it was just refused for this entry."""
+    def posted(key):
+        form = forms.get(key)
+        return form if getattr(form, "cost_id", None) == row.id else None
+
+    values = {"category": row.category, "amount": row.amount, "currency": row.currency,
+              "department": row.responsible_department_id, "note": row.note}
+    return {"correct": fields.view(CostCorrectForm, f"cost-correct-{row.id}", values, choices,
+                                   bound=posted("cost_correct"), locale=case.locale),
+            "void": fields.view(CostVoidForm, f"cost-void-{row.id}", None, None,
+                                bound=posted("cost_void"), locale=case.locale),
+            "open": bool(posted("cost_correct") or posted("cost_void"))}
 
 
 def _department_choices(form) -> None:
