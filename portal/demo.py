@@ -259,6 +259,9 @@ def _seed_complaints(tenant, departments, staff, contacts, products, complaint_c
     from .suppliers import demo as supplier_demo  # suppliers and their requests (issue 12)
 
     supplier_demo.seed(tenant, staff)
+    from .complaints import cost_demo  # costs corrected and voided (issue 12)
+
+    cost_demo.seed(staff)
 
 
 def _seed_integrations() -> None:
