@@ -35,7 +35,8 @@ def context(case: Case, forms: dict) -> dict:
     departments = case.ref["department_names"]
     context = {"costs": rows, "sheet": costs.summarize(rows, departments),
                "labels": COST_LABELS, "states": COST_STATE_LABELS, "departments": departments,
-               "staff_names": case.ref["staff_names"], "form": None, "changes": {}}
+               "staff_names": case.ref["staff_names"], "form": None, "changes": {},
+               "numbers": cost_sheet.numbers(rows)}
     choices = {"department": blank(case.ref["departments"])[1:]}
     if case.may("cost"):
         context["form"] = case.form(

@@ -28,7 +28,7 @@ def seed(staff: dict) -> Complaint | None:
                         department_id=department, note=note)
 
     add("onsite", "2400.00", departments.get("after_sales"), "两人两天现场服务 Two engineers, two days")
-    freight = add("freight", "860.00", departments.get("logistics"), "顺丰往返 Courier both ways")
+    add("freight", "860.00", departments.get("logistics"), "顺丰往返 Courier both ways")
     rework = add("rework", "1350.00", responsible, "主轴返修工时 Spindle rework hours")
     add("replacement", "6200.00", responsible, "更换主轴轴承组件 Bearing set replaced")
     duplicate = add("freight", "860.00", departments.get("logistics"), "顺丰往返 Courier both ways")
@@ -37,6 +37,6 @@ def seed(staff: dict) -> Complaint | None:
                  category="rework", amount=Decimal("1530.00"), department_id=responsible,
                  note="主轴返修工时 Spindle rework hours")
     void_cost(complaint, duplicate, finance,
-              reason=f"与 #{freight.id} 重复录入。 Entered twice, same as #{freight.id}.")
+              reason="与第 2 条运费重复录入。 Entered twice, same as the freight in line 2.")
     db.session.flush()
     return complaint

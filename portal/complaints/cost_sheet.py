@@ -31,6 +31,12 @@ def _charged_to(rows, departments: dict, suppliers: dict) -> dict:
     return {key: dict(value) for key, value in table.items()}
 
 
+def numbers(rows) -> dict[int, int]:
+    """Entry id -> its number on the complaint (1, 2, …), as the panel and the sheet show
+    them and a correction refers to them."""
+    return {row.id: n for n, row in enumerate(rows, start=1)}
+
+
 def context(complaint) -> dict:
     from ..suppliers.requests import supplier_costs
 
@@ -47,6 +53,7 @@ def context(complaint) -> dict:
     return {
         "tenant": current_tenant, "doc_number": complaint.number, "complaint": complaint,
         "company": complaint.company, "costs": rows, "suppliers": suppliers,
+        "numbers": numbers(rows),
         "charged": _charged_to(rows, departments, suppliers), "totals": dict(totals),
         "categories": categories, "cost_labels": bilingual_labels(v.COST_LABELS),
         "states": bilingual_labels(v.COST_STATE_LABELS), "departments": departments,
