@@ -14,28 +14,29 @@ from sqlalchemy import select
 from ..complaints import vocabulary as v
 from ..extensions import db
 from ..models import StaffUser, SupplierRequest
-from ..printing import bilingual, bilingual_labels, render_pdf, signoff
+from ..printing import bilingual, bilingual_labels, render_pdf, signer_roles, signoff
 from .requests import ASK_LABELS
 
 
 class _Signed:
     """A sign-off read from the request's own columns (it has no timeline of its own)."""
 
-    def __init__(self, name: str | None, at):
-        self.actor, self.actor_name, self.created_at = None, name or "—", at
+    def __init__(self, name: str | None, at, staff_id: int | None = None):
+        self.actor = f"staff:{staff_id}" if staff_id else None
+        self.actor_name, self.created_at = name or "—", at
 
 
 def _signoffs(scar: SupplierRequest, staff: dict) -> list[dict]:
-    rows = [signoff(v.SIGNOFF_LABELS["issued"], _Signed(staff.get(scar.opened_by_id),
-                                                        scar.created_at))]
+    issued = _Signed(staff.get(scar.opened_by_id), scar.created_at, scar.opened_by_id)
     answered = _Signed(f"{scar.answered_by or '—'} · {scar.supplier.name}", scar.answered_at) \
         if scar.answered_at else None
-    rows.append(signoff(v.SIGNOFF_LABELS["supplier"], answered))
-    decided = _Signed(staff.get(scar.decided_by_id), scar.decided_at) \
+    decided = _Signed(staff.get(scar.decided_by_id), scar.decided_at, scar.decided_by_id) \
         if scar.decided_at else None
-    rows.append(signoff(v.SIGNOFF_LABELS["decided"], decided))
-    rows.append(signoff(v.SIGNOFF_LABELS["approved"]))
-    return rows
+    roles = signer_roles([issued, decided])
+    return [signoff(v.SIGNOFF_LABELS["issued"], issued, roles=roles),
+            signoff(v.SIGNOFF_LABELS["supplier"], answered),
+            signoff(v.SIGNOFF_LABELS["decided"], decided, roles=roles),
+            signoff(v.SIGNOFF_LABELS["approved"])]
 
 
 def context(scar: SupplierRequest, tenant) -> dict:

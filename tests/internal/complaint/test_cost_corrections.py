@@ -137,3 +137,26 @@ def test_a_cost_of_another_complaint_is_404(shop, as_role, make_complaint, db):
     response = as_role("finance").post(f"/complaints/{cid}/costs/{other_cost}/void",
                                        {"reason": "x"}, page=f"/complaints/{cid}")
     assert response.status_code == 404
+
+
+def test_a_corrected_charge_back_stays_the_suppliers(app, shop, make_complaint, db):
+    from datetime import date
+
+    from portal.models import SupplierCharge, utcnow
+    from portal.suppliers import scorecard
+    from tests.internal.test_printouts import _scar
+
+    scar_id, _, _ = _scar(app, db, shop, make_complaint)  # six charges 800…805, the first voided
+    with activate(shop.tenant):
+        charge = db.session.scalars(select(SupplierCharge).where(
+            SupplierCharge.request_id == scar_id).order_by(SupplierCharge.id)).all()[1]
+        entry = db.session.get(CostEntry, charge.cost_entry_id)
+        new = costs.correct_cost(db.session.get(Complaint, entry.complaint_id), entry,
+                                 shop.staff["finance"], reason="credit note amount",
+                                 category="replacement", amount=Decimal("700.00"))
+        assert db.session.scalar(select(SupplierCharge.supplier_id).where(
+            SupplierCharge.cost_entry_id == new.id)) == charge.supplier_id
+        today = utcnow().date()
+        score = scorecard.scores(date(today.year, 1, 1), today)[0]
+        assert score.charged == {"CNY": Decimal("700.00") + sum(
+            Decimal(800 + i) for i in range(2, 6))}
