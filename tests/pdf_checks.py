@@ -54,6 +54,11 @@ class Page:
     image: Path | None = None
 
 
+    def __contains__(self, fragment: str) -> bool:
+        """``fragment in page``, however the reader broke its lines."""
+        return _squash(fragment) in _squash(self.text)
+
+
 @dataclass
 class PdfDoc:
     pages: list[Page]
