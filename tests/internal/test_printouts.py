@@ -33,7 +33,8 @@ def _costly_case(db, shop, make_complaint, entries: int = 28):
         costs.void_cost(complaint, rows[1], finance, reason="重复录入 booked twice")
         costs.correct_cost(complaint, rows[2], finance, reason="发票金额 invoice amount",
                            category="freight", amount=Decimal("50.00"),
-                           department_id=shop.dept_ids["logistics"], note="N99-START fixed N99-END")
+                           department_id=shop.dept_ids["logistics"],
+                           note="N99-START <img src=file:///etc/passwd> N99-END")
         db.session.flush()
         total = sum((r.amount for r in db.session.scalars(select(CostEntry).where(
             CostEntry.complaint_id == complaint.id, CostEntry.state == "active"))), Decimal(0))
@@ -59,6 +60,7 @@ def test_cost_transfer_sheet_prints_whole_rows_and_valid_totals(shop, as_role, m
     assert "Voided" in doc and "重复录入 booked twice" in doc
     assert "Corrected" in doc and "发票金额 invoice amount" in doc
     assert "On-site service" in doc and "onsite" not in doc
+    assert "<img src=file:///etc/passwd>" in doc  # typed markup prints as text
     assert doc.pages[-1].text.count("Date 日期") == 4  # the sign-off boxes
     assert "Finance" in doc.pages[-1].text
 

@@ -70,3 +70,19 @@ def test_a_short_sheet_is_one_page(shop, as_role, make_complaint, db):
     doc.assert_inside_pages()
     doc.assert_once("短问题")
     doc.assert_on_every_page(number)
+
+
+def test_the_logo_is_on_every_page(shop, as_role, make_complaint, db):
+    import io
+
+    from pypdf import PdfReader
+
+    from tests.internal.test_branding_outputs import _give_logo
+
+    cid, _ = _long_case(db, shop, make_complaint)
+    with activate(shop.tenant):
+        _give_logo(db, shop.tenant)
+    data = as_role("quality").get(f"/complaints/{cid}/improvement-sheet.pdf").data
+    pages = PdfReader(io.BytesIO(data)).pages
+    assert len(pages) >= 3 and all(len(page.images) == 1 for page in pages)
+    read_pdf(data).assert_inside_pages()
