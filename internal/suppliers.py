@@ -15,7 +15,7 @@ from sqlalchemy import select
 from portal import uow
 from portal.accounts.forms import ConfirmForm
 from portal.complaints.permissions import Refused
-from portal.complaints.vocabulary import COST_LABELS
+from portal.complaints.vocabulary import COST_LABELS, COST_STATE_LABELS
 from portal.extensions import db
 from portal.models import (
     SUPPLIER_REQUEST_STATES,
@@ -122,7 +122,7 @@ def _detail(scar, status=HTTPStatus.OK, **forms):
                   states=scars.STATE_LABELS, asks=scars.ASK_LABELS,
                   link_state=scars.link_state(scar), action_form=ConfirmForm(),
                   may_act=current_user.has_role(*scars.OPEN_ROLES),
-                  category_labels=COST_LABELS, **forms)
+                  category_labels=COST_LABELS, cost_states=COST_STATE_LABELS, **forms)
 
 
 @blueprint.get("/suppliers/requests/<int:scar_id>")

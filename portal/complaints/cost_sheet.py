@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
@@ -57,7 +56,7 @@ def context(complaint) -> dict:
         "charged": _charged_to(rows, departments, suppliers), "totals": dict(totals),
         "categories": categories, "cost_labels": bilingual_labels(v.COST_LABELS),
         "states": bilingual_labels(v.COST_STATE_LABELS), "departments": departments,
-        "staff_names": staff, "printed_by": getattr(current_user, "name", None),
+        "staff_names": staff,
         "signoffs": [signoff(v.SIGNOFF_LABELS[k])
                      for k in ("prepared", "department", "finance", "approved")],
     }

@@ -126,3 +126,6 @@ def test_supplier_request_pdf_roles(app, shop, as_role, make_complaint, db):
     assert as_role("logistics").get(f"/suppliers/requests/{scar_id}.pdf").status_code == 403
     assert as_role("finance").get(f"/suppliers/requests/{scar_id}.pdf").status_code == 200
     assert as_role("quality").get(f"/suppliers/requests/{scar_id + 999}.pdf").status_code == 404
+    page = as_role("quality").get(f"/suppliers/requests/{scar_id}").get_data(as_text=True)
+    assert "<del>800.00 CNY</del>" in page and "Voided" in page  # the page marks it too
+    assert f"/suppliers/requests/{scar_id}.pdf" in page
