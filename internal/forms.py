@@ -256,6 +256,16 @@ class CostForm(FlaskForm):
     note = text(_l("Note"), required=False, max_length=2000)
 
 
+class CostCorrectForm(CostForm):
+    """A cost entry's corrected values (a new entry replaces it) and why."""
+
+    reason = text(_l("Reason for the correction"), max_length=2000)
+
+
+class CostVoidForm(FlaskForm):
+    reason = text(_l("Reason for voiding"), max_length=2000)
+
+
 class EightDStartForm(FlaskForm):
     requested_by_customer = BooleanField(_l("The customer asked for an 8D report"))
 

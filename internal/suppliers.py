@@ -15,7 +15,7 @@ from sqlalchemy import select
 from portal import uow
 from portal.accounts.forms import ConfirmForm
 from portal.complaints.permissions import Refused
-from portal.complaints.vocabulary import COST_LABELS
+from portal.complaints.vocabulary import COST_LABELS, COST_STATE_LABELS
 from portal.extensions import db
 from portal.models import (
     SUPPLIER_REQUEST_STATES,
@@ -25,6 +25,7 @@ from portal.models import (
     SupplierRequest,
 )
 from portal.storage import attachment_response
+from portal.suppliers import printout
 from portal.suppliers import requests as scars
 from portal.suppliers.warranty import STATUS_LABELS as WARRANTY_LABELS
 from portal.suppliers.warranty import serial_status
@@ -32,6 +33,7 @@ from portal.tenancy import current_tenant
 from portal.web import render
 
 from . import blueprint
+from .complaint.exports import pdf_response
 from .supplier_forms import ChargeForm, DecisionForm, DeliveryForm, RequestForm
 
 
@@ -120,7 +122,7 @@ def _detail(scar, status=HTTPStatus.OK, **forms):
                   states=scars.STATE_LABELS, asks=scars.ASK_LABELS,
                   link_state=scars.link_state(scar), action_form=ConfirmForm(),
                   may_act=current_user.has_role(*scars.OPEN_ROLES),
-                  category_labels=COST_LABELS, **forms)
+                  category_labels=COST_LABELS, cost_states=COST_STATE_LABELS, **forms)
 
 
 @blueprint.get("/suppliers/requests/<int:scar_id>")
@@ -193,6 +195,14 @@ def supplier_request_charge(scar_id: int):
                                                amount=f.amount.data, currency=f.currency.data,
                                                note=f.note.data),
                 _("The cost is charged to the supplier."), "charge_form")
+
+
+@blueprint.get("/suppliers/requests/<int:scar_id>.pdf")
+def supplier_request_pdf(scar_id: int):
+    """The request as a printed form to file (portal.suppliers.printout)."""
+    _may(scars.VIEW_ROLES)
+    scar = db.get_or_404(SupplierRequest, scar_id)
+    return pdf_response(printout.pdf(scar, current_tenant), f"{scar.number}.pdf")
 
 
 @blueprint.get("/suppliers/requests/<int:scar_id>/evidence/<int:evidence_id>")

@@ -262,6 +262,9 @@ def _seed_complaints(tenant, departments, staff, contacts, products, complaint_c
     from .returns import demo as returns_demo  # a returned spindle appraised (issue 12)
 
     returns_demo.seed(tenant, staff)
+    from .complaints import cost_demo  # costs corrected and voided (issue 12)
+
+    cost_demo.seed(staff)
 
 
 def _seed_integrations() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask import abort, make_response
 
+from portal.complaints import improvement_sheet
 from portal.complaints.exports import eight_d_pdf as build_eight_d
-from portal.complaints.exports import improvement_sheet_pdf as build_sheet
 from portal.complaints.exports import pdf_context
+from portal.tenancy import current_tenant
 
 from .. import blueprint
 from ..forms import CAUSE_LABELS, DEMAND_LABELS, SEVERITY_LABELS
@@ -16,7 +17,7 @@ from .base import load
 LABELS = {"severities": SEVERITY_LABELS, "causes": CAUSE_LABELS, "demand_labels": DEMAND_LABELS}
 
 
-def _pdf_response(data: bytes, filename: str):
+def pdf_response(data: bytes, filename: str):
     response = make_response(data)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -30,11 +31,11 @@ def eight_d_pdf(complaint_id: int):
     context = pdf_context(complaint, LABELS)
     if context["report"] is None:
         abort(404)
-    return _pdf_response(build_eight_d(context), f"8D-{complaint.number}.pdf")
+    return pdf_response(build_eight_d(context), f"8D-{complaint.number}.pdf")
 
 
 @blueprint.get("/complaints/<int:complaint_id>/improvement-sheet.pdf")
 def improvement_pdf(complaint_id: int):
     complaint = load(complaint_id)
-    return _pdf_response(build_sheet(pdf_context(complaint, LABELS)),
-                         f"sheet-{complaint.number}.pdf")
+    return pdf_response(improvement_sheet.pdf(complaint, current_tenant),
+                        f"sheet-{complaint.number}.pdf")

@@ -8,8 +8,12 @@ from __future__ import annotations
 from flask import flash, make_response
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from portal.complaints import casework, vocabulary, workflow
+from portal.extensions import db
+from portal.models import SupplierRequest
+from portal.suppliers import requests as scars
 from portal.web import is_htmx
 
 from .. import blueprint
@@ -34,7 +38,16 @@ def context(case: Case, forms: dict) -> dict:
         "message": posted.message.data if posted is not None else "",
         "has_report": case.has_report,
         "cost_sheet": case.may("cost_sheet"),
+        "supplier_requests": _supplier_requests(case),
     }
+
+
+def _supplier_requests(case: Case) -> list[tuple[int, str]]:
+    """The complaint's supplier corrective action requests, for their PDFs' links."""
+    if not case.user.has_role(*scars.VIEW_ROLES):
+        return []
+    return db.session.execute(select(SupplierRequest.id, SupplierRequest.number).where(
+        SupplierRequest.complaint_id == case.complaint.id).order_by(SupplierRequest.id)).all()
 
 
 @blueprint.post("/complaints/<int:complaint_id>/transition/<name>")

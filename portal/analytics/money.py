@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import Float, cast, func, select
 
+from ..complaints.costs import ACTIVE
 from ..extensions import db
 from ..models import Action, Complaint, CostEntry, Survey
 from .pareto import slicing_filters
@@ -23,7 +24,7 @@ MODULES = ("overall", "service", "quality")
 
 def _cost_where(s: Slice) -> list:
     where = [CostEntry.created_at >= s.since, CostEntry.created_at < s.before,
-             CostEntry.currency == CURRENCY]
+             CostEntry.currency == CURRENCY, ACTIVE]
     filters = slicing_filters(s)
     if filters:
         where.append(CostEntry.complaint_id.in_(select(Complaint.id).where(*filters)))

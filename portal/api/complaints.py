@@ -312,7 +312,8 @@ def _cost(e: CostEntry) -> dict:
     return {"id": e.id, "category": e.category, "amount": f"{e.amount:.2f}",
             "currency": e.currency,
             "department_id": e.responsible_department_id, "note": e.note,
-            "created_at": e.created_at}
+            "created_at": e.created_at, "state": e.state or "active",
+            "replaced_by_id": e.replaced_by_id, "state_reason": e.state_reason}
 
 
 @blueprint.route("/complaints/<string:number>/costs", methods=["POST"])

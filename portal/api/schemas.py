@@ -196,6 +196,12 @@ class CostSchema(ma.Schema):
     department_id = fields.Integer(allow_none=True)
     note = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
+    state = fields.String(required=True, metadata={
+        "enum": ["active", "corrected", "voided"],
+        "description": "Only active entries count in totals; a corrected one names the entry "
+                       "that replaced it in replaced_by_id."})
+    replaced_by_id = fields.Integer(allow_none=True)
+    state_reason = fields.String(allow_none=True)
 
 
 class CostListSchema(ma.Schema):

@@ -47,12 +47,6 @@ def eight_d_pdf(context: dict) -> bytes:
     return _pdf(render_template("pdf/eight_d.html", **context))
 
 
-def improvement_sheet_pdf(context: dict) -> bytes:
-    """The feedback analysis and improvement sheet (问题反馈分析改善表) as PDF, from
-    ``pdf_context()``."""
-    return _pdf(render_template("pdf/improvement_sheet.html", **context))
-
-
 QUEUE_COLUMNS = ("Number 编号", "Received 接收时间", "Title 标题", "Customer 客户",
                  "Product 型号", "Status 状态", "Severity 级别", "Class 类别",
                  "Department 责任部门", "Owner 负责人", "Defective units 不良数量")

@@ -122,6 +122,21 @@ COST_CATEGORIES = ("replacement", "freight", "rework", "scrap", "claim", "onsite
 COST_LABELS = {"replacement": _l("Replacement"), "freight": _l("Freight"),
                "rework": _l("Rework"), "scrap": _l("Scrap"), "claim": _l("Claim"),
                "onsite": _l("On-site service"), "other": _l("Other")}
+# A cost entry stays on record when it is corrected (replaced by a new entry) or voided; only
+# active entries count in totals.
+COST_STATES = ("active", "corrected", "voided")
+COST_STATE_LABELS = {"active": _l("Valid"), "corrected": _l("Corrected"), "voided": _l("Voided")}
+
+# The sign-off cells of the printed forms (pdf/_macros.html's signoffs): each filled from the
+# record that signs it (a timeline event, a decision), else an empty box to sign by hand.
+SIGNOFF_LABELS = {
+    "accepted": _l("Accepted as a quality case"), "root_cause": _l("Root cause"),
+    "effective": _l("Effectiveness verified"), "answered": _l("Answer to the customer"),
+    "closed": _l("Closed"), "prepared": _l("Prepared"),
+    "department": _l("Responsible department"), "finance": _l("Finance"),
+    "approved": _l("Approved"), "issued": _l("Issued"), "supplier": _l("Supplier's answer"),
+    "decided": _l("Quality's decision"),
+}
 
 # --- escalation reports ---------------------------------------------------------------------
 
@@ -209,6 +224,8 @@ EVENT_LABELS = {
     "request.received": _l("Returned goods received"),
     "request.paid": _l("Claim paid"),
     "cost.added": _l("Cost recorded"),
+    "cost.corrected": _l("Cost corrected"),
+    "cost.voided": _l("Cost voided"),
     "eight_d.started": _l("8D report started"),
     "eight_d.section": _l("8D section written"),
     "eight_d.summary": _l("8D summary for the customer"),

@@ -146,6 +146,15 @@ class CostEntry(TenantScoped, db.Model):
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Corrected (replaced by another entry) or voided, with who, when and why: the row stays,
+    # only "active" entries count in any total (COST_STATES in the vocabulary).
+    state: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
+    replaced_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cost_entries.id", ondelete="SET NULL"))
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    state_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"))
+    state_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EscalationReport(TenantScoped, Timestamped, db.Model):

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from ..complaints.costs import ACTIVE
 from ..extensions import db
 from ..models import CostEntry, Supplier, SupplierCharge, SupplierRequest, utcnow
 from ..spreadsheets import neutralise
@@ -69,7 +70,7 @@ def scores(start: date, end: date, supplier_id: int | None = None) -> list[Score
         select(SupplierCharge.supplier_id, CostEntry.currency, CostEntry.amount)
         .join(CostEntry, CostEntry.id == SupplierCharge.cost_entry_id)
         .join(SupplierRequest, SupplierRequest.id == SupplierCharge.request_id)
-        .where(SupplierRequest.created_at >= low, SupplierRequest.created_at < high))
+        .where(SupplierRequest.created_at >= low, SupplierRequest.created_at < high, ACTIVE))
     for sid, currency, amount in charges:
         if sid in result:
             result[sid].charged[currency] += amount

@@ -107,7 +107,7 @@ def test_roles_of_the_acting_user_bound_the_token(setup, make_staff, make_token)
     assert cost.status_code == 201, cost.get_data(as_text=True)
     assert cost.get_json()["amount"] == "120.50"
     costs = api.get(f"/complaints/{number}/costs").get_json()["items"]
-    assert [(c["category"], c["amount"]) for c in costs] == [("freight", "120.50")]
+    assert [(c["category"], c["amount"], c["state"]) for c in costs] == [("freight", "120.50", "active")]
 
 
 def test_filing_is_validated_like_the_web_form(setup):

@@ -142,6 +142,10 @@ def test_demo_has_complaints_in_every_state(tmp_path):
             "SELECT email FROM staff_users WHERE tenant_id=?", (slug_id,))}
         companies = conn.execute("SELECT count(*) FROM customer_companies WHERE tenant_id=?",
                                  (slug_id,)).fetchone()[0]
+        # a corrected and a voided cost entry (portal/complaints/cost_demo.py)
+        cost_states = {row[0] for row in conn.execute(
+            "SELECT state FROM cost_entries WHERE tenant_id=?", (slug_id,))}
+    assert {"active", "corrected", "voided"} <= cost_states
     assert states == set(STATES)
     assert count == 40
     assert history >= 12

@@ -43,6 +43,7 @@ def test_every_role_in_the_tables_is_a_known_role():
     (vocabulary.REQUEST_STATES, vocabulary.REQUEST_STATE_LABELS),
     (vocabulary.ROLES, vocabulary.ROLE_LABELS),
     (vocabulary.COST_CATEGORIES, vocabulary.COST_LABELS),
+    (vocabulary.COST_STATES, vocabulary.COST_STATE_LABELS),
     (vocabulary.REPORT_KINDS, vocabulary.REPORT_KIND_LABELS),
     (vocabulary.REPORT_STATES, vocabulary.REPORT_STATE_LABELS),
 ])

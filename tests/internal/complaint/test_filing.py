@@ -57,4 +57,4 @@ def test_filing_needs_the_role(shop, as_role):
     assert as_role("logistics").get("/complaints/new?production=1").status_code == 403
     assert as_role("after_sales").get("/complaints/new").status_code == 200
     assert as_role("responder").get("/complaints/new?production=1").status_code == 200
-    assert as_role("finance").get("/complaints/1/cost-transfer").status_code in (403, 404)
+    assert as_role("finance").get("/complaints/1/cost-transfer.pdf").status_code in (403, 404)

@@ -16,6 +16,7 @@ from portal.models import (
     TimelineEvent,
 )
 from portal.tenancy import activate
+from tests.pdf_checks import read_pdf
 
 
 def page(staff, complaint):
@@ -125,5 +126,5 @@ def test_whole_loop_from_received_to_closed(shop, as_role, make_complaint, db):
     assert evidence[0]["name"] == "instruction.pdf"
     html = quality.get(p).get_data(as_text=True)
     assert "Bearing replaced" in html
-    sheet = finance.get(f"{p}/cost-transfer")
-    assert sheet.status_code == 200 and "120.50" in sheet.get_data(as_text=True)
+    sheet = finance.get(f"{p}/cost-transfer.pdf")
+    assert sheet.status_code == 200 and "120.50" in read_pdf(sheet.data).text

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.complaints import requests as service_requests
-from portal.models import Action, ServiceRequest
+from portal.models import Action, CostEntry, ServiceRequest
 from portal.tenancy import activate
 from tests.internal.conftest import advance
 
@@ -116,13 +116,14 @@ def test_only_the_actions_the_workflow_allows_are_shown(shop, as_role, make_comp
 
 # -- another tenant's ids are 404 ------------------------------------------------------------
 
-GETS = ["", "/8d.pdf", "/improvement-sheet.pdf", "/cost-transfer", "/photos/1/thumb",
+GETS = ["", "/8d.pdf", "/improvement-sheet.pdf", "/cost-transfer.pdf", "/photos/1/thumb",
         "/evidence/ACTION/0"]
 POSTS = ["/transition/start_verification", "/checklist", "/visit", "/classify", "/failure-modes",
          "/problem/link", "/problem/new", "/actions/containment", "/actions/corrective",
          "/actions/ACTION/done", "/root-cause", "/effectiveness", "/answer", "/requests",
          "/requests/REQUEST/decide", "/requests/REQUEST/ship", "/requests/REQUEST/finish",
-         "/costs", "/8d", "/8d/sections", "/8d/summary"]
+         "/costs", "/costs/COST/correct", "/costs/COST/void", "/8d", "/8d/sections",
+         "/8d/summary"]
 
 
 @pytest.fixture
@@ -134,13 +135,16 @@ def foreign(db, make_tenant, make_staff, make_complaint):
         action = Action(complaint_id=complaint.id, kind="containment", title="x",
                         evidence=[{"key": f"t/{other.id}/evidence/x", "name": "x"}])
         request = ServiceRequest(complaint_id=complaint.id, kind="replacement", quantity=1)
-        db.session.add_all([action, request])
+        cost = CostEntry(complaint_id=complaint.id, category="freight", amount=10)
+        db.session.add_all([action, request, cost])
         db.session.flush()
-        return {"complaint": complaint.id, "action": action.id, "request": request.id, "staff": staff}
+        return {"complaint": complaint.id, "action": action.id, "request": request.id,
+                "cost": cost.id, "staff": staff}
 
 
 def _fill(path, ids):
-    return path.replace("ACTION", str(ids["action"])).replace("REQUEST", str(ids["request"]))
+    return path.replace("ACTION", str(ids["action"])).replace("REQUEST", str(ids["request"])) \
+        .replace("COST", str(ids["cost"]))
 
 
 @pytest.mark.parametrize("path", GETS)
