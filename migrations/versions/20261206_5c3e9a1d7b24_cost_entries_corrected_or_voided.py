@@ -1,7 +1,7 @@
 """cost entries corrected or voided: a state (active, corrected, voided), the entry that replaced a corrected one, and who, when and why
 
 Revision ID: 5c3e9a1d7b24
-Revises: e7d1d136b726
+Revises: 3c8e5a1f9b27
 Create Date: 2026-12-06 06:44:31.030128
 
 """
@@ -13,7 +13,7 @@ import portal.models.base
 
 # revision identifiers, used by Alembic.
 revision = '5c3e9a1d7b24'
-down_revision = 'e7d1d136b726'
+down_revision = '3c8e5a1f9b27'
 branch_labels = None
 depends_on = None
 
