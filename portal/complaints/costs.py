@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
-from ..models import COST_CATEGORIES, Complaint, CostEntry, Department, utcnow
+from ..models import COST_CATEGORIES, Complaint, CostEntry, Department, ServiceRequest, utcnow
 from .permissions import Refused, require
 from .timeline import record
 
@@ -25,15 +27,25 @@ def add_cost(complaint: Complaint, actor, *, category: str, amount: Decimal,
         raise Refused("invalid", _l("Choose a value from the list."))
     entry = CostEntry(complaint_id=complaint.id, category=category, amount=amount,
                       currency=currency, responsible_department_id=department_id,
-                      note=(note or "").strip() or None, created_by_id=actor.id)
+                      note=(note or "").strip() or None, created_by_id=actor.id,
+                      chargeable=_chargeable(complaint, category))
     db.session.add(entry)
     db.session.flush()
     record(complaint, actor, "cost.added", message=entry.note,
            data={"cost_id": entry.id, "category": category, "amount": str(amount),
-                 "currency": currency, "department_id": department_id})
+                 "currency": currency, "department_id": department_id,
+                 "chargeable": entry.chargeable})
     complaint.updated_at = utcnow()
     db.session.flush()
     return entry
+
+
+def _chargeable(complaint: Complaint, category: str) -> bool:
+    """A cost of the kind of a chargeable request (replacement, on-site service) of the
+    complaint is carried as chargeable to the customer."""
+    return db.session.scalar(select(ServiceRequest.id).where(
+        ServiceRequest.complaint_id == complaint.id, ServiceRequest.kind == category,
+        ServiceRequest.chargeable.is_(True)).limit(1)) is not None
 
 
 def summarize(entries: list[CostEntry], department_names: dict[int, str]) -> dict:

@@ -97,6 +97,19 @@ REQUEST_STATE_LABELS = {
     "received": _l("Received"), "paid": _l("Paid"),
 }
 APPROVAL_DECISIONS = ("approved", "refused")
+# Asked for out of warranty, these are billed to the customer (the request says so).
+CHARGEABLE_KINDS = ("replacement", "onsite")
+CHARGEABLE_LABEL = _l("Chargeable (out of warranty)")
+
+# --- warranty ---------------------------------------------------------------------------------
+
+WARRANTY_STATUSES = ("in_warranty", "expired", "unknown")
+WARRANTY_LABELS = {"in_warranty": _l("In warranty"), "expired": _l("Warranty expired"),
+                   "unknown": _l("Warranty unknown")}
+# What a product model's warranty term counts from.
+WARRANTY_BASES = ("shipment", "installation")
+WARRANTY_BASIS_LABELS = {"shipment": _l("From shipment"),
+                         "installation": _l("From installation")}
 
 # Staff roles (a user holds one or more; an approval chain names roles). Who may do what is
 # permissions.py's; these are the words.

@@ -67,6 +67,7 @@ from .suppliers import (
     Supplier,
     SupplierCharge,
     SupplierContact,
+    SupplierDelivery,
     SupplierEvidence,
     SupplierRequest,
 )
