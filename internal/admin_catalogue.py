@@ -18,6 +18,7 @@ from portal.complaints import serials as serial_rules
 from portal.extensions import db
 from portal.models import CustomerCompany, ImportRun, ProductModel, Shipment
 from portal.queueing import enqueue
+from portal.suppliers import warranty
 from portal.tenancy import current_tenant
 from portal.web import render
 
@@ -45,8 +46,14 @@ def _save_product(product: ProductModel, form: ProductForm) -> bool:
     product.specification = (form.specification.data or "").strip() or None
     product.product_line = (form.product_line.data or "").strip() or None
     product.serial_pattern = (form.serial_pattern.data or "").strip() or None
+    changed = (product.warranty_months, product.warranty_basis) != \
+        (form.warranty_months.data, form.warranty_basis.data)
     product.warranty_months = form.warranty_months.data
+    product.warranty_basis = form.warranty_basis.data
     product.active = form.active.data
+    if changed and product.id is not None:
+        db.session.flush()
+        warranty.refresh_for_models([product.id])
     return True
 
 
@@ -112,6 +119,9 @@ def _check_shipment(form: ShipmentForm) -> dict | None:
         form.serials.errors.append(_("Serial number “%(value)s” does not match the "
                                      "model's format.", value=bad[0][:60]))
         ok = False
+    if form.installed_on.data and form.installed_on.data < form.shipped_on.data:
+        form.installed_on.errors.append(_("The installation cannot come before the shipment."))
+        ok = False
     lot = form.lot.data.strip()
     if db.session.scalar(select(Shipment.id).where(
             Shipment.product_model_id == form.product_model_id.data, Shipment.lot == lot)):
@@ -123,7 +133,7 @@ def _check_shipment(form: ShipmentForm) -> dict | None:
             "quantity": form.quantity.data, "shipped_on": form.shipped_on.data,
             "customer_company_id": form.customer_company_id.data or None,
             "serial_first": first or None, "serial_last": last or None,
-            "serials": listed or None}
+            "serials": listed or None, "installed_on": form.installed_on.data}
 
 
 @blueprint.route("/admin/shipments", methods=["GET", "POST"])
@@ -165,7 +175,7 @@ def admin_shipments_export(fmt: str):
 
 # -- imports -------------------------------------------------------------------------------
 
-@blueprint.get("/admin/import/<any(shipments, customers):kind>/template.<any(xlsx, csv):fmt>")
+@blueprint.get("/admin/import/<any(shipments, customers, suppliers, deliveries):kind>/template.<any(xlsx, csv):fmt>")
 def admin_import_template(kind: str, fmt: str):
     lang = request.args.get("lang") or str(get_locale())
     lang = "en" if lang.startswith("en") else "zh_CN"
@@ -175,7 +185,7 @@ def admin_import_template(kind: str, fmt: str):
         "Content-Disposition": f'attachment; filename="{kind}-template-{lang}.{fmt}"'})
 
 
-@blueprint.route("/admin/import/<any(shipments, customers):kind>", methods=["GET", "POST"])
+@blueprint.route("/admin/import/<any(shipments, customers, suppliers, deliveries):kind>", methods=["GET", "POST"])
 def admin_import(kind: str):
     form = ImportForm()
     if request.method == "POST" and form.validate_on_submit():

@@ -99,7 +99,6 @@ REQUEST_STATE_LABELS = {
 APPROVAL_DECISIONS = ("approved", "refused")
 # Asked for out of warranty, these are billed to the customer (the request says so).
 CHARGEABLE_KINDS = ("replacement", "onsite")
-CHARGEABLE_LABEL = _l("Chargeable (out of warranty)")
 
 # --- warranty ---------------------------------------------------------------------------------
 
@@ -181,6 +180,7 @@ EVENT_LABELS = {
     "request.received": _l("Returned goods received"),
     "request.paid": _l("Claim paid"),
     "cost.added": _l("Cost recorded"),
+    "serial.installed": _l("Installation date recorded"),
     "eight_d.started": _l("8D report started"),
     "eight_d.section": _l("8D section written"),
     "eight_d.summary": _l("8D summary for the customer"),

@@ -21,8 +21,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..complaints.permissions import Refused, require
+from ..complaints.timeline import record
 from ..complaints.vocabulary import WARRANTY_LABELS
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Complaint, ProductModel, SerialNumber, Shipment
 
 STATUS_LABELS = WARRANTY_LABELS  # the words are vocabulary.py's
@@ -74,11 +77,12 @@ def received_on(complaint: Complaint) -> date:
     return (created.astimezone(UTC) if created.tzinfo else created).date()
 
 
-def serial_warranty(serial: SerialNumber, on: date | None = None) -> Warranty:
+def serial_warranty(serial: SerialNumber, on: date | None = None,
+                    complaint: Complaint | None = None) -> Warranty:
     """A complaint's serial: its matched shipment (else the complaint's own model and
     shipment date), its own installation date (else the shipment's)."""
     shipment: Shipment | None = serial.shipment
-    complaint = serial.complaint
+    complaint = complaint or serial.complaint
     installed = serial.installed_on or (shipment.installed_on if shipment else None)
     on = on or received_on(complaint)
     if shipment is not None:
@@ -102,12 +106,20 @@ def combine(units: Iterable[Warranty]) -> Warranty:
     return max(units, key=lambda u: u.ends_on)
 
 
+def serial_warranties(complaint: Complaint, serials: list[SerialNumber]
+                      ) -> list[tuple[SerialNumber, Warranty]]:
+    """Each serial with its warranty, from what is loaded (the page reads the serials with
+    their shipments and models in one statement)."""
+    on = received_on(complaint)
+    return [(s, serial_warranty(s, on, complaint)) for s in serials]
+
+
 def complaint_warranty(complaint: Complaint, serials: list[SerialNumber] | None = None
                        ) -> Warranty:
     serials = complaint.serial_numbers if serials is None else serials
     on = received_on(complaint)
     if serials:
-        return combine(serial_warranty(s, on) for s in serials)
+        return combine(serial_warranty(s, on, complaint) for s in serials)
     return term(complaint.product_model, complaint.shipped_on, None, on)
 
 
@@ -116,6 +128,39 @@ def refresh(complaint: Complaint, serials: list[SerialNumber] | None = None) -> 
     found = complaint_warranty(complaint, serials)
     if (complaint.warranty_status, complaint.warranty_ends_on) != (found.status, found.ends_on):
         complaint.warranty_status, complaint.warranty_ends_on = found.status, found.ends_on
+    return found
+
+
+def on_submitted(complaint: Complaint) -> None:
+    """A new complaint's warranty: its serials' shipments and models read in one statement
+    (the serials' lazy loads then find them in the session)."""
+    ids = {s.shipment_id for s in complaint.serial_numbers if s.shipment_id}
+    if ids:
+        db.session.scalars(select(Shipment).where(Shipment.id.in_(ids))
+                           .options(joinedload(Shipment.product_model))).all()
+    refresh(complaint)
+
+
+def record_installation(complaint: Complaint, serial: SerialNumber, actor,
+                        installed_on: date | None) -> Warranty:
+    """Staff record (or clear, with None) the day a complaint's unit was installed; the
+    complaint's warranty follows. Refused: not allowed, a day in the future, or before the
+    unit was shipped. Flushes; the timeline says who, when, from what to what."""
+    require(actor, "installation", complaint)
+    if serial.complaint_id != complaint.id:
+        raise Refused("invalid", _l("Choose a value from the list."))
+    if installed_on is not None and installed_on > date.today():
+        raise Refused("installed_on", _l("The installation date lies in the future."))
+    shipped = serial.shipment.shipped_on if serial.shipment else complaint.shipped_on
+    if installed_on is not None and shipped is not None and installed_on < shipped:
+        raise Refused("installed_on", _l("The installation cannot come before the shipment "
+                                         "(%(day)s).", day=shipped.isoformat()))
+    before, serial.installed_on = serial.installed_on, installed_on
+    record(complaint, actor, "serial.installed", message=serial.value,
+           data={"serial": serial.value, "from": before.isoformat() if before else None,
+                 "to": installed_on.isoformat() if installed_on else None})
+    found = refresh(complaint)
+    db.session.flush()
     return found
 
 
@@ -131,7 +176,8 @@ def refresh_where(*clauses) -> int:
     while True:
         batch = db.session.scalars(select(Complaint).where(Complaint.id > after, *clauses)
                                    .options(*loads).order_by(Complaint.id)
-                                   .limit(REFRESH_CHUNK)).all()
+                                   .limit(REFRESH_CHUNK)
+                                   .execution_options(populate_existing=True)).all()
         if not batch:
             return changed
         for complaint in batch:
