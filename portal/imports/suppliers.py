@@ -160,11 +160,16 @@ def upsert_suppliers(rows: list[dict]) -> tuple[int, int]:
     contacts = {(c.supplier_id, c.email.lower()): c
                 for c in db.session.scalars(select(SupplierContact))}
     new = updated = 0
+    fresh: set[str] = set()  # created by this run: new, not also updated
+    touched: set[str] = set()
     for row in rows:
-        is_new = row["code"].lower() not in suppliers
+        key = row["code"].lower()
+        if key not in suppliers:
+            fresh.add(key)
         supplier, changed = _supplier_for(row, suppliers)
         db.session.flush()
-        new, updated = new + is_new, updated + (changed and not is_new)
+        if changed and key not in fresh:
+            touched.add(key)
         if not row["email"]:
             continue
         contact = contacts.get((supplier.id, row["email"]))
@@ -178,10 +183,10 @@ def upsert_suppliers(rows: list[dict]) -> tuple[int, int]:
                   "locale": row["contact_locale"] or contact.locale}
         if any(getattr(contact, k) != v for k, v in values.items()) and contact.id:
             updated += 1
-        for key, value in values.items():
-            setattr(contact, key, value)
+        for name, value in values.items():
+            setattr(contact, name, value)
     db.session.flush()
-    return new, updated
+    return new + len(fresh), updated + len(touched)
 
 
 # -- deliveries -----------------------------------------------------------------------------
