@@ -268,5 +268,5 @@ def test_the_customer_sees_a_chargeable_request_in_their_language(
     client = app.test_client()
     assert sign_in(client, shop.tenant, email, PASSWORD, staff=False).status_code == 303
     html = client.get(f"/t/{shop.slug}/complaints/{number}").get_data(as_text=True)
-    assert 'id="requests"' in html and "上门服务" in html
-    assert "有偿" in html and "2026年7月10日" in html
+    assert 'id="requests"' in html and "现场服务" in html and "有偿服务" in html
+    assert "您的产品保修期已于 2026年7月10日 结束" in html
