@@ -133,8 +133,12 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
                                       size_bytes=1)
         db.session.add(evidence)
         db.session.flush()
+        serial = m.SerialNumber(complaint_id=complaint.id, value="SN000001",
+                                shipment_id=shipment.id)
+        db.session.add(serial)
+        db.session.flush()
         ids.update(supplier_id=supplier.id, supplier_contact_id=supplier_contact.id,
-                   scar_id=scar.id, evidence_id=evidence.id)
+                   scar_id=scar.id, evidence_id=evidence.id, serial_id=serial.id)
         db.session.add(m.ImportRun(kind="shipments", filename="x.xlsx",
                                    upload_key=f"t/{tenant.id}/imports/x/upload.bin"))
         db.session.flush()
