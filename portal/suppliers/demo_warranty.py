@@ -106,13 +106,14 @@ def _requests(staff: dict) -> None:
 
 
 def _deliveries(rng) -> None:
-    """Every supplier delivers each item it supplies every month of the past year."""
+    """Every supplier delivers each item it supplies every month of the past year, and
+    early this month."""
     today = date.today()
     for supplier in db.session.scalars(select(Supplier)):
         for item in (supplier.part_numbers or []) + (supplier.product_codes or []):
-            for back in range(12, 0, -1):
+            for back in range(12, -1, -1):
                 month = (today.replace(day=1) - timedelta(days=30 * back)).replace(day=1)
-                day = month + timedelta(days=rng.randint(2, 25))
+                day = month + timedelta(days=rng.randint(0, 25) if back else 0)
                 if day > today:
                     continue
                 db.session.add(SupplierDelivery(

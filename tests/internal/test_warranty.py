@@ -270,3 +270,15 @@ def test_the_customer_sees_a_chargeable_request_in_their_language(
     html = client.get(f"/t/{shop.slug}/complaints/{number}").get_data(as_text=True)
     assert 'id="requests"' in html and "现场服务" in html and "有偿服务" in html
     assert "您的产品保修期已于 2026年7月10日 结束" in html
+
+
+def test_the_upgrade_command_recomputes_every_tenants_complaints(app, db, shop):
+    _term(db, shop, 12)
+    complaint = _file(db, shop)
+    with activate(shop.tenant):  # as a row written before the column existed
+        db.session.execute(Complaint.__table__.update().values(
+            warranty_status="unknown", warranty_ends_on=None))
+    result = app.test_cli_runner().invoke(args=["warranty-refresh"])
+    assert result.exit_code == 0, result.output
+    assert f"{shop.slug}: 1 complaints changed" in result.output
+    assert _status(db, shop, complaint.id) == ("in_warranty", date(2027, 1, 10))
