@@ -282,3 +282,56 @@ def test_the_upgrade_command_recomputes_every_tenants_complaints(app, db, shop):
     assert result.exit_code == 0, result.output
     assert f"{shop.slug}: 1 complaints changed" in result.output
     assert _status(db, shop, complaint.id) == ("in_warranty", date(2027, 1, 10))
+
+
+# -- installation dates on shipments ------------------------------------------------------------
+
+SHIPMENT_HEADER = ["Model code", "Lot", "Quantity", "Ship date", "Installation date"]
+
+
+def test_imported_installation_dates_start_the_warranty_and_a_rerun_keeps_them(db, shop):
+    from portal import imports
+
+    _term(db, shop, 24, basis="installation")
+    complaint = _file(db, shop)
+    assert _status(db, shop, complaint.id) == ("unknown", None)
+    with activate(shop.tenant):
+        models, customers = imports.catalogue_maps()
+
+        def check(header, rows):
+            return imports.validate_shipments(header, iter(rows), models=models,
+                                              customers=customers, default_pattern=None)
+
+        bad = check(SHIPMENT_HEADER, [(2, ["CL-3000", "2026-01", 200, "2026-01-10",
+                                           "2026-01-01"]),
+                                      (3, ["CL-3000", "2026-02", 200, "2026-02-10", "soon"])])
+        assert [p["code"] for p in bad.problems] == ["installed_before_shipped", "bad_date"]
+        good = check(SHIPMENT_HEADER, [(2, ["CL-3000", "2026-01", 200, "2026-01-10",
+                                            "2026-01-20"])])
+        imports.upsert_shipments(good.rows)
+    assert _status(db, shop, complaint.id) == ("in_warranty", date(2028, 1, 20))
+    with activate(shop.tenant):  # the ERP's file without the column: the date stays
+        again = check(SHIPMENT_HEADER[:4], [(2, ["CL-3000", "2026-01", 210, "2026-01-10"])])
+        imports.upsert_shipments(again.rows)
+        db.session.expire_all()
+        shipment = db.session.scalars(select(Shipment)).one()
+        assert (shipment.quantity, shipment.installed_on) == (210, date(2026, 1, 20))
+    assert _status(db, shop, complaint.id) == ("in_warranty", date(2028, 1, 20))
+
+
+def test_the_shipment_form_takes_an_installation_date(db, shop, as_role):
+    admin = as_role("admin")
+    data = {"product_model_id": str(shop.product_id), "lot": "2026-05", "quantity": "20",
+            "shipped_on": "2026-05-04", "customer_company_id": "0"}
+    early = admin.post("/admin/shipments", {**data, "installed_on": "2026-05-01"},
+                       page="/admin/shipments")
+    assert early.status_code == 422
+    html = early.get_data(as_text=True)
+    assert "The installation cannot come before the shipment." in html
+    assert 'value="2026-05-01"' in html  # what was typed stays
+    done = admin.post("/admin/shipments", {**data, "installed_on": "2026-05-09"},
+                      page="/admin/shipments")
+    assert done.status_code == 303
+    with activate(shop.tenant):
+        shipment = db.session.scalars(select(Shipment).where(Shipment.lot == "2026-05")).one()
+        assert shipment.installed_on == date(2026, 5, 9)
