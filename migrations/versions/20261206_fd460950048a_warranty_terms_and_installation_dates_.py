@@ -43,7 +43,7 @@ def upgrade():
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.add_column(sa.Column('warranty_status', sa.String(length=12), server_default='unknown', nullable=False))
         batch_op.add_column(sa.Column('warranty_ends_on', sa.Date(), nullable=True))
-        batch_op.create_index('ix_complaints_warranty', ['tenant_id', 'warranty_status', 'created_at'], unique=False)
+        batch_op.create_index('ix_complaints_warranty', ['tenant_id', 'warranty_status', 'created_at'], unique=False, postgresql_include=['status', 'id'])
 
     with op.batch_alter_table('cost_entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('chargeable', sa.Boolean(), server_default=sa.text('false'), nullable=False))

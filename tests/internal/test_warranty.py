@@ -204,7 +204,7 @@ def test_queue_filters_by_warranty_and_the_link_keeps_it(db, shop, as_role):
     with activate(shop.tenant):
         assert db.session.execute(text(
             "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_complaints_warranty'"
-        )).scalar_one().endswith("(tenant_id, warranty_status, created_at)")
+        )).scalar_one().endswith("(tenant_id, warranty_status, created_at) INCLUDE (status, id)")
 
 
 # -- chargeable requests ----------------------------------------------------------------------
