@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from portal import imports, uow
 from portal.accounts.forms import ConfirmForm
 from portal.complaints import serials as serial_rules
+from portal.complaints.vocabulary import IMPORT_STATE_LABELS
 from portal.extensions import db
 from portal.models import CustomerCompany, ImportRun, ProductModel, Shipment
 from portal.queueing import enqueue
@@ -202,7 +203,9 @@ def admin_import(kind: str):
             return redirect(url_for("internal.admin_import_run", run_id=run.id), code=303)
     runs = db.session.scalars(select(ImportRun).where(ImportRun.kind == kind)
                               .order_by(ImportRun.id.desc()).limit(10)).all()
-    return render("internal/admin/import.html", None, HTTPStatus(422 if request.method == "POST" else 200), kind=kind, form=form, runs=runs)
+    return render("internal/admin/import.html", None,
+                  HTTPStatus(422 if request.method == "POST" else 200), kind=kind, form=form,
+                  runs=runs, import_states=IMPORT_STATE_LABELS)
 
 
 def _run_context(run: ImportRun) -> dict:

@@ -100,6 +100,14 @@ APPROVAL_DECISIONS = ("approved", "refused")
 # Asked for out of warranty, these are billed to the customer (the request says so).
 CHARGEABLE_KINDS = ("replacement", "onsite")
 
+# --- spreadsheet imports (portal/imports/, models.IMPORT_STATES) ----------------------------
+
+IMPORT_STATE_LABELS = {
+    "uploaded": _l("Uploaded"), "validating": _l("Checking"),
+    "previewed": _l("Checked, not written yet"), "queued": _l("Waiting to be written"),
+    "importing": _l("Writing"), "done": _l("Written"), "failed": _l("Not written"),
+}
+
 # --- warranty ---------------------------------------------------------------------------------
 
 WARRANTY_STATUSES = ("in_warranty", "expired", "unknown")

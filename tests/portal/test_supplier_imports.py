@@ -93,6 +93,8 @@ def test_suppliers_import_from_the_admin_page_then_rerun(client, db, admin):
         "HY-12": ("Hydra Valves GmbH", "en", [], ["HV-80-PV"], []),
     }
     assert _suppliers(db, admin) == expected
+    history = client.get(f"/t/{admin.slug}/staff/admin/import/suppliers").get_data(as_text=True)
+    assert "· Written</span>" in history and "· done" not in history  # words, not codes
     assert "0 new, 0 updated" in _write(client, admin, ROWS)  # the same file again
     assert _suppliers(db, admin) == expected
     changed = [row[:] for row in ROWS]
