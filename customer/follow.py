@@ -19,6 +19,8 @@ from portal.complaints.vocabulary import (
     CUSTOMER_RETURN_STATE_LABELS,
     CUSTOMER_RETURN_VERDICT_LABELS,
     CUSTOMER_STATE_LABELS,
+    REQUEST_LABELS,
+    REQUEST_STATE_LABELS,
     STATUSES,
 )
 from portal.returns.records import for_customer as returns_for_customer
@@ -36,6 +38,7 @@ from .queries import (
     latest_question,
     next_promises,
     search_complaints,
+    service_requests,
     visible_complaint_or_404,
     visible_photo_or_404,
 )
@@ -71,6 +74,8 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
         photos=[p for p in all_photos if p.event_id is None],
         event_photos={e.id: [p for p in all_photos if p.event_id == e.id] for e in events},
         containment=containment_actions(complaint), question=latest_question(complaint),
+        requests=service_requests(complaint), request_labels=REQUEST_LABELS,
+        request_state_labels=REQUEST_STATE_LABELS,
         can_answer=workflow.can(complaint, actor, "provide_information"),
         can_accept=workflow.can(complaint, actor, "customer_accept"),
         can_dispute=workflow.can(complaint, actor, "dispute"),

@@ -15,6 +15,7 @@ from portal.models import (
     Photo,
     ProductModel,
     SerialNumber,
+    ServiceRequest,
     TimelineEvent,
 )
 
@@ -116,6 +117,14 @@ def containment_actions(complaint: Complaint) -> list[Action]:
     return list(db.session.scalars(
         select(Action).where(Action.complaint_id == complaint.id, Action.kind == "containment")
         .order_by(Action.id)))
+
+
+def service_requests(complaint: Complaint) -> list[ServiceRequest]:
+    """What the customer's demands became (replacement, return, claim, on-site service…),
+    each with whether it is chargeable (asked for out of warranty)."""
+    return list(db.session.scalars(
+        select(ServiceRequest).where(ServiceRequest.complaint_id == complaint.id)
+        .order_by(ServiceRequest.id)))
 
 
 def latest_question(complaint: Complaint) -> TimelineEvent | None:

@@ -15,9 +15,11 @@ from sqlalchemy import func, select
 from portal import imports, uow
 from portal.accounts.forms import ConfirmForm
 from portal.complaints import serials as serial_rules
+from portal.complaints.vocabulary import IMPORT_STATE_LABELS
 from portal.extensions import db
 from portal.models import CustomerCompany, ImportRun, ProductModel, Shipment
 from portal.queueing import enqueue
+from portal.suppliers import warranty
 from portal.tenancy import current_tenant
 from portal.web import render
 
@@ -45,8 +47,14 @@ def _save_product(product: ProductModel, form: ProductForm) -> bool:
     product.specification = (form.specification.data or "").strip() or None
     product.product_line = (form.product_line.data or "").strip() or None
     product.serial_pattern = (form.serial_pattern.data or "").strip() or None
+    changed = (product.warranty_months, product.warranty_basis) != \
+        (form.warranty_months.data, form.warranty_basis.data)
     product.warranty_months = form.warranty_months.data
+    product.warranty_basis = form.warranty_basis.data
     product.active = form.active.data
+    if changed and product.id is not None:
+        db.session.flush()
+        warranty.refresh_for_models([product.id])
     return True
 
 
@@ -112,6 +120,9 @@ def _check_shipment(form: ShipmentForm) -> dict | None:
         form.serials.errors.append(_("Serial number “%(value)s” does not match the "
                                      "model's format.", value=bad[0][:60]))
         ok = False
+    if form.installed_on.data and form.installed_on.data < form.shipped_on.data:
+        form.installed_on.errors.append(_("The installation cannot come before the shipment."))
+        ok = False
     lot = form.lot.data.strip()
     if db.session.scalar(select(Shipment.id).where(
             Shipment.product_model_id == form.product_model_id.data, Shipment.lot == lot)):
@@ -123,7 +134,7 @@ def _check_shipment(form: ShipmentForm) -> dict | None:
             "quantity": form.quantity.data, "shipped_on": form.shipped_on.data,
             "customer_company_id": form.customer_company_id.data or None,
             "serial_first": first or None, "serial_last": last or None,
-            "serials": listed or None}
+            "serials": listed or None, "installed_on": form.installed_on.data}
 
 
 @blueprint.route("/admin/shipments", methods=["GET", "POST"])
@@ -165,7 +176,7 @@ def admin_shipments_export(fmt: str):
 
 # -- imports -------------------------------------------------------------------------------
 
-@blueprint.get("/admin/import/<any(shipments, customers):kind>/template.<any(xlsx, csv):fmt>")
+@blueprint.get("/admin/import/<any(shipments, customers, suppliers, deliveries):kind>/template.<any(xlsx, csv):fmt>")
 def admin_import_template(kind: str, fmt: str):
     lang = request.args.get("lang") or str(get_locale())
     lang = "en" if lang.startswith("en") else "zh_CN"
@@ -175,7 +186,7 @@ def admin_import_template(kind: str, fmt: str):
         "Content-Disposition": f'attachment; filename="{kind}-template-{lang}.{fmt}"'})
 
 
-@blueprint.route("/admin/import/<any(shipments, customers):kind>", methods=["GET", "POST"])
+@blueprint.route("/admin/import/<any(shipments, customers, suppliers, deliveries):kind>", methods=["GET", "POST"])
 def admin_import(kind: str):
     form = ImportForm()
     if request.method == "POST" and form.validate_on_submit():
@@ -192,7 +203,9 @@ def admin_import(kind: str):
             return redirect(url_for("internal.admin_import_run", run_id=run.id), code=303)
     runs = db.session.scalars(select(ImportRun).where(ImportRun.kind == kind)
                               .order_by(ImportRun.id.desc()).limit(10)).all()
-    return render("internal/admin/import.html", None, HTTPStatus(422 if request.method == "POST" else 200), kind=kind, form=form, runs=runs)
+    return render("internal/admin/import.html", None,
+                  HTTPStatus(422 if request.method == "POST" else 200), kind=kind, form=form,
+                  runs=runs, import_states=IMPORT_STATE_LABELS)
 
 
 def _run_context(run: ImportRun) -> dict:

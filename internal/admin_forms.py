@@ -33,7 +33,12 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts.passwords import MIN_PASSWORD_LENGTH, NotCommon
-from portal.complaints.vocabulary import APPROVER_ROLES, ROLE_LABELS, ROLES
+from portal.complaints.vocabulary import (
+    APPROVER_ROLES,
+    ROLE_LABELS,
+    ROLES,
+    WARRANTY_BASIS_LABELS,
+)
 from portal.i18n import LANGUAGE_NAMES
 from portal.i18n import lazy_gettext as _l
 from portal.models import DEPARTMENT_KINDS
@@ -176,8 +181,10 @@ class ProductForm(FlaskForm):
     product_line = StringField(_l("Product line"), validators=[Optional(), Length(max=120)])
     serial_pattern = StringField(_l("Serial number format (regular expression)"),
                                  validators=[Optional()])
-    warranty_months = IntegerField(_l("Warranty from shipment (months)"), validators=[
+    warranty_months = IntegerField(_l("Warranty (months)"), validators=[
         Optional(), NumberRange(min=1, max=240, message=_l("Between 1 and 240 months."))])
+    warranty_basis = SelectField(_l("Warranty counts from"), default="shipment",
+                                 choices=opts(WARRANTY_BASIS_LABELS.items()))
     active = BooleanField(_l("Active"), default=True)
 
     def validate_serial_pattern(self, field):
@@ -200,6 +207,7 @@ class ShipmentForm(FlaskForm):
     serial_last = StringField(_l("Last serial"), validators=[Optional(), Length(max=60)])
     serials = TextAreaField(_l("Serial numbers (list)"), validators=[Optional(),
                                                                      Length(max=20000)])
+    installed_on = DateField(_l("Installation date"), validators=[Optional()])
 
 
 class ImportForm(FlaskForm):

@@ -235,6 +235,10 @@ class DecisionForm(FlaskForm):
         return valid
 
 
+class InstallationForm(FlaskForm):
+    installed_on = DateField(_l("Installed on"), validators=[Optional()])
+
+
 class ShipForm(FlaskForm):
     tracking_number = line(_l("Tracking number"), max_length=80)
 

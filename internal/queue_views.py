@@ -9,7 +9,12 @@ from sqlalchemy import select
 
 from portal import reference_cache
 from portal.complaints import queue
-from portal.complaints.vocabulary import SEVERITY_LABELS, STAFF_STATE_LABELS, STATUSES
+from portal.complaints.vocabulary import (
+    SEVERITY_LABELS,
+    STAFF_STATE_LABELS,
+    STATUSES,
+    WARRANTY_LABELS,
+)
 from portal.deadlines import badge_texts
 from portal.extensions import db
 from portal.i18n import datetime_formatter
@@ -59,7 +64,8 @@ def index():
                   badges=badge_texts(result.rows),
                   created={row.id: created(row.created_at) for row in result.rows},
                   options=filter_options() if not _fragment() else None,
-                  export_url=url_for("internal.export_queue", **query.to_args(page=1)))
+                  export_url=url_for("internal.export_queue", **query.to_args(page=1)),
+                  warranty_labels={k: str(v) for k, v in WARRANTY_LABELS.items()})
 
 
 def _fragment() -> bool:

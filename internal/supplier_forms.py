@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -31,22 +29,12 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal.i18n import LANGUAGE_NAMES
 from portal.i18n import lazy_gettext as _l
 from portal.models import SUPPLIER_ASKS
+from portal.suppliers.codes import CODE, MAX_CODES, split_codes  # noqa: F401 (re-exported)
 from portal.suppliers.requests import ASK_LABELS, TEXT_LIMIT
 
 from .admin_forms import LOCALE_PAIRS, REQUIRED, opts
 
-CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,59}$")
 WHOLE = _l("Enter a whole number of at least 1.")
-
-
-def split_codes(text: str | None) -> list[str]:
-    """Codes typed one per line or separated by commas, each checked, duplicates dropped."""
-    codes = []
-    for part in re.split(r"[,;\n\r，；]+", text or ""):
-        part = part.strip()
-        if part and part not in codes:
-            codes.append(part)
-    return codes
 
 
 def _codes(form, field):
@@ -54,8 +42,8 @@ def _codes(form, field):
     bad = [c for c in codes if not CODE.match(c)]
     if bad:
         raise ValidationError(_l("Not a valid code: %(code)s", code=bad[0][:60]))
-    if len(codes) > 200:
-        raise ValidationError(_l("At most %(max)d entries.", max=200))
+    if len(codes) > MAX_CODES:
+        raise ValidationError(_l("At most %(max)d entries.", max=MAX_CODES))
 
 
 class SupplierForm(FlaskForm):

@@ -40,7 +40,7 @@ def supplier_scorecard():
     form, start, end = _period()
     rows = [s for s in scorecard.scores(start, end) if s.requests or s.supplier.active]
     return render("internal/suppliers/scorecard.html", form=form, rows=rows, start=start,
-                  end=end)
+                  end=end, ppm_text=scorecard.ppm_text)
 
 
 @blueprint.get("/suppliers/scorecard/<int:supplier_id>")
@@ -49,12 +49,14 @@ def supplier_score(supplier_id: int):
     form, start, end = _period()
     score = scorecard.scores(start, end, supplier.id)[0]
     return render("internal/suppliers/score.html", form=form, score=score, start=start,
-                  end=end, states=scars.STATE_LABELS)
+                  end=end, states=scars.STATE_LABELS, ppm_text=scorecard.ppm_text,
+                  rate=scorecard.rate)
 
 
 def headers() -> list[str]:
     return [_("Supplier code"), _("Supplier"), _("Requests"), _("Answered"),
             _("Answered on time"), _("Repeat defects"), _("Defective quantity"),
+            _("Quantity received"), _("Defective parts per million received (ppm)"),
             _("Charged back")]
 
 

@@ -93,12 +93,14 @@ def register_listeners(app: Flask) -> None:
     from . import deadlines, surveys
     from .complaints import operations, workflow
     from .deadlines import clocks, escalation
+    from .suppliers import warranty
 
     workflow.on_transition(clocks.on_transition)
     workflow.on_transition(escalation.on_transition)
     workflow.on_transition(surveys.on_transition)
     operations.on_submitted(clocks.on_submitted)
     operations.on_submitted(escalation.on_submitted)
+    operations.on_submitted(warranty.on_submitted)
     operations.on_changed(deadlines.follow_changes)
 
 

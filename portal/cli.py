@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(seed_demo)
     app.cli.add_command(relay)
+    app.cli.add_command(warranty_refresh)
     # The commands that run or enqueue jobs (worker, clock, sweep) are the jobs package's
     # (jobs/cli.py), declared to Flask as "flask.commands" entry points in pyproject.toml.
 
@@ -65,6 +66,26 @@ def seed_demo() -> None:
     _upgrade_database()
     seed_all()
     click.echo("Demo data seeded.")
+
+
+@click.command("warranty-refresh")
+@with_appcontext
+def warranty_refresh() -> None:
+    """Recompute the warranty kept on every complaint of every tenant (once after the upgrade
+    that added it; afterwards the app keeps it in step). Commits per tenant."""
+    from sqlalchemy import select
+
+    from . import uow
+    from .extensions import db
+    from .models import Tenant
+    from .suppliers import warranty
+    from .tenancy import activate
+
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.id)).all():
+        with activate(tenant):
+            changed = warranty.refresh_where()
+            uow.commit()
+        click.echo(f"{tenant.slug}: {changed} complaints changed")
 
 
 @click.command("demo")

@@ -133,8 +133,13 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
                                       size_bytes=1)
         db.session.add(evidence)
         db.session.flush()
+        serial = m.SerialNumber(complaint_id=complaint.id, value="SN000001",
+                                shipment_id=shipment.id)
+        db.session.add(serial)
+        db.session.flush()
         ids.update(supplier_id=supplier.id, supplier_contact_id=supplier_contact.id,
-                   scar_id=scar.id, evidence_id=evidence.id)
+                   scar_id=scar.id, evidence_id=evidence.id,
+                   serial_id=serial.id)
         goods = m.GoodsReturn(rma_number="RMA-1", complaint_id=complaint.id,
                               request_id=request.id, kind="return", quantity_requested=1,
                               state="appraised", verdict="misuse", origin="self_made",

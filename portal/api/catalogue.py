@@ -192,12 +192,13 @@ def list_shipments(cursor=None, limit=50):
     items = [{"id": sh.id, "product_model": code, "lot": sh.lot, "quantity": sh.quantity,
               "shipped_on": sh.shipped_on, "customer": customer,
               "serial_first": sh.serial_first, "serial_last": sh.serial_last,
-              "serials": sh.serials} for sh, code, customer in rows]
+              "serials": sh.serials, "installed_on": sh.installed_on}
+             for sh, code, customer in rows]
     return {"items": items, "next_cursor": encode_cursor(rows[-1][0].id) if more else None}
 
 
 HEADER = ["model", "lot", "quantity", "shipped_on", "customer", "serial_first", "serial_last",
-          "serials"]
+          "serials", "installed_on"]
 
 
 @blueprint.route("/shipments/upsert", methods=["POST"])
@@ -213,7 +214,7 @@ HEADER = ["model", "lot", "quantity", "shipped_on", "customer", "serial_first", 
 def upsert_shipments(body: dict):
     rows = ((number, [r["product_model"], r["lot"], r["quantity"], r["shipped_on"],
                       r.get("customer"), r.get("serial_first"), r.get("serial_last"),
-                      "\n".join(r.get("serials") or [])])
+                      "\n".join(r.get("serials") or []), r.get("installed_on")])
             for number, r in enumerate(body["rows"]))
     models, customers = imports.catalogue_maps()
     checked = imports.validate_shipments(

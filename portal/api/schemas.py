@@ -290,6 +290,7 @@ class ShipmentSchema(ma.Schema):
     serial_first = fields.String(allow_none=True)
     serial_last = fields.String(allow_none=True)
     serials = fields.List(fields.String(), allow_none=True)
+    installed_on = fields.Date(allow_none=True)
 
 
 class ShipmentPageSchema(ma.Schema):
@@ -308,6 +309,10 @@ class ShipmentRowSchema(Strict):
     serial_last = fields.String(allow_none=True, validate=validate.Length(max=60))
     serials = fields.List(fields.String(validate=validate.Length(min=1, max=60)),
                           allow_none=True, validate=validate.Length(max=10_000))
+    installed_on = fields.Date(allow_none=True, metadata={
+        "description": "Where the tenant records installation: the day the delivery was "
+                       "installed (a model's warranty from installation starts then). Left "
+                       "out or null, a known date is kept."})
 
 
 MAX_UPSERT_ROWS = 10_000
@@ -345,6 +350,10 @@ def _row_errors(row) -> dict | None:
         errors["shipped_on"] = [REQUIRED]
     elif not isinstance(shipped, str) or not _ISO_DATE.match(shipped) or _bad_date(shipped):
         errors["shipped_on"] = ["Not a valid date."]
+    installed = row.get("installed_on")
+    if installed is not None and (not isinstance(installed, str) or not _ISO_DATE.match(
+            installed) or _bad_date(installed)):
+        errors["installed_on"] = ["Not a valid date."]
     serials = row.get("serials")
     if serials is not None and (not isinstance(serials, list) or len(serials) > 10_000 or any(
             not isinstance(v, str) or not 1 <= len(v) <= 60 for v in serials)):

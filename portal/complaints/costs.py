@@ -21,6 +21,7 @@ from ..models import (
     Complaint,
     CostEntry,
     Department,
+    ServiceRequest,
     SupplierCharge,
     utcnow,
 )
@@ -48,15 +49,25 @@ def add_cost(complaint: Complaint, actor, *, category: str, amount: Decimal,
     _check(category, amount, department_id)
     entry = CostEntry(complaint_id=complaint.id, category=category, amount=amount,
                       currency=currency, responsible_department_id=department_id,
-                      note=(note or "").strip() or None, created_by_id=actor.id)
+                      note=(note or "").strip() or None, created_by_id=actor.id,
+                      chargeable=_chargeable(complaint, category))
     db.session.add(entry)
     db.session.flush()
     record(complaint, actor, "cost.added", message=entry.note,
            data={"cost_id": entry.id, "category": category, "amount": str(amount),
-                 "currency": currency, "department_id": department_id})
+                 "currency": currency, "department_id": department_id,
+                 "chargeable": entry.chargeable})
     complaint.updated_at = utcnow()
     db.session.flush()
     return entry
+
+
+def _chargeable(complaint: Complaint, category: str) -> bool:
+    """A cost of the kind of a chargeable request (replacement, on-site service) of the
+    complaint is carried as chargeable to the customer."""
+    return db.session.scalar(select(ServiceRequest.id).where(
+        ServiceRequest.complaint_id == complaint.id, ServiceRequest.kind == category,
+        ServiceRequest.chargeable.is_(True)).limit(1)) is not None
 
 
 def summarize(entries: list[CostEntry], department_names: dict[int, str]) -> dict:

@@ -93,6 +93,8 @@ ABILITIES: dict[str, tuple[frozenset[str], frozenset[str] | None]] = {
     "cost": (_r({"after_sales", "quality", "finance", "manager"}), None),
     "cost_sheet": (_r({"quality", "finance", "manager"}), None),
     "cost_correct": (_r({"quality", "finance", "manager"}), None),
+    # a serial's installation date (the start of a warranty from installation)
+    "installation": (LEADS, None),
     "eight_d": (_ENGINEERS_AND_MANAGER, _AFTER_ACCEPT | {"closed"}),
     "file": (LEADS, None),
     "production": (_r({"quality", "responder", "manager"}), None),

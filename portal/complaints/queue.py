@@ -31,6 +31,7 @@ from ..models import (
     StaffUser,
     utcnow,
 )
+from .vocabulary import WARRANTY_STATUSES
 from .workflow import OPEN_STATES, STATES
 
 PAGE_SIZE = 25
@@ -115,6 +116,8 @@ class QueueQuery:
     line: str = ""
     created_since: datetime | None = None
     created_before: datetime | None = None
+    # Warranty on the day the complaint came in (issue 12): in_warranty, expired, unknown.
+    warranty: str = ""
     sort: str = "newest"
     page: int = 1
     per_page: int = PAGE_SIZE
@@ -143,6 +146,8 @@ class QueueQuery:
             line=(args.get("line") or "").strip()[:120],
             created_since=_instant(args.get("created_since")),
             created_before=_instant(args.get("created_before")),
+            warranty=args.get("warranty", "") if args.get("warranty") in WARRANTY_STATUSES
+            else "",
             sort=args.get("sort") if args.get("sort") in SORTS else "newest",
             page=min(_int(args.get("page")) or 1, 100_000),
             per_page=min(_int(args.get("per_page")) or PAGE_SIZE, MAX_PAGE_SIZE),
@@ -270,6 +275,8 @@ def _analytics_clauses(query: QueueQuery) -> list:
         where.append(Complaint.created_at >= query.created_since)
     if query.created_before:
         where.append(Complaint.created_at < query.created_before)
+    if query.warranty:  # a column kept on the complaint, on ix_complaints_warranty
+        where.append(Complaint.warranty_status == query.warranty)
     return where
 
 

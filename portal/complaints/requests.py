@@ -12,8 +12,9 @@ from ..i18n import lazy_gettext as _l
 from ..models import ApprovalStep, Complaint, ServiceRequest, Tenant, utcnow
 from .permissions import FORBIDDEN, NOT_NOW, Refused, may, require
 from .timeline import actor_roles, record
+from .vocabulary import CHARGEABLE_KINDS
 
-KINDS = ("replacement", "exchange", "return", "claim")
+KINDS = ("replacement", "exchange", "return", "claim", "onsite")
 CLAIM_CHAIN = ["manager"]
 
 
@@ -31,7 +32,8 @@ def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | No
     request = ServiceRequest(complaint_id=complaint.id, kind=kind, quantity=quantity,
                              amount=amount, note=(note or "").strip() or None,
                              created_by_id=actor.id,
-                             status="pending_approval" if kind in ("return", "claim") else "open")
+                             status="pending_approval" if kind in ("return", "claim") else "open",
+                             chargeable=is_chargeable(complaint, kind))
     chain = []
     if kind == "return":
         tenant = db.session.get(Tenant, complaint.tenant_id)
@@ -46,7 +48,8 @@ def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | No
     db.session.flush()
     record(complaint, actor, "request.created", message=request.note,
            data={"request_id": request.id, "kind": kind, "quantity": quantity,
-                 "amount": str(amount) if amount is not None else None},
+                 "amount": str(amount) if amount is not None else None,
+                 "chargeable": request.chargeable},
            customer_visible=True)
     if kind in ("return", "exchange"):  # the goods coming back get their record (RMA)
         from ..returns.records import open_for_request
@@ -56,6 +59,12 @@ def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | No
     db.session.flush()
     announce("request_created", complaint, actor, request_id=request.id, kind=kind)
     return request
+
+
+def is_chargeable(complaint: Complaint, kind: str) -> bool:
+    """Replacement and on-site service asked for a complaint out of warranty (on the day it
+    came in) are billed to the customer; in warranty or unknown, they are not."""
+    return kind in CHARGEABLE_KINDS and complaint.warranty_status == "expired"
 
 
 def next_step(request: ServiceRequest) -> ApprovalStep | None:

@@ -97,6 +97,26 @@ REQUEST_STATE_LABELS = {
     "received": _l("Received"), "paid": _l("Paid"),
 }
 APPROVAL_DECISIONS = ("approved", "refused")
+# Asked for out of warranty, these are billed to the customer (the request says so).
+CHARGEABLE_KINDS = ("replacement", "onsite")
+
+# --- spreadsheet imports (portal/imports/, models.IMPORT_STATES) ----------------------------
+
+IMPORT_STATE_LABELS = {
+    "uploaded": _l("Uploaded"), "validating": _l("Checking"),
+    "previewed": _l("Checked, not written yet"), "queued": _l("Waiting to be written"),
+    "importing": _l("Writing"), "done": _l("Written"), "failed": _l("Not written"),
+}
+
+# --- warranty ---------------------------------------------------------------------------------
+
+WARRANTY_STATUSES = ("in_warranty", "expired", "unknown")
+WARRANTY_LABELS = {"in_warranty": _l("In warranty"), "expired": _l("Warranty expired"),
+                   "unknown": _l("Warranty unknown")}
+# What a product model's warranty term counts from.
+WARRANTY_BASES = ("shipment", "installation")
+WARRANTY_BASIS_LABELS = {"shipment": _l("From shipment"),
+                         "installation": _l("From installation")}
 
 # Staff roles (a user holds one or more; an approval chain names roles). Who may do what is
 # permissions.py's; these are the words.
@@ -226,6 +246,7 @@ EVENT_LABELS = {
     "cost.added": _l("Cost recorded"),
     "cost.corrected": _l("Cost corrected"),
     "cost.voided": _l("Cost voided"),
+    "serial.installed": _l("Installation date recorded"),
     "eight_d.started": _l("8D report started"),
     "eight_d.section": _l("8D section written"),
     "eight_d.summary": _l("8D summary for the customer"),

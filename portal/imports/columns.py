@@ -1,6 +1,6 @@
-"""The columns of each import kind (English and Chinese headers, required or not), the
-header mapping with its aliases, the problems' messages, the template files and the
-shipment export."""
+"""The columns of each import kind (shipments, customers, suppliers, supplier deliveries:
+English and Chinese headers, required or not), the header mapping with its aliases, the
+problems' messages, the template files and the shipment export."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ SHIPMENT_COLUMNS = [
     ("serial_first", "First serial", "起始序列号", False),
     ("serial_last", "Last serial", "结束序列号", False),
     ("serials", "Serial numbers", "序列号清单", False),
+    ("installed_on", "Installation date", "安装日期", False),
 ]
 CUSTOMER_COLUMNS = [
     ("company", "Company", "客户公司", True),
@@ -40,7 +41,27 @@ CUSTOMER_COLUMNS = [
     ("phone", "Phone", "电话", False),
     ("language", "Language", "语言", False),
 ]
-COLUMNS = {"shipments": SHIPMENT_COLUMNS, "customers": CUSTOMER_COLUMNS}
+# One row per contact; a supplier on several rows gets the union of what they list.
+SUPPLIER_COLUMNS = [
+    ("supplier", "Supplier name", "供应商名称", True),
+    ("code", "Supplier code", "供应商编码", True),
+    ("language", "Language", "语言", False),
+    ("product_codes", "Product models supplied", "供货产品型号", False),
+    ("part_numbers", "Part numbers supplied", "供货零件号", False),
+    ("contact_name", "Contact name", "联系人", False),
+    ("email", "E-mail", "邮箱", False),
+    ("phone", "Phone", "电话", False),
+    ("contact_language", "Contact language", "联系人语言", False),
+]
+DELIVERY_COLUMNS = [
+    ("code", "Supplier code", "供应商编码", True),
+    ("item", "Part number or model", "零件号或型号", True),
+    ("received_on", "Date received", "到货日期", True),
+    ("quantity", "Quantity received", "到货数量", True),
+    ("delivery_note", "Delivery note", "送货单号", False),
+]
+COLUMNS = {"shipments": SHIPMENT_COLUMNS, "customers": CUSTOMER_COLUMNS,
+           "suppliers": SUPPLIER_COLUMNS, "deliveries": DELIVERY_COLUMNS}
 _EXTRA_ALIASES = {
     "model code": "model", "product model": "model", "型号编码": "model", "产品型号": "model",
     "规格型号": "model", "lot number": "lot", "批次": "lot", "批号": "lot", "qty": "quantity",
@@ -48,7 +69,11 @@ _EXTRA_ALIASES = {
     "发货时间": "shipped_on", "customer name": "customer", "客户名称": "customer",
     "company name": "company", "公司": "company", "客户名称 ": "company", "email": "email",
     "e-mail address": "email", "电子邮箱": "email", "手机": "phone", "联系电话": "phone",
-    "name": "contact_name", "contact": "contact_name",
+    "name": "contact_name", "contact": "contact_name", "installed": "installed_on",
+    "installation": "installed_on", "安装时间": "installed_on", "供应商": "supplier",
+    "supplier": "supplier", "part number": "item", "零件号": "item", "物料号": "item",
+    "物料编码": "item", "收货日期": "received_on", "入库日期": "received_on",
+    "收货数量": "quantity", "入库数量": "quantity", "送货单": "delivery_note",
 }
 
 PROBLEM_MESSAGES = {
@@ -68,6 +93,17 @@ PROBLEM_MESSAGES = {
     "contact_name_missing": _l("A contact with an e-mail needs a name."),
     "bad_language": _l("“%(value)s” is not a language we offer (zh_CN or en)."),
     "bad_flag": _l("“%(value)s” is not yes or no."),
+    "bad_code": _l("“%(value)s” is not a valid code (letters, digits, dots, dashes, "
+                   "slashes)."),
+    "too_many": _l("More than %(other)s entries."),
+    "name_taken": _l("Another supplier (code %(other)s) has the name “%(value)s”."),
+    "name_differs": _l("Row %(other)s gives this supplier code another name."),
+    "unknown_supplier": _l("No supplier with code “%(value)s”."),
+    "not_supplied": _l("“%(value)s” is not among the part numbers and models this supplier "
+                       "supplies (add it to the supplier first)."),
+    "duplicate_delivery": _l("Same supplier, item, date and delivery note as row %(other)s."),
+    "future_date": _l("“%(value)s” lies in the future."),
+    "installed_before_shipped": _l("Installed on %(value)s, before the ship date."),
 }
 
 
@@ -114,7 +150,10 @@ def map_header(kind: str, header: list) -> dict[str, int]:
 
 _EXAMPLES = {
     "shipments": ["CL-3000", "L2026-0301", 120, date(2026, 3, 2), "", "CL3000-000001",
-                  "CL3000-000120", ""],
+                  "CL3000-000120", "", ""],
+    "suppliers": ["", "SP-01", "zh_CN", "CL-3000", "SPN-6K-01, SPN-6K-02", "",
+                  "sales@supplier.example.com", "+86 512 5555 0000", ""],
+    "deliveries": ["SP-01", "SPN-6K-01", date(2026, 3, 2), 500, "DN-20260302-01"],
     "customers": ["", "C001", "yes", "", "buyer@example.com", "+86 21 5555 0000", "zh_CN"],
 }
 
@@ -152,9 +191,13 @@ def csv_bytes(headers: list[str], rows: Iterable[list]) -> bytes:
 
 def template_file(kind: str, locale: str, fmt: str) -> bytes:
     example = list(_EXAMPLES[kind])
+    english = str(locale).startswith("en")
     if kind == "customers":
-        example[0] = "示例客户有限公司" if not str(locale).startswith("en") else "Example Customer Ltd"
-        example[3] = "王先生" if not str(locale).startswith("en") else "Alex Wang"
+        example[0] = "Example Customer Ltd" if english else "示例客户有限公司"
+        example[3] = "Alex Wang" if english else "王先生"
+    if kind == "suppliers":
+        example[0] = "Example Spindle Co." if english else "示例主轴有限公司"
+        example[5] = "Li Na" if english else "李娜"
     headers = template_headers(kind, locale)
     return workbook_bytes(headers, [example]) if fmt == "xlsx" else csv_bytes(headers, [example])
 
@@ -163,11 +206,11 @@ def shipment_export_rows() -> Iterable[list]:
     """Every shipment of the active tenant, in the import's column order."""
     query = (select(ProductModel.code, Shipment.lot, Shipment.quantity, Shipment.shipped_on,
                     CustomerCompany.name, Shipment.serial_first, Shipment.serial_last,
-                    Shipment.serials)
+                    Shipment.serials, Shipment.installed_on)
              .join(ProductModel, Shipment.product_model_id == ProductModel.id)
              .outerjoin(CustomerCompany, Shipment.customer_company_id == CustomerCompany.id)
              .order_by(Shipment.shipped_on, ProductModel.code, Shipment.lot))
-    for code, lot, qty, shipped_on, customer, first, last, serials in \
+    for code, lot, qty, shipped_on, customer, first, last, serials, installed in \
             db.session.execute(query.execution_options(yield_per=2000)):
         yield [code, lot, qty, shipped_on, customer or "", first or "", last or "",
-               ", ".join(serials or [])]
+               ", ".join(serials or []), installed or ""]

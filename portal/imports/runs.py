@@ -9,12 +9,22 @@ import json
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..models import Contact, CustomerCompany, ImportRun, ProductModel, Shipment, utcnow
+from ..models import (
+    Contact,
+    CustomerCompany,
+    ImportRun,
+    ProductModel,
+    Shipment,
+    Supplier,
+    utcnow,
+)
 from ..storage import get_storage, tenant_key
+from ..suppliers import warranty
 from ..tenancy import active_tenant_id, current_tenant
+from . import suppliers as supplier_imports
 from .columns import COLUMNS
 from .reading import CHUNK, ImportFileError, read_table, sniff
 from .validation import validate_customers, validate_shipments
@@ -69,6 +79,12 @@ def run_preview(run: ImportRun) -> ImportRun:
                 header, rows, models=models, customers=customers,
                 default_pattern=current_tenant_setting("serial_pattern"),
                 progress=lambda n: _report(run.id, processed_rows=n))
+        elif run.kind == "suppliers":
+            checked = supplier_imports.validate_suppliers(header, rows,
+                                                          supplier_imports.supplier_maps())
+        elif run.kind == "deliveries":
+            checked = supplier_imports.validate_deliveries(header, rows,
+                                                           supplier_imports.supplier_maps())
         else:
             checked = validate_customers(header, rows)
     except ImportFileError as exc:
@@ -128,6 +144,13 @@ def run_apply(run: ImportRun) -> ImportRun:
         if any(r["product_model_id"] not in known for r in rows):
             raise ImportRefused("a product model was removed since the preview")
         new, updated = upsert_shipments(rows, progress=lambda n: _report(run.id, processed_rows=n))
+    elif run.kind == "suppliers":
+        new, updated = supplier_imports.upsert_suppliers(rows)
+    elif run.kind == "deliveries":
+        known = set(db.session.scalars(select(Supplier.id)))
+        if any(r["supplier_id"] not in known for r in rows):
+            raise ImportRefused("a supplier was removed since the preview")
+        new, updated = supplier_imports.upsert_deliveries(rows)
     else:
         new, updated = upsert_customers(rows)
     run.rows_new, run.rows_updated, run.rows_written = new, updated, new + updated
@@ -155,19 +178,28 @@ def upsert_shipments(rows: list[dict], progress: Callable[[int], None] | None = 
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "product_model_id", "lot"],
-        set_={name: stmt.excluded[name] for name in (
+        set_={**{name: stmt.excluded[name] for name in (
             "quantity", "shipped_on", "customer_company_id", "serial_first", "serial_last",
-            "serials", "updated_at")})
+            "serials", "updated_at")},
+            # A row without an installation date keeps the one recorded before.
+            "installed_on": func.coalesce(stmt.excluded.installed_on, table.c.installed_on)})
     now = utcnow()
     done = 0
     for start in range(0, len(rows), CHUNK):
-        batch = [{**r, "shipped_on": date.fromisoformat(r["shipped_on"]), "tenant_id": tenant_id,
+        batch = [{**r, "shipped_on": date.fromisoformat(r["shipped_on"]),
+                  "installed_on": _day(r.get("installed_on")), "tenant_id": tenant_id,
                   "created_at": now, "updated_at": now} for r in rows[start:start + CHUNK]]
         db.session.execute(stmt, batch)
         done += len(batch)
         if progress:
             progress(done)
+    # Dates and terms of these models' units may have changed: their complaints' warranty.
+    warranty.refresh_for_models({r["product_model_id"] for r in rows})
     return new, updated
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def upsert_customers(rows: list[dict]) -> tuple[int, int]:

@@ -135,6 +135,14 @@ class _ShipmentRules:
         quantity = self.quantity(checked, number, self.cell(cells, "quantity"))
         shipped_on = self.shipped_on(checked, number, self.cell(cells, "shipped_on"))
         customer_id = self.customer(checked, number, _text(self.cell(cells, "customer")))
+        installed_on = None
+        if _present(self.cell(cells, "installed_on")):
+            installed_on = parse_date(self.cell(cells, "installed_on"))
+            if installed_on is None:
+                checked.add(number, "installed_on", "bad_date", self.cell(cells, "installed_on"))
+            elif shipped_on is not None and installed_on < shipped_on:
+                checked.add(number, "installed_on", "installed_before_shipped",
+                            installed_on.isoformat())
         self.serials(checked, number, model, first, last, listed)
         if model is not None and lot:
             key = (model[0], lot)
@@ -146,7 +154,8 @@ class _ShipmentRules:
                 "quantity": quantity,
                 "shipped_on": shipped_on.isoformat() if shipped_on else None,
                 "customer_company_id": customer_id, "serial_first": first or None,
-                "serial_last": last or None, "serials": listed or None}
+                "serial_last": last or None, "serials": listed or None,
+                "installed_on": installed_on.isoformat() if installed_on else None}
 
     def model(self, checked, number, code):
         if not code:
@@ -212,31 +221,65 @@ _LANGS = {"zh_cn": "zh_CN", "zh": "zh_CN", "中文": "zh_CN", "chinese": "zh_CN"
           "english": "en", "英文": "en", "英语": "en"}
 
 
-def validate_customers(header: list, rows: Iterable[tuple[int, list]]) -> Checked:
-    """Check customer rows (company, optional contact). Pure: no database."""
-    from email_validator import EmailNotValidError, validate_email
-
-    cols = map_header("customers", header)
-    checked = Checked()
-    seen_email: dict[str, int] = {}
-
+def cell_reader(cols: dict[str, int]):
     def cell(cells, name):
         index = cols.get(name)
         return cells[index] if index is not None and index < len(cells) else None
+    return cell
 
+
+def count_row(checked: Checked) -> None:
+    checked.total += 1
+    if checked.total > MAX_ROWS:
+        raise ImportFileError(_("The file has more than %(max)d rows. Split it.", max=MAX_ROWS))
+
+
+def language(checked: Checked, number: int, column: str, text: str) -> str | None:
+    """A language cell (zh_CN, en, 中文, English…) as a locale; None when empty or wrong."""
+    if not text:
+        return None
+    locale = _LANGS.get(text.lower().replace("-", "_"))
+    if locale is None:
+        checked.add(number, column, "bad_language", text)
+    return locale
+
+
+def contact_checks(checked: Checked, number: int, seen_email: dict[str, int], *, name: str,
+                   email: str, phone: str) -> str:
+    """A contact's name, e-mail (valid, once in the file) and phone; the normalised e-mail."""
+    from email_validator import EmailNotValidError, validate_email
+
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            checked.add(number, "email", "bad_email", email)
+        if email in seen_email:
+            checked.add(number, "email", "duplicate_email", email, other=seen_email[email])
+        else:
+            seen_email[email] = number
+        if not name:
+            checked.add(number, "contact_name", "contact_name_missing")
+    if len(name) > 120:
+        checked.add(number, "contact_name", "too_long", name)
+    if len(phone) > 40:
+        checked.add(number, "phone", "too_long", phone)
+    return email
+
+
+def validate_customers(header: list, rows: Iterable[tuple[int, list]]) -> Checked:
+    """Check customer rows (company, optional contact). Pure: no database."""
+    cell = cell_reader(map_header("customers", header))
+    checked = Checked()
+    seen_email: dict[str, int] = {}
     for number, cells in rows:
-        checked.total += 1
-        if checked.total > MAX_ROWS:
-            raise ImportFileError(_("The file has more than %(max)d rows. Split it.",
-                                    max=MAX_ROWS))
+        count_row(checked)
         before = checked.problem_count
         company = _text(cell(cells, "company"))
         code = _text(cell(cells, "code"))
         flag = _text(cell(cells, "key_account")).lower()
         name = _text(cell(cells, "contact_name"))
-        email = _text(cell(cells, "email")).lower()
         phone = _text(cell(cells, "phone"))
-        language = _text(cell(cells, "language"))
         if not company:
             checked.add(number, "company", "missing")
         elif len(company) > 200:
@@ -245,26 +288,9 @@ def validate_customers(header: list, rows: Iterable[tuple[int, list]]) -> Checke
             checked.add(number, "code", "too_long", code)
         if flag not in _YES | _NO:
             checked.add(number, "key_account", "bad_flag", flag)
-        locale = None
-        if language:
-            locale = _LANGS.get(language.lower().replace("-", "_"))
-            if locale is None:
-                checked.add(number, "language", "bad_language", language)
-        if email:
-            try:
-                email = validate_email(email, check_deliverability=False).normalized.lower()
-            except EmailNotValidError:
-                checked.add(number, "email", "bad_email", email)
-            if email in seen_email:
-                checked.add(number, "email", "duplicate_email", email, other=seen_email[email])
-            else:
-                seen_email[email] = number
-            if not name:
-                checked.add(number, "contact_name", "contact_name_missing")
-        if len(name) > 120:
-            checked.add(number, "contact_name", "too_long", name)
-        if len(phone) > 40:
-            checked.add(number, "phone", "too_long", phone)
+        locale = language(checked, number, "language", _text(cell(cells, "language")))
+        email = contact_checks(checked, number, seen_email, name=name, phone=phone,
+                               email=_text(cell(cells, "email")).lower())
         if checked.problem_count == before:
             checked.rows.append({"company": company, "code": code or None,
                                  "key_account": flag in _YES if flag else None,

@@ -68,6 +68,7 @@ from .suppliers import (
     Supplier,
     SupplierCharge,
     SupplierContact,
+    SupplierDelivery,
     SupplierEvidence,
     SupplierRequest,
 )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -101,6 +102,8 @@ class ServiceRequest(TenantScoped, Timestamped, db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     tracking_number: Mapped[str | None] = mapped_column(String(80))
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Out of warranty when it was asked for: the customer pays (replacement, on-site service).
+    chargeable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
@@ -142,6 +145,8 @@ class CostEntry(TenantScoped, db.Model):
         ForeignKey("departments.id", ondelete="SET NULL")
     )
     note: Mapped[str | None] = mapped_column(Text)
+    # Spent on a chargeable (out-of-warranty) request: to be billed to the customer.
+    chargeable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )

@@ -25,8 +25,11 @@ class ProductModel(TenantScoped, Timestamped, db.Model):
     # A regular expression serial numbers of this model follow; empty means the tenant's default.
     serial_pattern: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Warranty from shipment, in months; None when the tenant has not said (status unknown).
+    # The warranty term in months, None when the tenant has not said (status unknown),
+    # counted from the shipment or, for installed products, from the installation date.
     warranty_months: Mapped[int | None] = mapped_column(Integer)
+    warranty_basis: Mapped[str] = mapped_column(String(12), default="shipment",
+                                                server_default="shipment")
 
     def display_name(self, locale: str) -> str:
         return self.name_en if str(locale).startswith("en") else self.name_zh
@@ -52,6 +55,9 @@ class Shipment(TenantScoped, Timestamped, db.Model):
     serial_first: Mapped[str | None] = mapped_column(String(60))
     serial_last: Mapped[str | None] = mapped_column(String(60))
     serials: Mapped[list[str] | None] = mapped_column(JSON)
+    # Where the tenant records installation: the day the whole delivery was installed (a
+    # serial on a complaint may carry its own date).
+    installed_on: Mapped[date | None] = mapped_column(Date)
 
     product_model: Mapped[ProductModel] = relationship()
 

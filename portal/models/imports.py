@@ -11,7 +11,7 @@ from ..extensions import db
 from ..tenancy import TenantScoped
 from .base import Timestamped, UTCDateTime
 
-IMPORT_KINDS = ("shipments", "customers")
+IMPORT_KINDS = ("shipments", "customers", "suppliers", "deliveries")
 # uploaded -> validating -> previewed -> (queued -> importing -> done) | failed
 IMPORT_STATES = ("uploaded", "validating", "previewed", "queued", "importing", "done", "failed")
 

@@ -4,13 +4,15 @@ replacement parts delivered and costs charged back."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -41,6 +43,26 @@ class Supplier(TenantScoped, Timestamped, db.Model):
 
     contacts: Mapped[list[SupplierContact]] = relationship(
         back_populates="supplier", order_by="SupplierContact.name")
+
+
+class SupplierDelivery(TenantScoped, Timestamped, db.Model):
+    """What a supplier delivered: a quantity of one part number or product model on a day,
+    under a delivery note (empty when none): the denominator of its defect rate."""
+
+    __tablename__ = "supplier_deliveries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "supplier_id", "item_code", "received_on",
+                         "delivery_note", name="uq_supplier_deliveries_key"),
+        Index("ix_supplier_deliveries_received", "tenant_id", "received_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"),
+                                             index=True)
+    item_code: Mapped[str] = mapped_column(String(60))
+    received_on: Mapped[date] = mapped_column(Date)
+    delivery_note: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    quantity: Mapped[int] = mapped_column(Integer)
 
 
 class SupplierContact(TenantScoped, db.Model):

@@ -1,6 +1,7 @@
 """Demo data for suppliers (called by portal/demo.py): three suppliers with contacts,
-warranty terms on the catalogue, one request waiting for its supplier and one answered,
-accepted, with replacement parts delivered and a cost charged back."""
+warranty terms, chargeable requests and a year of deliveries (demo_warranty.py), one
+request waiting for its supplier and one answered, accepted, with replacement parts
+delivered and a cost charged back."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Complaint, ProductModel, Supplier, SupplierContact
+from ..models import Complaint, Supplier, SupplierContact
+from . import demo_warranty
 from . import requests as scars
 
 SUPPLIERS = [
@@ -21,13 +23,10 @@ SUPPLIERS = [
     ("HY-12", "Hydra Valves GmbH", "en", ["HB-80"], ["HV-80-PV"],
      ("Anna Keller", "a.keller@hydra.example.com")),
 ]
-WARRANTY = {"CL-3000": 12, "CL-1200": 12, "PX-45": 18, "VT-200": 24}
 
 
 def seed(tenant, staff: dict) -> None:
     """In the active tenant; flushes. ``staff`` maps role -> StaffUser."""
-    for product in db.session.scalars(select(ProductModel)):
-        product.warranty_months = WARRANTY.get(product.code)
     suppliers = []
     for code, name, locale, products, parts, (person, email) in SUPPLIERS:
         supplier = Supplier(code=code, name=name, locale=locale, product_codes=products,
@@ -37,6 +36,7 @@ def seed(tenant, staff: dict) -> None:
         db.session.add(SupplierContact(supplier_id=supplier.id, name=person, email=email))
         suppliers.append(supplier)
     db.session.flush()
+    demo_warranty.seed(staff)  # warranty terms, chargeable requests, a year of deliveries
     complaints = db.session.scalars(select(Complaint).where(
         Complaint.status.in_(("analysis", "corrective_action", "containment")))
         .order_by(Complaint.id).limit(2)).all()

@@ -134,3 +134,22 @@ def test_upsert_refuses_bad_rows_and_writes_nothing(setup):
     bad_range = _rows(api, 1)
     bad_range[0]["serial_last"] = "ZZ"
     assert api.post("/shipments/upsert", json={"rows": bad_range}).status_code == 422
+
+
+def test_upsert_takes_installation_dates_and_keeps_them_when_left_out(setup):
+    api = setup
+    rows = _rows(api, 2)
+    rows[0]["installed_on"] = "2026-01-20"
+    assert api.post("/shipments/upsert", json={"rows": rows}).status_code == 200
+    rows[0].pop("installed_on")
+    rows[0]["quantity"] = 11
+    assert api.post("/shipments/upsert", json={"rows": rows}).status_code == 200
+    listed = {s["lot"]: s for s in api.get("/shipments").get_json()["items"]}
+    assert (listed["L00000"]["quantity"], listed["L00000"]["installed_on"]) == (11, "2026-01-20")
+    assert listed["L00001"]["installed_on"] is None
+    bad = _rows(api, 1)
+    bad[0]["installed_on"] = "2025-12-31"  # before the shipment
+    refused = api.post("/shipments/upsert", json={"rows": bad})
+    assert refused.get_json()["errors"]["rows"][0]["code"] == "installed_before_shipped"
+    bad[0]["installed_on"] = "soon"
+    assert api.post("/shipments/upsert", json={"rows": bad}).status_code == 422
