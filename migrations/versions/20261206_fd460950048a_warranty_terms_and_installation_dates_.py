@@ -1,7 +1,7 @@
 """warranty terms and installation dates, chargeable requests and costs, supplier deliveries
 
 Revision ID: fd460950048a
-Revises: e7d1d136b726
+Revises: 5c3e9a1d7b24
 Create Date: 2026-12-06 06:42:01.159756
 
 """
@@ -13,7 +13,7 @@ import portal.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'fd460950048a'
-down_revision = 'e7d1d136b726'
+down_revision = '5c3e9a1d7b24'
 branch_labels = None
 depends_on = None
 
