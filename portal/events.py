@@ -51,6 +51,7 @@ EVENTS = {
     "request_shipped": _l("Replacement or exchange shipped"),
     "request_received": _l("Returned goods received"),
     "request_paid": _l("Claim paid"),
+    "eight_d_sent": _l("8D report sent to the customer"),
 }
 
 # Each workflow transition's event (portal/complaints/workflow.py names the transitions).

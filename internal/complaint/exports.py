@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, make_response
 
+from portal.complaints.exports import customer_eight_d_pdf as build_customer_eight_d
 from portal.complaints.exports import eight_d_pdf as build_eight_d
 from portal.complaints.exports import improvement_sheet_pdf as build_sheet
 from portal.complaints.exports import pdf_context
@@ -31,6 +32,16 @@ def eight_d_pdf(complaint_id: int):
     if context["report"] is None:
         abort(404)
     return _pdf_response(build_eight_d(context), f"8D-{complaint.number}.pdf")
+
+
+@blueprint.get("/complaints/<int:complaint_id>/8d-customer.pdf")
+def eight_d_customer_pdf(complaint_id: int):
+    """What the customer's 8D would show now (the one sent is kept as it was sent)."""
+    complaint = load(complaint_id)
+    context = pdf_context(complaint, LABELS)
+    if context["report"] is None:
+        abort(404)
+    return _pdf_response(build_customer_eight_d(context), f"8D-{complaint.number}-customer.pdf")
 
 
 @blueprint.get("/complaints/<int:complaint_id>/improvement-sheet.pdf")

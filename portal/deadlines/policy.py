@@ -49,7 +49,13 @@ DEFAULTS: dict[str, dict] = {
     "report": {"enabled": True, "amount": 72, "unit": "hours", "customer_visible": False},
     # Actions carry their own due time; the clock follows it.
     "action": {"enabled": True, "unit": "hours", "customer_visible": False},
+    # The recurrence check after an effective verdict: on the follow-up date quality sets
+    # (three months later by default; deadlines/recurrence.py).
+    "recurrence_check": {"enabled": True, "unit": "hours", "customer_visible": False},
 }
+
+# Clocks whose due time is a date someone sets, not a budget of the policy.
+OWN_DUE_DATE = ("action", "recurrence_check")
 
 LABELS = {
     "forward": _l("Forward to quality and technical"),
@@ -60,6 +66,7 @@ LABELS = {
     "long_term": _l("Production exception: long-term measure"),
     "report": _l("Escalation report issued"),
     "action": _l("Action due"),
+    "recurrence_check": _l("Recurrence check after effective actions"),
 }
 
 # What the customer reads for the clocks promised to them.
@@ -104,7 +111,7 @@ def budget_minutes(rule: dict, day_minutes: int, amount_key: str = "amount") -> 
 def validate_rule(kind: str, values: dict) -> dict:
     """Clean one clock's edited values; raises PolicyError naming the field at fault."""
     clean: dict = {"enabled": bool(values.get("enabled"))}
-    if kind != "action":
+    if kind not in OWN_DUE_DATE:
         for key in ("amount", "misuse_amount"):
             if key not in DEFAULTS[kind]:
                 continue

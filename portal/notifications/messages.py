@@ -38,6 +38,7 @@ CUSTOMER_KINDS = {
     "customer.received": _l("We received your returned goods"),
     "customer.answered": _l("Our answer is ready"),
     "customer.closed": _l("Your complaint is closed"),
+    "customer.eight_d": _l("Your 8D report is ready to download"),
 }
 # Subjects of the kinds above: "<number>: <what happened>".
 SUBJECTS = {
@@ -57,6 +58,7 @@ SUBJECTS = {
     "customer.received": _l("%(number)s: we received your returned goods"),
     "customer.answered": _l("%(number)s: our answer is ready"),
     "customer.closed": _l("%(number)s: your complaint is closed"),
+    "customer.eight_d": _l("%(number)s: your 8D report is ready to download"),
 }
 CHANNELS = ("in_app", "email")
 ROBOT_CHANNELS = ("wecom", "dingtalk", "feishu")

@@ -32,6 +32,7 @@ CUSTOMER_EVENTS = {
     "request_received": "customer.received",
     "answered": "customer.answered",
     "closed": "customer.closed",
+    "eight_d_sent": "customer.eight_d",
 }
 
 
