@@ -25,7 +25,6 @@ W = {"what": _l("What (the problem, the part, the defect)"),
      "why": _l("Why it matters (the requirement not met)"),
      "how": _l("How it was found"),
      "how_many": _l("How many (quantity, rate)")}
-DIM = {"what": _l("What"), "where": _l("Where"), "when": _l("When"), "extent": _l("How big")}
 
 
 def _content(form) -> dict:

@@ -259,6 +259,9 @@ def _seed_complaints(tenant, departments, staff, contacts, products, complaint_c
     from .suppliers import demo as supplier_demo  # suppliers and their requests (issue 12)
 
     supplier_demo.seed(tenant, staff)
+    from .complaints import eight_d_demo  # a complete 8D sent to its customer (issue 12)
+
+    eight_d_demo.seed(tenant, staff)
 
 
 def _seed_integrations() -> None:

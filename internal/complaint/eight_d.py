@@ -23,6 +23,7 @@ from .. import blueprint
 from ..eight_d_forms import (
     ContainmentCheckForm,
     TeamMemberForm,
+    W,
     section_form_class,
 )
 from ..forms import CAUSE_LABELS, EightDStartForm, SummaryForm
@@ -57,6 +58,18 @@ def _team(case: Case, report, forms: dict, editable: bool) -> dict:
     return context
 
 
+def _opened() -> int | None:
+    """The discipline a POST just saved, kept open in the panel that answers it."""
+    if request.method != "POST":
+        return None
+    if request.endpoint in ("internal.add_team_member", "internal.remove_team_member"):
+        return 1
+    if request.endpoint == "internal.check_containment":
+        return 3
+    posted = request.form.get("discipline", "")
+    return int(posted) if posted in {str(d) for d in eight_d.DISCIPLINES} else None
+
+
 @panel("eight_d", "#eight-d", deferred="opened")
 def context(case: Case, forms: dict) -> dict | None:
     report = case.report
@@ -68,7 +81,7 @@ def context(case: Case, forms: dict) -> dict | None:
                "editable": editable, "staff_names": case.ref["staff_names"],
                "causes": CAUSE_LABELS, "results": VALIDATION_RESULT_LABELS,
                "five_w_two_h": eight_d.FIVE_W_TWO_H, "is_is_not": eight_d.IS_IS_NOT,
-               "action_kinds_of": eight_d.ACTION_KINDS_OF}
+               "action_kinds_of": eight_d.ACTION_KINDS_OF, "opened": _opened(), "w_labels": W}
     if report is not None:
         context["actions"] = case.actions
         context.update(_team(case, report, forms, editable))

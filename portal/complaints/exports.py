@@ -55,8 +55,8 @@ def pdf_context(complaint: Complaint, labels: dict) -> dict:
         "check": db.session.scalar(select(EffectivenessCheck).where(
             EffectivenessCheck.complaint_id == complaint.id)
             .order_by(EffectivenessCheck.id.desc()).limit(1)),
-        "disciplines": eight_d.DISCIPLINES, "five_w_two_h": eight_d.FIVE_W_TWO_H,
-        "is_is_not": eight_d.IS_IS_NOT, "action_kinds_of": eight_d.ACTION_KINDS_OF,
+        "disciplines": eight_d.DISCIPLINES, "titles": discipline_titles(), "w_keys": eight_d.FIVE_W_TWO_H,
+        "is_dims": eight_d.IS_IS_NOT, "action_kinds_of": eight_d.ACTION_KINDS_OF,
         "staff_names": dict(db.session.execute(select(StaffUser.id, StaffUser.name)).all()),
         "departments": dict(db.session.execute(select(Department.id, Department.name)).all()),
         "tenant": _tenant(complaint), "both": bilingual,
@@ -71,6 +71,15 @@ def _tenant(complaint: Complaint):
     from ..models import Tenant
 
     return db.session.get(Tenant, complaint.tenant_id)
+
+
+def discipline_titles() -> dict[int, str]:
+    """Each discipline's printed heading: "D2 Problem description 问题描述"."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        return {d: f"{label} {zh.split(' ', 1)[1]}"
+                for d, (label, zh) in eight_d.DISCIPLINES.items()}
 
 
 def bilingual(label) -> str:
