@@ -8,7 +8,13 @@ import io
 
 from sqlalchemy import select
 
-from portal.models import EightDMember, EightDReport, EightDSection, TimelineEvent
+from portal.models import (
+    EightDMember,
+    EightDReport,
+    EightDSection,
+    Notification,
+    TimelineEvent,
+)
 from portal.tenancy import activate
 from tests.conftest import csrf_from
 from tests.internal.conftest import advance
@@ -63,6 +69,9 @@ def test_a_leader_is_required_before_sending_and_there_is_one(shop, as_role, mak
         assert roles == ["leader", "member"]
         sent = db.session.scalar(select(TimelineEvent).where(TimelineEvent.kind == "eight_d.sent"))
         assert sent.customer_visible
+        told = db.session.scalars(select(Notification.recipient).where(
+            Notification.event == "customer.eight_d")).all()
+        assert told == [shop.contact.get_id()]  # the customer is told it is there
 
 
 def test_sending_needs_the_customers_request(shop, as_role, make_complaint, db):
