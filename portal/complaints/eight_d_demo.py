@@ -93,6 +93,7 @@ def seed(tenant, staff: dict) -> Complaint | None:
     for d in range(1, 9):
         eight_d.save_section(complaint, q, d, text=text[d], content=CONTENT.get(d),
                              customer_visible=d in (2, 3, 5), files=evidence.get(d, ()))
+    _actions(complaint, staff)
     containment = db.session.scalar(select(Action).where(Action.complaint_id == complaint.id,
                                                          Action.kind == "containment"))
     if containment is not None:
@@ -112,6 +113,30 @@ def seed(tenant, staff: dict) -> Complaint | None:
     eight_d_team.send_to_customer(complaint, q)
     db.session.flush()
     return complaint
+
+
+def _actions(complaint: Complaint, staff: dict) -> None:
+    """The walk's measures completed with their evidence, and D7's preventive action."""
+    from sqlalchemy import select
+
+    from .casework import store_evidence
+
+    done = utcnow() - timedelta(days=6)
+    for action in db.session.scalars(select(Action).where(Action.complaint_id == complaint.id)):
+        if action.done_at is None:
+            action.done_at, action.result = done, "已完成 Done"
+        if action.kind == "corrective" and not action.evidence:
+            action.evidence = [store_evidence(complaint, _file(
+                "作业指导书 A3 rev.C instruction.txt", "注脂量 4.5 g，使用定量注脂枪。\n"))]
+    db.session.add(Action(
+        complaint_id=complaint.id, problem_id=complaint.problem_id, kind="preventive",
+        title="同类轴承全部机型修订作业指导书并更新 PFMEA Revise every model with this bearing; "
+              "update the PFMEA",
+        owner_id=staff["technical"].id, due_at=done + timedelta(days=2), done_at=done,
+        result="5 份作业指导书与 PFMEA 已修订 5 instructions and the PFMEA revised",
+        evidence=[store_evidence(complaint, _file("PFMEA 修订记录 revision.csv",
+                                                  "文件,版本\nPFMEA-SP,C\n"))]))
+    db.session.flush()
 
 
 def _verdict(complaint: Complaint, quality) -> None:
