@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.complaints import effectiveness
 from portal.complaints.vocabulary import RECURRENCE_RESULT_LABELS
 from portal.extensions import db
-from portal.models import EffectivenessCheck
+from portal.models import EffectivenessCheck, utcnow
 
 from .. import blueprint
 from ..eight_d_forms import RecurrenceForm, VerdictForm
@@ -32,7 +32,8 @@ def context(case: Case, forms: dict) -> dict | None:
         context["form"] = case.form(VerdictForm, "effectiveness", forms,
                                     {"follow_up_on": effectiveness.default_follow_up()})
     if check is not None and check.effective and check.follow_up_on and \
-            check.follow_up_at is None and case.may("recurrence_check"):
+            check.follow_up_at is None and case.may("recurrence_check") and \
+            (check.follow_up_on <= utcnow().date() or "recurrence" in forms):
         context["recurrence"] = case.form(RecurrenceForm, "recurrence", forms)
     return context
 

@@ -79,6 +79,9 @@ def record_recurrence_check(complaint: Complaint, actor, check: EffectivenessChe
         raise Refused("invalid", _l("Choose a value from the list."))
     if check.follow_up_at is not None:
         raise Refused("done", _l("This recurrence check is already recorded."))
+    if utcnow().date() < check.follow_up_on:
+        raise Refused("not_yet", _l("The recurrence check is due on %(date)s: record it from "
+                                    "that day.", date=check.follow_up_on.isoformat()))
     if result not in RECURRENCE_RESULTS:
         raise Refused("invalid", _l("Choose a value from the list."))
     note = (note or "").strip()

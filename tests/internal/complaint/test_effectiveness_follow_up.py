@@ -102,7 +102,15 @@ def test_follow_up_clock_outlives_closing_escalates_and_stops(shop, as_role, mak
             TimelineEvent.complaint_id == cid, TimelineEvent.kind.like("deadline.%"))))
         assert {"deadline.warning", "deadline.breached"} <= set(kinds)
 
-    # the check, on a closed complaint: "came back" needs a word on where
+    # not before its day; then, on a closed complaint, "came back" needs a word on where
+    early = _post(quality, cid, f"/effectiveness/{check_id}/recurrence",
+                  {"result": "no_recurrence", "note": "太早 kept"})
+    assert early.status_code == 422
+    assert f"The recurrence check is due on {follow_up.isoformat()}" in early.get_data(True)
+    assert "太早 kept" in early.get_data(as_text=True)
+    with activate(shop.tenant):
+        db.session.get(EffectivenessCheck, check_id).follow_up_on = utcnow().date()
+        db.session.flush()
     recurred = _post(quality, cid, f"/effectiveness/{check_id}/recurrence",
                      {"result": "recurred", "note": ""}, headers=HX)
     assert recurred.status_code == 422
