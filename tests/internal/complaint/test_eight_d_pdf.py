@@ -41,6 +41,29 @@ def _rendered_pages(data: bytes) -> int:
         return sum(1 for page in document if page.render(scale=0.5).to_pil().size[0] > 0)
 
 
+def _overflowing_words(data: bytes) -> list[str]:
+    """Words whose box reaches into the page's side margins (14 mm) by pdftotext -bbox: a
+    table or a long value that overflows the text area."""
+    import re
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext is not installed")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "8d.pdf")
+        path.write_bytes(data)
+        html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True,
+                              capture_output=True, text=True, timeout=120).stdout
+    out = []
+    for page in re.finditer(r'<page width="([\d.]+)"[^>]*>(.*?)</page>', html, re.S):
+        width = float(page.group(1))
+        for x_min, x_max, word in re.findall(
+                r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)',
+                page.group(2)):
+            if float(x_min) < 30 or float(x_max) > width - 30:
+                out.append(word)
+    return out
+
+
 def _filed_8d(db, shop, make_complaint) -> tuple[int, str]:
     """A complaint with a complete 8D, verified effective, every member signed off."""
     from portal.complaints import effectiveness, eight_d, eight_d_team
@@ -60,7 +83,8 @@ def _filed_8d(db, shop, make_complaint) -> tuple[int, str]:
             "is_what": "主轴轴承", "is_not_what": "电机", "is_where": "2 号线",
             "is_not_where": "1 号线", "is_when": "批次 202610", "is_not_when": "202609",
             "is_extent": "3 台", "is_not_extent": "其他 37 台"})
-        eight_d.save_section(complaint, q, 3, text="库存隔离复检")
+        eight_d.save_section(complaint, q, 3, text="库存隔离复检 LOT" + "0123456789" * 20,
+                             customer_visible=True)  # a long token must wrap, not overflow
         eight_d.save_section(complaint, q, 4, text="内部根因：预紧力扭矩未定义 INTERNAL-ROOT",
                              content={"occurrence_point": "装配工位 3",
                                       "escape_point": "出厂振动测试"})
@@ -106,6 +130,7 @@ def test_team_pdf_reads_back_and_renders(shop, as_role, make_complaint, db):
                  if "组长 Team leader" in block else "Team leader 组长"):
         assert name in block, name
     assert _rendered_pages(response.data) == len(pages)
+    assert _overflowing_words(response.data) == []
 
 
 def test_customer_pdf_is_on_the_portal_with_only_customer_content(shop, make_complaint, db,
@@ -130,6 +155,7 @@ def test_customer_pdf_is_on_the_portal_with_only_customer_content(shop, make_com
                      "technical person", "D5 "):
         assert internal not in text, internal
     assert _rendered_pages(data) == len(pages)
+    assert _overflowing_words(data) == []
     # a contact of another company of the tenant sees nothing of it
     other = make_contact(shop.tenant)
     with activate(shop.tenant):
