@@ -38,6 +38,7 @@ from .queries import (
     latest_question,
     next_promises,
     search_complaints,
+    sent_eight_d,
     service_requests,
     visible_complaint_or_404,
     visible_photo_or_404,
@@ -81,7 +82,7 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
         can_dispute=workflow.can(complaint, actor, "dispute"),
         message_form=message_form, dispute_form=dispute_form or DisputeForm(formdata=None),
         accept_form=AcceptForm(formdata=None), staged=staged, photo_errors=photo_errors,
-        step_error=step_error, state_labels=CUSTOMER_STATE_LABELS, demand_labels=CUSTOMER_DEMAND_LABELS,
+        step_error=step_error, eight_d=sent_eight_d(complaint), state_labels=CUSTOMER_STATE_LABELS, demand_labels=CUSTOMER_DEMAND_LABELS,
         max_photos=int(_tenant().setting("max_photos")),
         max_photo_mb=int(_tenant().setting("max_photo_mb")),
         returns=returns_for_customer(complaint.id), return_states=CUSTOMER_RETURN_STATE_LABELS,
@@ -116,6 +117,20 @@ def photo_file(number: str, photo_id: int, variant: str):
 
         abort(404)
     return photos.photo_response(photo, variant)
+
+
+@blueprint.get("/complaints/<number>/8d.pdf")
+def eight_d_pdf(number: str):
+    """The 8D report sent to the customer (the PDF as it was sent)."""
+    from flask import abort
+
+    from portal.storage import attachment_response
+
+    complaint = visible_complaint_or_404(current_user, number)
+    report = sent_eight_d(complaint)
+    if report is None:
+        abort(404)
+    return attachment_response(report.customer_pdf_key, f"8D-{complaint.number}.pdf")
 
 
 def _step(complaint, name: str, message: str | None = None):

@@ -132,3 +132,11 @@ def latest_question(complaint: Complaint) -> TimelineEvent | None:
         select(TimelineEvent).where(TimelineEvent.complaint_id == complaint.id,
                                     TimelineEvent.kind == "transition.request_information")
         .order_by(TimelineEvent.id.desc()).limit(1))
+
+
+def sent_eight_d(complaint: Complaint):
+    """The 8D report sent to this complaint's customer (its PDF's storage key set), or None."""
+    from portal.models import EightDReport
+
+    return db.session.scalar(select(EightDReport).where(
+        EightDReport.complaint_id == complaint.id, EightDReport.customer_pdf_key.is_not(None)))

@@ -18,6 +18,7 @@ from portal.deadlines.clocks import forget_context, humanize_minutes
 from portal.deadlines.policy import (
     DEFAULTS,
     LABELS,
+    OWN_DUE_DATE,
     UNITS,
     PolicyError,
     policy_for,
@@ -83,7 +84,7 @@ def deadline_policy():
         status = 422
     exceptions = db.session.scalars(select(CalendarException).order_by(CalendarException.day)).all()
     return render("internal/deadlines/policy.html", None, HTTPStatus(status), form=form,
-                  values=values, errors=errors, labels=LABELS, units=UNITS,
+                  values=values, errors=errors, labels=LABELS, units=UNITS, own_due_date=OWN_DUE_DATE,
                   exceptions=exceptions, typed=request.form)
 
 

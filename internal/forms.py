@@ -275,12 +275,19 @@ class EightDStartForm(FlaskForm):
 
 
 class SectionForm(FlaskForm):
+    """One 8D discipline; D2, D4 and D6 add their structured fields (eight_d_forms.py)."""
+
     discipline = HiddenField()
     text = text(_l("Content"), max_length=20000)
+    evidence = MultipleFileField(_l("Evidence files"))
+    customer_visible = BooleanField(_l("Show this discipline in the customer's 8D"))
 
     def validate_discipline(self, field):
         if field.data not in [str(i) for i in range(1, 9)]:
             raise ValidationError(CHOOSE)
+
+    def content(self) -> dict | None:
+        return None
 
 
 class SummaryForm(FlaskForm):

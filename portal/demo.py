@@ -265,6 +265,9 @@ def _seed_complaints(tenant, departments, staff, contacts, products, complaint_c
     from .complaints import cost_demo  # costs corrected and voided (issue 12)
 
     cost_demo.seed(staff)
+    from .complaints import eight_d_demo  # a complete 8D sent to its customer (issue 12)
+
+    eight_d_demo.seed(tenant, staff)
 
 
 def _seed_integrations() -> None:

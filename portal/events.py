@@ -55,6 +55,7 @@ EVENTS = {
     "return_received": _l("Returned part received into quarantine"),
     "return_appraised": _l("Returned part appraised"),
     "good_parts_issued": _l("Good parts issued against the appraisal"),
+    "eight_d_sent": _l("8D report sent to the customer"),
 }
 
 # Each workflow transition's event (portal/complaints/workflow.py names the transitions).

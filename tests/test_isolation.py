@@ -24,7 +24,7 @@ API_TOKEN_LIFE = timedelta(days=1)
 # URL parameters that are not object ids (tokens are unguessable secrets, checked elsewhere).
 NOT_IDS = {"tenant_slug", "token", "filename", "fmt", "format", "kind", "size", "variant",
            "view", "discipline", "locale", "lang", "step", "section", "name", "code", "event",
-          "group", "index"}
+          "group", "index", "which"}
 
 
 API_BODIES = {"/costs": {"category": "freight", "amount": "1"},
@@ -149,6 +149,13 @@ def build_world(db, tenant, make_staff, make_contact, make_complaint, make_produ
         db.session.add(goods)
         db.session.flush()
         ids.update(return_id=goods.id)
+        member = m.EightDMember(report_id=report.id, staff_user_id=staff.id, role="leader")
+        check = m.EffectivenessCheck(complaint_id=complaint.id, effective=True,
+                                     evidence=[{"key": f"t/{tenant.id}/evidence/x/b.pdf",
+                                                "name": "b.pdf"}], follow_up_evidence=[])
+        db.session.add_all([member, check])
+        db.session.flush()
+        ids.update(member_id=member.id, check_id=check.id)
         db.session.add(m.ImportRun(kind="shipments", filename="x.xlsx",
                                    upload_key=f"t/{tenant.id}/imports/x/upload.bin"))
         db.session.flush()

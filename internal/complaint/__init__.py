@@ -15,7 +15,8 @@ routes of its forms; ``page.py`` composes them.
     requests.py        requests and approvals, shipping, receiving, paying
     returns.py         returned parts (RMA): receipt, first analysis, appraisal, good parts
     actions.py         root cause, corrective and preventive actions, done with evidence
-    eight_d.py         the 8D report (drawn when opened)
+    eight_d.py         the 8D report (drawn when opened): disciplines, summary
+    eight_d_team.py    its team, sign-offs, D3 verified effects, sending, evidence files
     effectiveness.py   the effectiveness verdict
     answer.py          the answer to the customer
     costs.py           costs (drawn when opened) and the cost transfer sheet
@@ -34,6 +35,7 @@ from . import (  # noqa: F401  (each module registers its routes and its panel)
     costs,
     effectiveness,
     eight_d,
+    eight_d_team,
     exports,
     filing,
     intake,

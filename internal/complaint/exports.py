@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, make_response
 
 from portal.complaints import improvement_sheet
+from portal.complaints.exports import customer_eight_d_pdf as build_customer_eight_d
 from portal.complaints.exports import eight_d_pdf as build_eight_d
 from portal.complaints.exports import pdf_context
 from portal.tenancy import current_tenant
@@ -32,6 +33,16 @@ def eight_d_pdf(complaint_id: int):
     if context["report"] is None:
         abort(404)
     return pdf_response(build_eight_d(context), f"8D-{complaint.number}.pdf")
+
+
+@blueprint.get("/complaints/<int:complaint_id>/8d-customer.pdf")
+def eight_d_customer_pdf(complaint_id: int):
+    """What the customer's 8D would show now (the one sent is kept as it was sent)."""
+    complaint = load(complaint_id)
+    context = pdf_context(complaint, LABELS)
+    if context["report"] is None:
+        abort(404)
+    return pdf_response(build_customer_eight_d(context), f"8D-{complaint.number}-customer.pdf")
 
 
 @blueprint.get("/complaints/<int:complaint_id>/improvement-sheet.pdf")

@@ -175,8 +175,8 @@ def return_photo(complaint_id: int, return_id: int, index: int):
 def appraisal_pdf(complaint_id: int, return_id: int):
     from portal.returns.printout import appraisal_form_pdf
 
-    from .exports import _pdf_response
+    from .exports import pdf_response
 
     complaint = load(complaint_id)
     ret = _return(complaint_id, return_id)
-    return _pdf_response(appraisal_form_pdf(complaint, ret), f"{ret.rma_number}.pdf")
+    return pdf_response(appraisal_form_pdf(complaint, ret), f"{ret.rma_number}.pdf")

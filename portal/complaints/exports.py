@@ -11,9 +11,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Action, Complaint, Department, EightDReport, StaffUser
+from ..models import (
+    Action,
+    Complaint,
+    Department,
+    EffectivenessCheck,
+    EightDMember,
+    EightDReport,
+    StaffUser,
+)
 from ..spreadsheets import neutralise
-from . import eight_d
+from . import eight_d, vocabulary
+
+# The label tables the PDFs read (the staff page's forms pass the same ones).
+PDF_LABELS = {"severities": vocabulary.SEVERITY_LABELS, "causes": vocabulary.CAUSE_LABELS,
+              "demand_labels": vocabulary.DEMAND_LABELS}
 
 
 def _pdf(html: str) -> bytes:
@@ -28,23 +40,71 @@ def pdf_context(complaint: Complaint, labels: dict) -> dict:
     departments. ``labels`` are the label tables of the vocabulary (severities, causes,
     demand_labels), given by the caller."""
     report = db.session.scalar(select(EightDReport).where(
-        EightDReport.complaint_id == complaint.id).options(selectinload(EightDReport.sections)))
+        EightDReport.complaint_id == complaint.id).options(
+            selectinload(EightDReport.sections),
+            selectinload(EightDReport.members).joinedload(EightDMember.staff)))
     actions = db.session.scalars(select(Action).where(Action.complaint_id == complaint.id)
                                  .order_by(Action.id)).all()
+    from .eight_d_team import members_of
+
     return {
         "complaint": complaint, "company": complaint.company, "product": complaint.product_model,
         "actions": actions, "report": report,
         "sections": {s.discipline: s for s in (report.sections if report else [])},
-        "disciplines": eight_d.DISCIPLINES,
+        "members": members_of(report) if report else [],
+        "check": db.session.scalar(select(EffectivenessCheck).where(
+            EffectivenessCheck.complaint_id == complaint.id)
+            .order_by(EffectivenessCheck.id.desc()).limit(1)),
+        "disciplines": eight_d.DISCIPLINES, "titles": discipline_titles(), "w_keys": eight_d.FIVE_W_TWO_H,
+        "is_dims": eight_d.IS_IS_NOT, "action_kinds_of": eight_d.ACTION_KINDS_OF,
         "staff_names": dict(db.session.execute(select(StaffUser.id, StaffUser.name)).all()),
         "departments": dict(db.session.execute(select(Department.id, Department.name)).all()),
+        "tenant": _tenant(complaint), "both": bilingual,
+        "roles": vocabulary.EIGHT_D_ROLE_LABELS,
+        "results": vocabulary.VALIDATION_RESULT_LABELS,
+        "recurrence_results": vocabulary.RECURRENCE_RESULT_LABELS,
         **labels,
     }
 
 
+def _tenant(complaint: Complaint):
+    from ..models import Tenant
+
+    return db.session.get(Tenant, complaint.tenant_id)
+
+
+def discipline_titles() -> dict[int, str]:
+    """Each discipline's printed heading: "D2 Problem description 问题描述"."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        return {d: f"{label} {zh.split(' ', 1)[1]}"
+                for d, (label, zh) in eight_d.DISCIPLINES.items()}
+
+
+def bilingual(label) -> str:
+    """A vocabulary label as the printed forms show it: English, then Chinese (once when the
+    two read the same)."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        english = str(label)
+    with force_locale("zh_CN"):
+        chinese = str(label)
+    return english if english == chinese else f"{english} {chinese}"
+
+
 def eight_d_pdf(context: dict) -> bytes:
     """The complaint's 8D report as PDF, from ``pdf_context()``."""
-    return _pdf(render_template("pdf/eight_d.html", **context))
+    return _pdf(render_template("pdf/eight_d.html", doc_number=context["complaint"].number,
+                                **context))
+
+
+def customer_eight_d_pdf(context: dict) -> bytes:
+    """The customer's 8D: the summary and the sections marked for the customer, nothing
+    else (the rest of the 8D is internal)."""
+    return _pdf(render_template("pdf/eight_d_customer.html",
+                                doc_number=context["complaint"].number, **context))
 
 
 QUEUE_COLUMNS = ("Number 编号", "Received 接收时间", "Title 标题", "Customer 客户",

@@ -87,6 +87,8 @@ ABILITIES: dict[str, tuple[frozenset[str], frozenset[str] | None]] = {
     "corrective": (_ENGINEERS_AND_MANAGER, _r({"analysis", "corrective_action"})),
     "root_cause": (_ENGINEERS_AND_MANAGER, _r({"analysis", "corrective_action"})),
     "effectiveness": (_r({"quality"}), _r({"verifying_effectiveness"})),
+    # the recurrence check an effective verdict schedules (months later, often after closing)
+    "recurrence_check": (_r({"quality"}), _r({"verifying_effectiveness", "answered", "closed"})),
     "request": (LEADS, _AFTER_ACCEPT),
     "ship": (_r({"logistics"}), None),
     "pay": (_r({"finance"}), None),
@@ -144,6 +146,11 @@ def require(actor, ability: str, complaint=None) -> None:
         raise Refused("forbidden", FORBIDDEN)
     if complaint is not None and statuses is not None and complaint.status not in statuses:
         raise Refused("not_from_status", NOT_NOW)
+
+
+def may_sign_off(actor, member) -> bool:
+    """D8: a member of an 8D team signs off for themselves only (whatever their roles)."""
+    return getattr(actor, "kind", None) == "staff" and member.staff_user_id == actor.id
 
 
 def permitted(ability: str) -> None:

@@ -176,6 +176,21 @@ REPORT_STATE_LABELS = {"open": _l("Open"), "issued": _l("Issued"), "closed": _l(
 REPORT_EVENT_LABELS = {"opened": _l("Opened"), "owner": _l("Owner set"), "issued": _l("Issued"),
                        "edited": _l("Edited")}
 
+# --- the 8D report (portal/complaints/eight_d.py, eight_d_team.py, effectiveness.py)
+
+EIGHT_D_ROLES = ("leader", "member", "champion")
+EIGHT_D_ROLE_LABELS = {"leader": _l("Team leader"), "member": _l("Team member"),
+                       "champion": _l("Champion (management sponsor)")}
+# D6: what the validation of the implemented actions showed.
+VALIDATION_RESULTS = ("passed", "partial", "failed")
+VALIDATION_RESULT_LABELS = {"passed": _l("Validated: the actions remove the problem"),
+                            "partial": _l("Partly validated: more actions needed"),
+                            "failed": _l("Not validated: the problem remains")}
+# The recurrence check after an effective verdict.
+RECURRENCE_RESULTS = ("no_recurrence", "recurred")
+RECURRENCE_RESULT_LABELS = {"no_recurrence": _l("No recurrence"),
+                            "recurred": _l("The problem came back")}
+
 # --- supplier corrective action requests (portal/suppliers/requests.py)
 
 SUPPLIER_REQUEST_STATE_LABELS = {"sent": _l("Waiting for the supplier"), "answered": _l("Answered"),
@@ -250,6 +265,11 @@ EVENT_LABELS = {
     "eight_d.started": _l("8D report started"),
     "eight_d.section": _l("8D section written"),
     "eight_d.summary": _l("8D summary for the customer"),
+    "eight_d.member": _l("8D team changed"),
+    "eight_d.signed": _l("8D signed off by a team member"),
+    "eight_d.sent": _l("8D report sent to the customer"),
+    "eight_d.containment_checked": _l("Containment effect verified"),
+    "effectiveness.recurrence_check": _l("Recurrence check recorded"),
     "contact_linked": _l("Linked to the customer's account"),
     "email.reply": _l("Customer replied by e-mail"),
     "email.files": _l("Files received by e-mail"),
@@ -287,6 +307,7 @@ CUSTOMER_EVENT_LABELS = {
     "contact_linked": _l("Linked to your account"),
     "action.added": _l("Immediate measure"),
     "eight_d.summary": _l("8D report summary"),
+    "eight_d.sent": _l("8D report ready to download"),
     "request.created": _l("Your request is being handled"),
     "request.shipped": _l("Goods shipped (tracking number)"),
     "request.received": _l("Returned goods received"),

@@ -22,6 +22,8 @@ from .policy import LABELS, PROMISE_LABELS, budget_minutes, policy_for
 
 PAUSE_STATUS = "waiting_customer"
 FINAL_STATUSES = ("closed", "rejected")
+# Clocks that outlive the complaint's closing: the recurrence check months later.
+AFTER_CLOSING = ("recurrence_check",)
 
 
 @dataclass
@@ -203,6 +205,8 @@ def on_transition(complaint: Complaint, transition, actor, from_status: str) -> 
     ctx = context_for(_tenant_of(complaint))
     now = utcnow()
     for clock in _open_clocks(complaint):
+        if clock.kind in AFTER_CLOSING:
+            continue
         rule = ctx.policy.get(clock.kind) or {}
         if transition.name in rule.get("stop", ()):
             stop(ctx, clock, transition.name, now)

@@ -59,7 +59,13 @@ DEFAULTS: dict[str, dict] = {
                      "customer_visible": False},
     # Actions carry their own due time; the clock follows it.
     "action": {"enabled": True, "unit": "hours", "customer_visible": False},
+    # The recurrence check after an effective verdict: on the follow-up date quality sets
+    # (three months later by default; deadlines/recurrence.py).
+    "recurrence_check": {"enabled": True, "unit": "hours", "customer_visible": False},
 }
+
+# Clocks whose due time is a date someone sets, not a budget of the policy.
+OWN_DUE_DATE = ("action", "recurrence_check")
 
 LABELS = {
     "forward": _l("Forward to quality and technical"),
@@ -74,6 +80,7 @@ LABELS = {
     "return_analysis": _l("Return: first analysis"),
     "return_appraisal": _l("Return: appraisal by quality"),
     "return_issue": _l("Return: good parts issued"),
+    "recurrence_check": _l("Recurrence check after effective actions"),
 }
 
 # What the customer reads for the clocks promised to them.
@@ -118,7 +125,7 @@ def budget_minutes(rule: dict, day_minutes: int, amount_key: str = "amount") -> 
 def validate_rule(kind: str, values: dict) -> dict:
     """Clean one clock's edited values; raises PolicyError naming the field at fault."""
     clean: dict = {"enabled": bool(values.get("enabled"))}
-    if kind != "action":
+    if kind not in OWN_DUE_DATE:
         for key in ("amount", "misuse_amount"):
             if key not in DEFAULTS[kind]:
                 continue

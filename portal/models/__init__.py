@@ -31,6 +31,8 @@ from .actions import (
     Action,
     ApprovalStep,
     CostEntry,
+    EffectivenessCheck,
+    EightDMember,
     EightDReport,
     EightDSection,
     EscalationReport,

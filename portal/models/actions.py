@@ -3,12 +3,13 @@ customer-demand requests with their approvals, cost entries, and escalation repo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -61,14 +62,25 @@ class EightDReport(TenantScoped, Timestamped, db.Model):
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
     requested_by_customer: Mapped[bool] = mapped_column(Boolean, default=False)
     customer_summary: Mapped[str | None] = mapped_column(Text)
+    # The customer-facing PDF last sent to the customer's portal (a storage key), by whom, when.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    customer_pdf_key: Mapped[str | None] = mapped_column(String(300))
 
     sections: Mapped[list[EightDSection]] = relationship(
         order_by="EightDSection.discipline", cascade="all, delete-orphan"
     )
+    members: Mapped[list[EightDMember]] = relationship(
+        order_by="EightDMember.id", cascade="all, delete-orphan"
+    )
 
 
 class EightDSection(TenantScoped, db.Model):
-    """One discipline (D1–D8). D4 keeps its 5-Why chain and 5M1E entries in ``content``."""
+    """One discipline (D1–D8): its text, structured ``content`` (D2 the 5W2H and is/is-not
+    table, D4 the 5-Why chain, 5M1E entries, occurrence and escape points, D6 the validation
+    and its result), evidence files, and whether the customer's 8D shows it."""
 
     __tablename__ = "eight_d_sections"
     __table_args__ = (UniqueConstraint("report_id", "discipline"),)
@@ -78,10 +90,58 @@ class EightDSection(TenantScoped, db.Model):
     discipline: Mapped[int] = mapped_column(Integer)  # 1..8
     text: Mapped[str | None] = mapped_column(Text)
     content: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Evidence files: storage keys with their names and types (as Action.evidence).
+    evidence: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    customer_visible: Mapped[bool] = mapped_column(Boolean, default=False)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     author = relationship("StaffUser")
+
+
+class EightDMember(TenantScoped, db.Model):
+    """D1: a staff member on the 8D team with their role (one leader), and their D8 sign-off."""
+
+    __tablename__ = "eight_d_members"
+    __table_args__ = (UniqueConstraint("report_id", "staff_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("eight_d_reports.id", ondelete="CASCADE"))
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))  # vocabulary.EIGHT_D_ROLES
+    responsibility: Mapped[str | None] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    staff = relationship("StaffUser")
+
+
+class EffectivenessCheck(TenantScoped, db.Model):
+    """Quality's verdict on the actions of a complaint, with its evidence files, and the
+    recurrence check it schedules (a follow-up date with its own deadline clock) and its
+    outcome. One row per verdict: a complaint sent back to analysis gets another."""
+
+    __tablename__ = "effectiveness_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    effective: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    verified_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    follow_up_on: Mapped[date | None] = mapped_column(Date)
+    follow_up_result: Mapped[str | None] = mapped_column(String(20))  # RECURRENCE_RESULTS
+    follow_up_note: Mapped[str | None] = mapped_column(Text)
+    follow_up_evidence: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    follow_up_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ServiceRequest(TenantScoped, Timestamped, db.Model):

@@ -42,6 +42,7 @@ CUSTOMER_KINDS = {
     "customer.closed": _l("Your complaint is closed"),
     "customer.return_appraised": _l("We examined your returned goods"),
     "customer.parts_issued": _l("Good parts are on their way"),
+    "customer.eight_d": _l("Your 8D report is ready to download"),
 }
 # Subjects of the kinds above: "<number>: <what happened>".
 SUBJECTS = {
@@ -65,6 +66,7 @@ SUBJECTS = {
     "work.return_appraised": _l("%(number)s: returned part appraised"),
     "customer.return_appraised": _l("%(number)s: we examined your returned goods"),
     "customer.parts_issued": _l("%(number)s: good parts are on their way"),
+    "customer.eight_d": _l("%(number)s: your 8D report is ready to download"),
 }
 CHANNELS = ("in_app", "email")
 ROBOT_CHANNELS = ("wecom", "dingtalk", "feishu")

@@ -35,6 +35,7 @@ CUSTOMER_EVENTS = {
     "good_parts_issued": "customer.parts_issued",
     "answered": "customer.answered",
     "closed": "customer.closed",
+    "eight_d_sent": "customer.eight_d",
 }
 
 

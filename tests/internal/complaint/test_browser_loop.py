@@ -218,12 +218,18 @@ def test_whole_loop_in_chromium(live_server, browser, viewport, request):
     form.locator("input[name=due_at]").fill("2026-12-05T10:00")
     form.locator("button[type=submit]").click()
     desk.ok()
+    structured = {2: {"what": "主轴异响", "where": "客户车间", "when": "2026-11", "how_many": "1 台"},
+                  6: {"validation": "抽检 20 台无异响"}}
     for d in (1, 2, 5, 6, 7, 8):
         section = page.locator(f"#d{d}")
         if section.get_attribute("open") is None:
             section.locator("> summary").click()
-        section.locator("textarea").fill(f"D{d}：第{d}步内容")
-        section.locator("button[type=submit]").click()
+        section.locator(f"#section{d}-text").fill(f"D{d}：第{d}步内容")
+        for field, value in structured.get(d, {}).items():
+            section.locator(f"#section{d}-{field}").fill(value)
+        if d == 6:
+            section.locator("#section6-result").select_option("passed")
+        section.locator(f"button:has-text('Save D{d}')").click()
         desk.ok()
     page.fill("#summary-summary", "已更换轴承并规定装配扭矩。")
     page.locator("#eight-d button:has-text('Save summary')").click()

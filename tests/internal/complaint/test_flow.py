@@ -89,8 +89,12 @@ def test_whole_loop_from_received_to_closed(shop, as_role, make_complaint, db):
                        "evidence": (io.BytesIO(b"%PDF-1.4 evidence"), "instruction.pdf")},
                       page=p, content_type="multipart/form-data"))
     ok(responder.post(f"{p}/transition/submit_for_verification", page=p))
+    extra = {2: {"what": "主轴异响", "where": "客户车间", "when": "2026-02", "how_many": "1 台"},
+             4: {"occurrence_point": "装配工位", "escape_point": "出厂检验"},
+             6: {"validation": "抽检 50 台", "result": "passed"}}
     for d in range(1, 9):
-        ok(quality.post(f"{p}/8d/sections", {"discipline": str(d), "text": f"D{d} 内容"}, page=p))
+        ok(quality.post(f"{p}/8d/sections", {"discipline": str(d), "text": f"D{d} 内容",
+                                             **extra.get(d, {})}, page=p))
     ok(quality.post(f"{p}/8d/summary", {"summary": "轴承已更换 bearing replaced"}, page=p))
     ok(quality.post(f"{p}/effectiveness", {"verdict": "effective", "note": "no noise in 2 weeks"}, page=p))
     ok(after_sales.post(f"{p}/answer", {"measures": "Bearing replaced", "changes": "Torque spec"}, page=p))

@@ -33,7 +33,7 @@ REFUSED = [
     ("containment", "/costs", "logistics", {"category": "freight", "amount": "1", "currency": "CNY",
                                             "department": "DEPT"}),
     ("containment", "/8d", "after_sales", {}),
-    ("containment", "/8d/sections", "after_sales", {"discipline": "2", "text": "x"}),
+    ("containment", "/8d/sections", "after_sales", {"discipline": "5", "text": "x"}),
 ]
 
 
