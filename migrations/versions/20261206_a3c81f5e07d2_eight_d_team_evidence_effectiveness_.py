@@ -3,7 +3,7 @@ section's evidence files and customer marking, the customer PDF sent to the port
 effectiveness verdicts with their evidence and recurrence follow-up
 
 Revision ID: a3c81f5e07d2
-Revises: e7d1d136b726
+Revises: fd460950048a
 Create Date: 2026-12-06 06:43:20.972187
 
 """
@@ -15,7 +15,7 @@ import portal.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'a3c81f5e07d2'
-down_revision = 'e7d1d136b726'
+down_revision = 'fd460950048a'
 branch_labels = None
 depends_on = None
 
