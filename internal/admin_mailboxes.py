@@ -1,6 +1,7 @@
 """Complaints by e-mail: the admin connects an IMAP mailbox (over TLS; the login is tried
-before it is saved, the password kept encrypted), sees what each fetched message became, and
-switches a mailbox off or on. Fetching is jobs/mailboxes.py's, the filing portal/mailin's."""
+before it is saved, the password kept encrypted), changes its settings (a blank password keeps
+the stored one; a changed server, user, password or folder is tried again), sees what each
+fetched message became, and switches a mailbox off or on. Fetching is jobs/mailboxes.py's, the filing portal/mailin's."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, IntegerField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from portal import mailin, uow
 from portal.extensions import db
@@ -19,6 +20,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.mailin import imap
 from portal.models import Complaint, InboundMessage, Mailbox
 from portal.queueing import enqueue
+from portal.secretbox import InvalidToken, decrypt, encrypt
 from portal.web import render
 
 from . import blueprint
@@ -52,6 +54,11 @@ class MailboxForm(FlaskForm):
         except imap.RefusedAddress as exc:
             raise ValidationError(_("This server is on a private or internal network, which "
                                     "mailboxes may not use.")) from exc
+
+
+class MailboxEditForm(MailboxForm):
+    password = PasswordField(_l("Password or app password"), validators=[
+        Optional(), Length(max=500)])
 
 
 def _mailbox(mailbox_id: int) -> Mailbox:
@@ -90,16 +97,62 @@ def admin_mailbox_create():
     return redirect(url_for("internal.admin_mailbox", mailbox_id=mailbox.id), code=303)
 
 
-@blueprint.get("/admin/mailboxes/<int:mailbox_id>")
-def admin_mailbox(mailbox_id: int):
-    mailbox = _mailbox(mailbox_id)
+def _detail(mailbox, edit_form, status=HTTPStatus.OK, login_error=None):
     rows = db.session.execute(
         select(InboundMessage, Complaint.number).outerjoin(
             Complaint, Complaint.id == InboundMessage.complaint_id)
         .where(InboundMessage.mailbox_id == mailbox.id)
         .order_by(InboundMessage.id.desc()).limit(50)).all()
-    return render("internal/admin/mailbox.html", mailbox=mailbox, rows=rows,
-                  outcomes=OUTCOME_LABELS, reasons=REASON_LABELS, form=FlaskForm())
+    return render("internal/admin/mailbox.html", None, status, mailbox=mailbox, rows=rows,
+                  outcomes=OUTCOME_LABELS, reasons=REASON_LABELS, form=FlaskForm(),
+                  edit_form=edit_form, login_error=login_error)
+
+
+@blueprint.get("/admin/mailboxes/<int:mailbox_id>")
+def admin_mailbox(mailbox_id: int):
+    mailbox = _mailbox(mailbox_id)
+    return _detail(mailbox, MailboxEditForm(obj=mailbox))
+
+
+def _stored_password(mailbox: Mailbox, form) -> str | None:
+    """The typed password, else the stored one; None (with the field's error) when neither."""
+    if form.password.data:
+        return form.password.data
+    try:
+        return decrypt(mailbox.password_encrypted)
+    except InvalidToken:
+        form.password.errors = [_("The stored password can no longer be read: enter it "
+                                  "again.")]
+        return None
+
+
+@blueprint.post("/admin/mailboxes/<int:mailbox_id>/edit")
+def admin_mailbox_edit(mailbox_id: int):
+    mailbox = _mailbox(mailbox_id)
+    form = MailboxEditForm()
+    if not form.validate_on_submit():
+        return _detail(mailbox, form, HTTPStatus.UNPROCESSABLE_ENTITY)
+    password = _stored_password(mailbox, form)
+    if password is None:
+        return _detail(mailbox, form, HTTPStatus.UNPROCESSABLE_ENTITY)
+    values = dict(host=form.host.data.strip(), port=form.port.data,
+                  username=form.username.data.strip(), password=password,
+                  folder=(form.folder.data or "").strip() or "INBOX")
+    changed = bool(form.password.data) or any(
+        getattr(mailbox, k) != v for k, v in values.items() if k != "password")
+    problem = imap.try_login(**values) if changed else None
+    if problem:
+        return _detail(mailbox, form, HTTPStatus.UNPROCESSABLE_ENTITY, login_error=problem)
+    mailbox.address = form.address.data.strip().lower()
+    for key in ("host", "port", "username", "folder"):
+        setattr(mailbox, key, values[key])
+    if form.password.data:
+        mailbox.password_encrypted = encrypt(password)
+    if changed:
+        mailbox.last_error = None
+    uow.commit()
+    flash(_("Mailbox %(address)s saved.", address=mailbox.address), "success")
+    return redirect(url_for("internal.admin_mailbox", mailbox_id=mailbox.id), code=303)
 
 
 @blueprint.post("/admin/mailboxes/<int:mailbox_id>/toggle")

@@ -1,6 +1,6 @@
-"""Webhooks out: the admin subscribes a receiver URL to domain events, sees each delivery with
-its status, response code and duration, replays one, pauses or resumes a receiver, and reads
-or rotates its signing secret. The sending is portal/webhooks' and jobs/webhooks'."""
+"""Webhooks out: the admin subscribes a receiver URL to domain events, changes its name, address
+or events, sees each delivery with its status, response code and duration, replays one, pauses
+or resumes a receiver, and reads or rotates its signing secret. The sending is portal/webhooks' and jobs/webhooks'."""
 
 from __future__ import annotations
 
@@ -78,15 +78,40 @@ def admin_webhook_create():
     return redirect(url_for("internal.admin_webhook", subscription_id=subscription.id), code=303)
 
 
-@blueprint.get("/admin/webhooks/<int:subscription_id>")
-def admin_webhook(subscription_id: int):
-    subscription = _subscription(subscription_id)
+def _detail(subscription, edit_form, status=HTTPStatus.OK):
     deliveries = list(db.session.scalars(
         select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id)
         .order_by(WebhookDelivery.id.desc()).limit(PAGE_SIZE)))
-    return render("internal/admin/webhook.html", subscription=subscription,
+    return render("internal/admin/webhook.html", None, status, subscription=subscription,
                   secret=webhooks.subscription_secret(subscription), deliveries=deliveries,
-                  events=EVENTS, labels=DELIVERY_LABELS, form=FlaskForm())
+                  events=EVENTS, labels=DELIVERY_LABELS, form=FlaskForm(), edit_form=edit_form)
+
+
+@blueprint.get("/admin/webhooks/<int:subscription_id>")
+def admin_webhook(subscription_id: int):
+    subscription = _subscription(subscription_id)
+    return _detail(subscription, WebhookForm(obj=subscription))
+
+
+@blueprint.post("/admin/webhooks/<int:subscription_id>/edit")
+def admin_webhook_edit(subscription_id: int):
+    """Change the name, the receiver address (checked as on creation) or the events; the
+    secret and the deliveries stay."""
+    subscription = _subscription(subscription_id)
+    form = WebhookForm()
+    if form.validate_on_submit():
+        try:
+            webhooks.update_subscription(
+                subscription, name=form.name.data.strip(), url=form.url.data.strip(),
+                events=[e for e in EVENTS if e in form.events.data])
+        except webhooks.RefusedAddress as exc:  # the name resolves elsewhere now
+            form.url.errors = [exc.message]
+        else:
+            uow.commit()
+            flash(_("Webhook %(name)s saved.", name=subscription.name), "success")
+            return redirect(url_for("internal.admin_webhook", subscription_id=subscription.id),
+                            code=303)
+    return _detail(subscription, form, HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
 def _post_action(subscription_id: int, action, message):

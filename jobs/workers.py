@@ -1,20 +1,33 @@
-"""The RQ worker's clocks: a scheduler lock a dead worker cannot hold for a minute, a short
-heartbeat grace and frequent maintenance, so a job whose worker was killed (SIGKILL, out of
-memory) is found abandoned and run again by another worker within a minute."""
+"""The RQ worker's clocks: a scheduler lock a dead worker cannot hold for a minute (and that a
+living scheduler takes over within seconds), a short heartbeat grace, frequent maintenance under
+a short-lived lock, so a job whose worker was killed (SIGKILL, out of memory) is found abandoned
+and run again by another worker within a minute.
+
+Each queue has its own scheduler lock. Workers started together split them at random (each
+process iterates its set of queue names in its own hash order): one may hold ``photos``, the
+other ``default`` and ``mail``. RQ 3.0 retries a lock it lacks from two places only — the
+worker's maintenance pass, and only when its scheduler process is *not* running
+(``Worker.run_maintenance_tasks``), and the scheduler's own loop, only every
+``DEFAULT_SCHEDULER_FALLBACK_PERIOD`` (120 s, ``RQScheduler.should_reacquire_locks``). So when
+the worker holding ``photos`` died, the survivor's running scheduler did not take that lock for
+up to two minutes, and the dead worker's photo job, scheduled for retry, waited with it."""
 
 from __future__ import annotations
 
+# How often a running scheduler that lacks some queues' locks tries to take them (RQ: 120 s).
+REACQUIRE_SECONDS = 3
+
 
 def short_lease_scheduler(lease: int):
-    """RQ's scheduler with a ``lease``-second lock instead of RQ's fixed 61 s.
+    """RQ's scheduler with a ``lease``-second lock instead of RQ's fixed 61 s, retrying the
+    locks it lacks every ``REACQUIRE_SECONDS``.
 
     One worker's scheduler holds each queue's lock and renews it every second. When that
     worker is killed (SIGKILL, OOM), the lock outlives it for the whole lease, and every
     retry that waits on the scheduler — including the retry of the job the dead worker was
-    running — waits with it. Renewing to a short lease after RQ's own renewal keeps the
-    lock while the scheduler lives and frees it ``lease`` seconds after it dies, for the
-    next worker's maintenance pass to take. (Written against rq 3.0's scheduler; rq is
-    held below 4.)"""
+    running — waits with it; a short lease frees it ``lease`` seconds after the death, for
+    a living scheduler (or the next worker's maintenance pass) to take. (Written against rq
+    3.0's scheduler; rq is held below 4.)"""
     from datetime import datetime
 
     from rq.scheduler import RQScheduler
@@ -22,6 +35,13 @@ def short_lease_scheduler(lease: int):
     from rq.utils import now, utcformat
 
     class ShortLeaseScheduler(RQScheduler):
+        @property
+        def should_reacquire_locks(self):  # RQ's, with REACQUIRE_SECONDS for its 120 s
+            if self._queue_names == self.acquired_locks:
+                return False
+            return not self.lock_acquisition_time or (
+                datetime.now() - self.lock_acquisition_time).total_seconds() >= REACQUIRE_SECONDS
+
         # RQ's acquire_locks() and heartbeat() with ``lease`` in place of interval + 60, in
         # one step each (renewing to 61 s and shortening after would leave a window).
         def acquire_locks(self, auto_start=False):
@@ -61,6 +81,7 @@ def worker_class(config):
     """RQ's Worker with the app's clocks: a shorter heartbeat grace and a scheduler whose
     lock is short-leased (see ``short_lease_scheduler``)."""
     from rq import Worker
+    from rq.utils import now as utcnow
 
     grace = int(config.get("RQ_HEARTBEAT_GRACE", 15))
     scheduler_class = short_lease_scheduler(int(config.get("RQ_SCHEDULER_LOCK_SECONDS", 15)))
@@ -76,6 +97,24 @@ def worker_class(config):
             # An idle worker blocks in BLPOP for this long and runs maintenance (which finds
             # abandoned jobs) only between waits: RQ's worker_ttl - 15 (405 s) is too late.
             return max(1, min(self.worker_ttl - 15, int(self.maintenance_interval)))
+
+        def clean_registries(self):
+            # RQ's own, under a lock of ``maintenance_interval * 2`` instead of 899 s: a worker
+            # killed while cleaning would otherwise stop every queue's cleaning (and so the
+            # recovery of abandoned jobs) for a quarter of an hour.
+            from rq import worker_registration
+            from rq.registry import clean_registries
+
+            lease = max(2 * int(self.maintenance_interval), 10)
+            for queue in self.queues:
+                if self.connection.set(queue.registry_cleaning_key, 1, nx=True, ex=lease):
+                    self.log.info("Worker %s: cleaning registries for queue: %s", self.name,
+                                  queue.name)
+                    clean_registries(queue, self._exc_handlers)
+                    worker_registration.clean_worker_registry(queue)
+                    queue.intermediate_queue.cleanup(self, queue)
+                    queue.release_maintenance_lock()
+            self.last_cleaned_at = utcnow()
 
         def _start_scheduler(self, burst=False, logging_level="INFO", date_format=None,
                              log_format=None):

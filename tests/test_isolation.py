@@ -228,10 +228,11 @@ def test_another_tenants_objects_are_404(app, db, client, make_tenant, make_staf
     bearer = {"Authorization": f"Bearer {secret}"}
     customer_token = csrf_from(customer_client.get(f"/t/{a.slug}/account/password").get_data(True))
 
-    failures = []
+    failures, tried = [], set()
     for rule, _params in _tenant_rules(app):
         if not set(rule.arguments) - NOT_IDS <= set(ids_b):
             continue
+        tried.add(rule.rule)
         url = _url(rule, a.slug, ids_b)
         staff_area = rule.rule.startswith("/t/<tenant_slug>/staff/")
         browser, csrf = (staff_client, token) if staff_area else (customer_client, customer_token)
@@ -250,6 +251,12 @@ def test_another_tenants_objects_are_404(app, db, client, make_tenant, make_staf
             if response.status_code != 404:
                 failures.append((method, rule.rule, response.status_code))
     assert failures == [], f"tenant B's objects reachable from tenant A: {failures}"
+    # B's webhooks and their deliveries, through the API as through the admin pages.
+    api_webhooks = "/t/<tenant_slug>/api/v1/webhooks/<int:subscription_id>"
+    assert {api_webhooks, api_webhooks + "/deliveries",
+            api_webhooks + "/deliveries/<int:webhook_delivery_id>/replay",
+            "/t/<tenant_slug>/staff/admin/webhooks/<int:subscription_id>/edit",
+            "/t/<tenant_slug>/staff/admin/mailboxes/<int:mailbox_id>/edit"} <= tried
 
 
 def test_customer_company_never_sees_another_company(app, db, client, make_tenant, make_contact,

@@ -70,7 +70,12 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer",
                    "description": "An API token made on the workspace's API tokens page."})
-    from . import catalogue, complaints, suppliers  # noqa: F401  (each module adds its views)
+    from . import (  # noqa: F401  (each module adds its views)
+        catalogue,
+        complaints,
+        suppliers,
+        webhooks,
+    )
 
     api.register_blueprint(blueprint, url_prefix=PREFIX)
     from ..extensions import csrf

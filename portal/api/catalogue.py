@@ -6,10 +6,12 @@ checks them with the spreadsheet import's own validator and writes them with its
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from http import HTTPStatus
 
 import marshmallow as ma
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import imports
 from ..extensions import db
@@ -23,11 +25,31 @@ from .problems import abort_problem
 INVALID = _l("Some values are missing or invalid: see errors.")
 
 
-def _page(statement, model, cursor, limit):
+def unique_violation(error: IntegrityError) -> bool:
+    orig = error.orig
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
+@contextmanager
+def unique_or_409(message):
+    """Write the block's changes in a savepoint. The check before it read the committed rows;
+    a request racing this one may commit the same name or code in between, and the unique
+    constraint then refuses ours: a 409 problem saying ``message``, not a server error."""
+    try:
+        with db.session.begin_nested():
+            yield
+    except IntegrityError as error:
+        if not unique_violation(error):
+            raise
+        abort_problem(409, message, code="duplicate")
+
+
+def _page(statement, model, cursor, limit, newest_first=False):
     after = decode_cursor(cursor)
     if after:
-        statement = statement.where(model.id > after)
-    rows = db.session.scalars(statement.order_by(model.id).limit(limit + 1)).all()
+        statement = statement.where(model.id < after if newest_first else model.id > after)
+    order = model.id.desc() if newest_first else model.id
+    rows = db.session.scalars(statement.order_by(order).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1].id) if more else None)
@@ -89,13 +111,14 @@ def create_customer(body: dict):
     if not name:
         abort_problem(422, INVALID, code="invalid",
                       errors={"json": {"name": [str(_l("This field is required."))]}})
+    taken = _l("A customer with this name exists already.")
     if db.session.scalar(select(CustomerCompany.id).where(
             func.lower(CustomerCompany.name) == name.lower())) is not None:
-        abort_problem(409, _l("A customer with this name exists already."), code="duplicate")
+        abort_problem(409, taken, code="duplicate")
     company = CustomerCompany(name=name, code=(body.get("code") or "").strip() or None,
                               key_account=body["key_account"])
-    db.session.add(company)
-    db.session.flush()
+    with unique_or_409(taken):
+        db.session.add(company)
     return _customers([company])[0], HTTPStatus.CREATED
 
 
@@ -110,16 +133,17 @@ def create_customer(body: dict):
 def create_contact(body: dict, customer_id: int):
     company = _customer_or_404(customer_id)
     email = body["email"].strip().lower()
+    taken = _l("A contact with this e-mail exists already.")
     if db.session.scalar(select(Contact.id).where(func.lower(Contact.email) == email)):
-        abort_problem(409, _l("A contact with this e-mail exists already."), code="duplicate")
+        abort_problem(409, taken, code="duplicate")
     name = body["name"].strip()
     if not name:
         abort_problem(422, INVALID, code="invalid",
                       errors={"json": {"name": [str(_l("This field is required."))]}})
     contact = Contact(company_id=company.id, name=name, email=email,
                       phone=(body.get("phone") or "").strip() or None, locale=body.get("locale"))
-    db.session.add(contact)
-    db.session.flush()
+    with unique_or_409(taken):
+        db.session.add(contact)
     return _contact(contact), HTTPStatus.CREATED
 
 
@@ -161,12 +185,13 @@ def create_product(body: dict):
             errors["serial_pattern"] = [str(_l("Not a valid regular expression."))]
     if errors:
         abort_problem(422, INVALID, code="invalid", errors={"json": errors})
+    taken = _l("Another model has this code.")
     if db.session.scalar(select(ProductModel.id).where(
             func.upper(ProductModel.code) == values["code"].upper())) is not None:
-        abort_problem(409, _l("Another model has this code."), code="duplicate")
+        abort_problem(409, taken, code="duplicate")
     product = ProductModel(**values)
-    db.session.add(product)
-    db.session.flush()
+    with unique_or_409(taken):
+        db.session.add(product)
     return _product(product), HTTPStatus.CREATED
 
 

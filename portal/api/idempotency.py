@@ -2,7 +2,8 @@
 and key in the same transaction as the data it describes; a retry with the same key and the
 same request gets that response again, a retry with the same key and another request is
 refused (422). Two concurrent first tries: the unique (token, key) lets one commit; the other
-rolls back and replays it."""
+rolls back and replays it. A response that carries a secret (a new webhook's signing secret:
+the view sets ``g.api_response_has_secret``) is stored encrypted (portal/secretbox.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..models import IdempotentResponse
 from .problems import abort_problem
 
 HEADER = "Idempotency-Key"
+SEALED = "sealed:"
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, as the IETF draft's examples
 
 
@@ -41,7 +43,12 @@ def _replay(stored: IdempotentResponse, fingerprint: str) -> Response:
     if stored.fingerprint != fingerprint:
         abort_problem(422, _l("This Idempotency-Key was used for another request."),
                       code="idempotency_key_reused")
-    response = Response(stored.body, status=stored.status, mimetype="application/json")
+    body = stored.body
+    if body.startswith(SEALED):
+        from ..secretbox import decrypt
+
+        body = decrypt(body.removeprefix(SEALED))
+    response = Response(body, status=stored.status, mimetype="application/json")
     if stored.location:
         response.headers["Location"] = stored.location
     response.headers["Idempotent-Replayed"] = "true"
@@ -64,9 +71,14 @@ def run(view: Callable[[], Response]) -> Response:
         return _replay(stored, fingerprint)
     response = view()
     if 200 <= response.status_code < 300:
+        body = response.get_data(as_text=True)
+        if g.get("api_response_has_secret"):
+            from ..secretbox import encrypt
+
+            body = SEALED + encrypt(body)
         db.session.add(IdempotentResponse(
             token_id=g.api_token.id, key=key, fingerprint=fingerprint,
-            status=response.status_code, body=response.get_data(as_text=True),
+            status=response.status_code, body=body,
             location=response.headers.get("Location")))
     try:
         uow.commit()

@@ -16,11 +16,12 @@ from ..i18n import lazy_gettext as _l
 from ..models import Complaint, Supplier, SupplierContact, SupplierRequest
 from . import blueprint, reads, writes
 from . import supplier_schemas as s
-from .catalogue import INVALID, _contact, _page
+from .catalogue import INVALID, _contact, _page, unique_or_409
 from .complaints import IDEMPOTENCY_HEADER, SECURITY, decode_cursor, encode_cursor
 from .problems import abort_problem
 
 WRITE = "Scope `catalogue:write`."
+TAKEN = _l("A supplier with this name or code exists already.")
 
 
 def _suppliers(suppliers: list[Supplier]) -> list[dict]:
@@ -57,8 +58,7 @@ def _refuse_taken(name: str, code: str, supplier_id: int = 0) -> None:
         or_(func.lower(Supplier.name) == name.lower(), func.lower(Supplier.code) == code.lower()),
         Supplier.id != supplier_id).limit(1))
     if clash is not None:
-        abort_problem(409, _l("A supplier with this name or code exists already."),
-                      code="duplicate")
+        abort_problem(409, TAKEN, code="duplicate")
 
 
 def _clean(body: dict) -> dict:
@@ -108,8 +108,8 @@ def create_supplier(body: dict):
     _required(values, ("name",))
     _refuse_taken(values["name"], values["code"])
     supplier = Supplier(active=True, **values)
-    db.session.add(supplier)
-    db.session.flush()
+    with unique_or_409(TAKEN):
+        db.session.add(supplier)
     return _suppliers([supplier])[0], HTTPStatus.CREATED
 
 
@@ -128,9 +128,9 @@ def update_supplier(body: dict, supplier_id: int):
     if "name" in values or "code" in values:
         _refuse_taken(values.get("name", supplier.name), values.get("code", supplier.code),
                       supplier.id)
-    for key, value in values.items():
-        setattr(supplier, key, value)
-    db.session.flush()
+    with unique_or_409(TAKEN):
+        for key, value in values.items():
+            setattr(supplier, key, value)
     return _suppliers([supplier])[0]
 
 

@@ -31,7 +31,7 @@ from ..tenancy import active_tenant_id
 from .net import RefusedAddress, Result, check_url, post
 
 __all__ = ["RefusedAddress", "create_subscription", "deliver_job_id", "on_event", "payload",
-           "replay", "resume", "sign", "subscription_secret"]
+           "replay", "resume", "sign", "subscription_secret", "update_subscription"]
 
 SIGNATURE_HEADER = "Closeloop-Signature"
 STALE_CLAIM = timedelta(minutes=10)
@@ -61,6 +61,28 @@ def create_subscription(actor, *, name: str, url: str, events: list[str]) -> Web
     db.session.add(subscription)
     db.session.flush()
     return subscription
+
+
+def update_subscription(subscription: WebhookSubscription, *, name: str | None = None,
+                        url: str | None = None, events: list[str] | None = None,
+                        active: bool | None = None) -> None:
+    """Change what was given: a new URL is checked as on creation (RefusedAddress), events
+    keep the catalogue's order, ``active`` switches sending on (resuming a paused receiver) or
+    off. The secret stays. Flushes."""
+    from ..events import EVENTS
+
+    if url is not None and url != subscription.url:
+        check_url(url)
+        subscription.url = url
+    if name is not None:
+        subscription.name = name
+    if events is not None:
+        subscription.events = [e for e in EVENTS if e in events]
+    if active is True and not subscription.active:
+        resume(subscription)
+    elif active is False:
+        subscription.enabled = False
+    db.session.flush()
 
 
 def rotate_secret(subscription: WebhookSubscription) -> None:

@@ -159,6 +159,12 @@ class Stack:
     def kill(self, process, sig=signal.SIGKILL) -> None:
         """Kill the process group and every descendant (RQ's work horse calls setsid(), so it
         leaves the group: a dead machine takes it along all the same)."""
+        self.signal_all(process, sig)
+        process.wait(timeout=30)
+
+    @staticmethod
+    def signal_all(process, sig) -> None:
+        """``sig`` to the process group and every descendant (see ``kill``)."""
         if process.poll() is None:
             doomed = _descendants(process.pid)
             os.killpg(process.pid, sig)
@@ -167,7 +173,6 @@ class Stack:
                     os.kill(pid, sig)
                 except ProcessLookupError:
                     pass
-        process.wait(timeout=30)
 
     def stop_all(self) -> None:
         for process in self.processes:

@@ -155,7 +155,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_killed_workers_job_is_recovered_within_a_minute(real, tmp_path):
+@pytest.mark.parametrize("split", [False, True], ids=["survivor-idle", "locks-split"])
+def test_killed_workers_job_is_recovered_within_a_minute(real, tmp_path, split):
+    """``split``: as when workers start together, the dead worker held the photos queue's
+    scheduler lock and the survivor's scheduler runs with the other queues' locks (RQ alone
+    would take the lapsed lock only on its 120 s fallback)."""
     from redis import Redis
     from rq import Queue
     from rq.job import Job
@@ -168,7 +172,7 @@ def test_killed_workers_job_is_recovered_within_a_minute(real, tmp_path):
     connection = Redis.from_url(REDIS_URL)
     lock = f"rq:scheduler-lock:{QUEUE_PREFIX}photos"
 
-    first = real.start_worker(**clocks)
+    first = real.start_worker(*(["--queues", "photos"] if split else []), **clocks)
     wait_for(lambda: connection.exists(lock), timeout=30, what="scheduler lock taken")
     tenant_id, _, (photo_id,) = seed_complaint(
         real, app=real.app_with(RQ_RETRY_INTERVALS=defaults["RQ_RETRY_INTERVALS"]),
@@ -179,13 +183,14 @@ def test_killed_workers_job_is_recovered_within_a_minute(real, tmp_path):
     wait_for(lambda: Job.fetch(job_id, connection=connection).get_status() == "started",
              timeout=10, interval=0.02, what="job started")
     before = Job.fetch(job_id, connection=connection).started_at
-    real.start_worker(**clocks)  # the survivor, already running as in production
-    time.sleep(0.3)
+    if not split:
+        real.start_worker(**clocks)  # the survivor, already running as in production
+        time.sleep(0.3)
     lease = int(clocks["RQ_SCHEDULER_LOCK_SECONDS"])
     assert all(0 < connection.ttl(lock) <= lease for _ in range(20))  # renewed, never to 61 s
     # The whole machine's share dies at once (OOM killer, container gone): the worker and its
     # scheduler (its process group) and the work horse, which RQ puts in a group of its own.
-    horses = _children(first.pid)
+    horses, dead_owner = _children(first.pid), connection.get(lock)
     os.killpg(first.pid, signal.SIGKILL)
     for pid in horses:
         _kill(pid)
@@ -193,6 +198,12 @@ def test_killed_workers_job_is_recovered_within_a_minute(real, tmp_path):
     first.wait()
     wait_for(lambda: not any(_alive(pid) for pid in horses), timeout=10, what="horse dead")
     assert photos_of(real, tenant_id, [photo_id])[0].status == "staged"
+    if split:  # the survivor's scheduler runs with the other queues while photos' lock lapses
+        real.start_worker(**clocks)
+        other = f"rq:scheduler-lock:{QUEUE_PREFIX}default"
+        wait_for(lambda: connection.get(other) not in (None, dead_owner), timeout=30,
+                 interval=0.05, what="survivor's scheduler holding the default queue")
+        assert connection.get(lock) == dead_owner
 
     def restarted():
         job = Job.fetch(job_id, connection=connection)
