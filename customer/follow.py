@@ -15,6 +15,8 @@ from portal import photos, uow
 from portal.complaints import workflow
 from portal.complaints.permissions import Refused
 from portal.complaints.vocabulary import CUSTOMER_DEMAND_LABELS, CUSTOMER_STATE_LABELS, STATUSES
+from portal.surveys.links import token_for
+from portal.surveys.scheduling import open_survey_of
 from portal.web import render
 
 from . import blueprint, uploads
@@ -58,6 +60,7 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
         message_form = MessageForm(formdata=None)
         message_form.form_key.data = new_key()
     events = customer_timeline(complaint)
+    survey = open_survey_of(complaint)
     all_photos = customer_photos(complaint)
     return render(
         "customer/complaint.html", None, HTTPStatus(status), complaint=complaint, events=events, event_label=event_label,
@@ -70,6 +73,7 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
         message_form=message_form, dispute_form=dispute_form or DisputeForm(formdata=None),
         accept_form=AcceptForm(formdata=None), staged=staged, photo_errors=photo_errors,
         step_error=step_error, state_labels=CUSTOMER_STATE_LABELS, demand_labels=CUSTOMER_DEMAND_LABELS,
+        survey_token=token_for(survey) if survey is not None else None,
         max_photos=int(_tenant().setting("max_photos")),
         max_photo_mb=int(_tenant().setting("max_photo_mb")))
 

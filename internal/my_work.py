@@ -7,7 +7,7 @@ from flask import abort
 from flask_login import current_user
 
 from portal import my_work
-from portal.complaints.vocabulary import REQUEST_LABELS
+from portal.complaints.vocabulary import REQUEST_LABELS, STAFF_STATE_LABELS
 from portal.web import render
 
 from . import blueprint
@@ -29,7 +29,8 @@ def _count() -> int:
 @blueprint.get("/my-work")
 def my_work_page():
     work = my_work.load(_staff())
-    return render("internal/my_work.html", work=work, request_labels=REQUEST_LABELS)
+    return render("internal/my_work.html", work=work, request_labels=REQUEST_LABELS,
+                  status_labels=STAFF_STATE_LABELS)
 
 
 @blueprint.get("/my-work/count")

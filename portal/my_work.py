@@ -1,13 +1,15 @@
-"""What waits on one staff user: the approvals whose next signature is theirs, the measures
-and actions they own (by due time), the open complaints they own (by next deadline), and the
-verifications of effectiveness (quality). Four statements for the page, one for the header's
-count; never a query per row."""
+"""What waits on one staff user: the approvals whose next signature is theirs, the requests
+their team carries out (logistics ships and receives, finance pays), the measures and actions
+they own (by due time), the open complaints they own (by next deadline), the unassigned
+complaints at their team's step (after-sales verifies new ones, quality classifies accepted
+ones) and the verifications of effectiveness (quality). Six statements for the page, one for
+the header's count; never a query per row."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from .extensions import db
@@ -15,6 +17,12 @@ from .models import Action, ApprovalStep, Complaint, DeadlineClock, ServiceReque
 from .models.complaint import OPEN_STATUSES
 
 VERIFIERS = ("quality",)
+# The unassigned complaints each role takes up at its step (DOMAIN.md: after-sales verifies,
+# quality classifies and routes).
+TEAM_STEPS = {"after_sales": ("received", "verifying"), "quality": ("accepted",)}
+# Who carries out a request once it may go ahead: (kind, status) -> role.
+FULFILLERS = {("replacement", "open"): "logistics", ("exchange", "open"): "logistics",
+              ("return", "approved"): "logistics", ("claim", "approved"): "finance"}
 
 
 @dataclass
@@ -23,11 +31,13 @@ class MyWork:
     actions: list = field(default_factory=list)  # Action with .complaint-less title
     owned: list = field(default_factory=list)  # (Complaint, next due or None)
     verifications: list = field(default_factory=list)  # Complaint
+    requests: list = field(default_factory=list)  # (ServiceRequest, Complaint)
+    unassigned: list = field(default_factory=list)  # Complaint
 
     @property
     def total(self) -> int:
         return len(self.approvals) + len(self.actions) + len(self.owned) + \
-            len(self.verifications)
+            len(self.verifications) + len(self.requests) + len(self.unassigned)
 
 
 def _my_steps(user):
@@ -61,9 +71,29 @@ def _to_verify(user):
     return select(Complaint.id).where(Complaint.status == "verifying_effectiveness")
 
 
+def _to_fulfil(user):
+    pairs = [(kind, status) for (kind, status), role in FULFILLERS.items()
+             if role in (user.roles or ())]
+    if not pairs:
+        return select(ServiceRequest.id).where(literal(False))
+    return select(ServiceRequest.id).where(or_(*(
+        and_(ServiceRequest.kind == kind, ServiceRequest.status == status)
+        for kind, status in pairs)))
+
+
+def _unassigned(user):
+    statuses = sorted({s for role, steps in TEAM_STEPS.items() if role in (user.roles or ())
+                       for s in steps})
+    if not statuses:
+        return select(Complaint.id).where(literal(False))
+    return select(Complaint.id).where(Complaint.owner_id.is_(None),
+                                      Complaint.status.in_(statuses))
+
+
 def count(user) -> int:
     """Everything waiting on ``user``, in one statement (the header shows it on every page)."""
-    parts = [_my_steps(user), _my_actions(user), _my_complaints(user), _to_verify(user)]
+    parts = [_my_steps(user), _my_actions(user), _my_complaints(user), _to_verify(user),
+             _to_fulfil(user), _unassigned(user)]
     return db.session.scalar(select(sum(
         (select(func.count()).select_from(p.subquery()).scalar_subquery() for p in parts),
         literal(0)))) or 0
@@ -93,6 +123,14 @@ def load(user) -> MyWork:
     work.verifications = list(db.session.scalars(
         select(Complaint).where(Complaint.id.in_(_to_verify(user)))
         .order_by(Complaint.status_changed_at)))
+    work.requests = list(db.session.execute(
+        select(ServiceRequest, Complaint).join(Complaint,
+                                               Complaint.id == ServiceRequest.complaint_id)
+        .where(ServiceRequest.id.in_(_to_fulfil(user)))
+        .order_by(ServiceRequest.created_at)).all())
+    work.unassigned = list(db.session.scalars(
+        select(Complaint).where(Complaint.id.in_(_unassigned(user)))
+        .order_by(Complaint.created_at)))
     return work
 
 
