@@ -147,8 +147,13 @@ def _owner_of(event) -> list[StaffUser]:
 
 
 def _department(event) -> list[tuple[str, list[StaffUser]]]:
+    """Routed to a department: its people, but the owner, who is told as such."""
     department = (event.data.get("changes") or {}).get("responsible_department_id")
-    return [("work.department", _of_department(department[1]))] if department else []
+    if not department:
+        return []
+    owner_id = event.complaint.owner_id
+    return [("work.department",
+             [u for u in _of_department(department[1]) if u.id != owner_id])]
 
 
 # event -> function(event) returning [(kind, recipients)]
