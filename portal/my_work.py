@@ -33,7 +33,7 @@ class MyWork:
     owned: list = field(default_factory=list)  # (Complaint, next due or None)
     verifications: list = field(default_factory=list)  # Complaint
     requests: list = field(default_factory=list)  # (ServiceRequest, Complaint)
-    unassigned: list = field(default_factory=list)  # Complaint, the oldest TEAM_LISTED
+    unassigned: list = field(default_factory=list)  # rows (id, number, title, status, …)
     more_unassigned: bool = False
 
     @property
@@ -133,8 +133,10 @@ def load(user) -> MyWork:
             .join(Complaint, Complaint.id == ServiceRequest.complaint_id)
             .where(ServiceRequest.id.in_(fulfil)).order_by(ServiceRequest.created_at)).all())
     if (team := _unassigned(user)) is not None:
-        rows = list(db.session.scalars(select(Complaint).where(Complaint.id.in_(team))
-                                       .order_by(Complaint.created_at).limit(TEAM_LISTED + 1)))
+        rows = list(db.session.execute(  # plain rows: no ORM objects for a list of links
+            select(Complaint.id, Complaint.number, Complaint.title, Complaint.status,
+                   Complaint.status_changed_at).where(Complaint.id.in_(team))
+            .order_by(Complaint.created_at).limit(TEAM_LISTED + 1)).all())
         work.unassigned, work.more_unassigned = rows[:TEAM_LISTED], len(rows) > TEAM_LISTED
     return work
 
