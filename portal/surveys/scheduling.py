@@ -74,7 +74,7 @@ def recipient_of(survey: Survey, tenant: Tenant) -> Recipient | None:
         complaint = db.session.get(Complaint, survey.complaint_id)
         if complaint is not None and complaint.reporter_email:
             return Recipient(complaint.reporter_email, complaint.reporter_name,
-                             tenant.default_locale)
+                             complaint.reporter_locale or tenant.default_locale)
     return None
 
 

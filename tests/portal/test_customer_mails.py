@@ -108,3 +108,24 @@ def test_every_customer_mail_names_the_case_and_links_back(client, db, make_tena
     survey_path = page.split('id="survey"')[1].split('href="')[1].split('"')[0]
     assert survey_path == urlsplit(_link(by_kind["survey"])).path
     assert client.get(survey_path).status_code == 200
+
+
+def test_a_visitor_is_written_to_in_the_language_they_filed_in(db, make_tenant, make_staff,
+                                                               smtp_sink):  # noqa: F811
+    from portal.complaints.operations import submit_complaint
+    from portal.complaints.timeline import Visitor
+
+    tenant = make_tenant(default_locale="zh_CN")
+    after_sales = make_staff(tenant, "after_sales")
+    with activate(tenant):
+        complaint, _ = submit_complaint(tenant, Visitor("Tom"), data={
+            "reporter_name": "Tom", "reporter_email": "tom@visitor.example.com",
+            "reporter_locale": "en", "title": "Noise", "description": "Loud",
+            "defect_quantity": 1, "demands": ["answer"]})
+        workflow.transition(complaint, after_sales, "start_verification")
+        workflow.transition(complaint, after_sales, "request_information", "Which lot?")
+        uow.commit()
+        number = complaint.number
+    mail = next(m for m in smtp_sink.messages if m["To"] == "tom@visitor.example.com")
+    assert mail["Subject"] == f"{number}: we need more information"
+    assert f"/t/{tenant.slug}/follow/" in mail.get_body(("plain",)).get_content()
