@@ -154,6 +154,7 @@ def _record(tenant, contact, form: ComplaintForm, product, report, key, staged):
         "reporter_company": contact.company.name if contact else form.reporter_company.data,
         "reporter_email": contact.email if contact else form.reporter_email.data,
         "reporter_phone": form.reporter_phone.data or (contact.phone if contact else None),
+        "reporter_locale": None if contact else str(get_locale()),
         "product_model_id": product.id,
         "specification": form.specification.data or product.specification,
         "shipped_on": form.shipped_on.data or (matched.shipped_on if matched else None),

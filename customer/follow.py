@@ -24,6 +24,8 @@ from portal.complaints.vocabulary import (
     STATUSES,
 )
 from portal.returns.records import for_customer as returns_for_customer
+from portal.surveys.links import token_for
+from portal.surveys.scheduling import open_survey_of
 from portal.web import render
 
 from . import blueprint, uploads
@@ -69,6 +71,7 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
         message_form = MessageForm(formdata=None)
         message_form.form_key.data = new_key()
     events = customer_timeline(complaint)
+    survey = open_survey_of(complaint)
     all_photos = customer_photos(complaint)
     return render(
         "customer/complaint.html", None, HTTPStatus(status), complaint=complaint, events=events, event_label=event_label,
@@ -83,6 +86,7 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
         message_form=message_form, dispute_form=dispute_form or DisputeForm(formdata=None),
         accept_form=AcceptForm(formdata=None), staged=staged, photo_errors=photo_errors,
         step_error=step_error, eight_d=sent_eight_d(complaint), state_labels=CUSTOMER_STATE_LABELS, demand_labels=CUSTOMER_DEMAND_LABELS,
+        survey_token=token_for(survey) if survey is not None else None,
         max_photos=int(_tenant().setting("max_photos")),
         max_photo_mb=int(_tenant().setting("max_photo_mb")),
         returns=returns_for_customer(complaint.id), return_states=CUSTOMER_RETURN_STATE_LABELS,

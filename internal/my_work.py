@@ -7,7 +7,7 @@ from flask import abort
 from flask_login import current_user
 
 from portal import my_work
-from portal.complaints.vocabulary import REQUEST_LABELS, RETURN_STATE_LABELS
+from portal.complaints.vocabulary import REQUEST_LABELS, RETURN_STATE_LABELS, STAFF_STATE_LABELS
 from portal.web import render
 
 from . import blueprint
@@ -30,7 +30,7 @@ def _count() -> int:
 def my_work_page():
     work = my_work.load(_staff())
     return render("internal/my_work.html", work=work, request_labels=REQUEST_LABELS,
-                  return_states=RETURN_STATE_LABELS)
+                  return_states=RETURN_STATE_LABELS, status_labels=STAFF_STATE_LABELS)
 
 
 @blueprint.get("/my-work/count")

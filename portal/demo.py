@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from .accounts import hash_password
 from .complaints import casework, workflow
+from .complaints import requests as service_requests
 from .complaints.operations import classify, submit_complaint
 from .extensions import db
 from .models import (
@@ -107,7 +108,10 @@ PATHS = {
 }
 _CONTAIN = PATHS["accepted"] + [("@classify", "quality", None), ("start_containment", "quality", None),
                                 ("@containment", "after_sales", None)]
-PATHS["containment"] = _CONTAIN
+# The containment cases are routed on to production with its responder as owner: the owner's
+# department records measures and writes its 8D sections (sign in as responder@…).
+PATHS["containment"] = _CONTAIN + [("@route_to_production", "quality", None),
+                                   ("@replacement", "after_sales", None)]
 PATHS["analysis"] = _CONTAIN + [("start_analysis", "quality", None)]
 PATHS["corrective_action"] = PATHS["analysis"] + [("@root_cause", "quality", None),
                                                   ("start_corrective_action", "quality", None)]
@@ -346,6 +350,14 @@ def _walk(complaint, target, staff, contact, departments, mode_code, rng) -> Non
                 complaint, actor, effective=True,
                 note="连续两批抽检无复发 No recurrence in two lots",
                 expected_version=complaint.version)
+        elif step == "@replacement":  # waits for logistics to ship it (their My work)
+            service_requests.create_request(complaint, actor, kind="replacement", quantity=1)
+        elif step == "@route_to_production":
+            classify(complaint, actor, severity=complaint.severity,
+                     info_class=complaint.info_class, cause_category="man",
+                     failure_mode_id=complaint.failure_mode_id,
+                     responsible_department_id=departments["production"].id,
+                     owner_id=staff["responder"].id)
         else:
             workflow.transition(complaint, actor, step, message=message)
     db.session.flush()

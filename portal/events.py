@@ -42,6 +42,7 @@ EVENTS = {
     "answered": _l("Answer sent"),
     "customer_accepted": _l("Customer accepted the answer"),
     "customer_disputed": _l("Customer disputed"),
+    "customer_replied": _l("Customer wrote or sent files outside a question"),
     "closed": _l("Closed"),
     "reopened": _l("Reopened"),
     "request_created": _l("Service request created"),

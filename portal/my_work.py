@@ -1,13 +1,16 @@
-"""What waits on one staff user: the approvals whose next signature is theirs, the measures
-and actions they own (by due time), the open complaints they own (by next deadline), and the
-verifications of effectiveness (quality), the returned parts whose next step is theirs. Five
-statements for the page, one for the header's count; never a query per row."""
+"""What waits on one staff user: the approvals whose next signature is theirs, the requests
+their team carries out (logistics ships and receives, finance pays), the measures and actions
+they own (by due time), the open complaints they own (by next deadline), the unassigned
+complaints at their team's step (after-sales verifies new ones, quality classifies accepted
+ones), the verifications of effectiveness (quality) and the returned parts whose next step
+is theirs. At most seven statements for the page (only the parts the user's roles can
+hold), one for the header's count; never one per row."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from .extensions import db
@@ -16,6 +19,13 @@ from .models.complaint import OPEN_STATUSES
 from .returns.records import waiting_on as returns_waiting_on
 
 VERIFIERS = ("quality",)
+# The unassigned complaints each role takes up at its step (DOMAIN.md: after-sales verifies,
+# quality classifies and routes).
+TEAM_STEPS = {"after_sales": ("received", "verifying"), "quality": ("accepted",)}
+# Who carries out a request once it may go ahead: (kind, status) -> role.
+TEAM_LISTED = 25  # the oldest; the queue's "unassigned" view lists them all
+FULFILLERS = {("replacement", "open"): "logistics", ("exchange", "open"): "logistics",
+              ("return", "approved"): "logistics", ("claim", "approved"): "finance"}
 
 
 @dataclass
@@ -25,11 +35,15 @@ class MyWork:
     owned: list = field(default_factory=list)  # (Complaint, next due or None)
     verifications: list = field(default_factory=list)  # Complaint
     returns: list = field(default_factory=list)  # (GoodsReturn, Complaint): a step of yours
+    requests: list = field(default_factory=list)  # (ServiceRequest, Complaint)
+    unassigned: list = field(default_factory=list)  # rows (id, number, title, status, …)
+    more_unassigned: bool = False
 
     @property
     def total(self) -> int:
         return len(self.approvals) + len(self.actions) + len(self.owned) + \
-            len(self.verifications) + len(self.returns)
+            len(self.verifications) + len(self.requests) + len(self.unassigned) + \
+            len(self.returns)
 
 
 def _my_steps(user):
@@ -59,14 +73,35 @@ def _my_complaints(user):
 
 def _to_verify(user):
     if not user.has_role(*VERIFIERS):
-        return select(Complaint.id).where(literal(False))
+        return None
     return select(Complaint.id).where(Complaint.status == "verifying_effectiveness")
 
 
+def _to_fulfil(user):
+    pairs = [(kind, status) for (kind, status), role in FULFILLERS.items()
+             if role in (user.roles or ())]
+    if not pairs:
+        return None
+    return select(ServiceRequest.id).where(or_(*(
+        and_(ServiceRequest.kind == kind, ServiceRequest.status == status)
+        for kind, status in pairs)))
+
+
+def _unassigned(user):
+    statuses = sorted({s for role, steps in TEAM_STEPS.items() if role in (user.roles or ())
+                       for s in steps})
+    if not statuses:
+        return None
+    return select(Complaint.id).where(Complaint.owner_id.is_(None),
+                                      Complaint.status.in_(statuses))
+
+
 def count(user) -> int:
-    """Everything waiting on ``user``, in one statement (the header shows it on every page)."""
-    parts = [_my_steps(user), _my_actions(user), _my_complaints(user), _to_verify(user),
-             returns_waiting_on(user)]
+    """Everything waiting on ``user``, in one statement (the header shows it on every page);
+    only the parts that can hold anything for the user's roles are asked."""
+    parts = [p for p in (_my_steps(user), _my_actions(user), _my_complaints(user),
+                         _to_verify(user), _to_fulfil(user), _unassigned(user),
+                         returns_waiting_on(user)) if p is not None]
     return db.session.scalar(select(sum(
         (select(func.count()).select_from(p.subquery()).scalar_subquery() for p in parts),
         literal(0)))) or 0
@@ -93,9 +128,21 @@ def load(user) -> MyWork:
         .outerjoin(next_due, next_due.c.complaint_id == Complaint.id)
         .where(Complaint.id.in_(_my_complaints(user)))
         .order_by(next_due.c.due.is_(None), next_due.c.due, Complaint.id)).all())
-    work.verifications = list(db.session.scalars(
-        select(Complaint).where(Complaint.id.in_(_to_verify(user)))
-        .order_by(Complaint.status_changed_at)))
+    if (verify := _to_verify(user)) is not None:
+        work.verifications = list(db.session.scalars(
+            select(Complaint).where(Complaint.id.in_(verify))
+            .order_by(Complaint.status_changed_at)))
+    if (fulfil := _to_fulfil(user)) is not None:
+        work.requests = list(db.session.execute(
+            select(ServiceRequest, Complaint)
+            .join(Complaint, Complaint.id == ServiceRequest.complaint_id)
+            .where(ServiceRequest.id.in_(fulfil)).order_by(ServiceRequest.created_at)).all())
+    if (team := _unassigned(user)) is not None:
+        rows = list(db.session.execute(  # plain rows: no ORM objects for a list of links
+            select(Complaint.id, Complaint.number, Complaint.title, Complaint.status,
+                   Complaint.status_changed_at).where(Complaint.id.in_(team))
+            .order_by(Complaint.created_at).limit(TEAM_LISTED + 1)).all())
+        work.unassigned, work.more_unassigned = rows[:TEAM_LISTED], len(rows) > TEAM_LISTED
     work.returns = list(db.session.execute(
         select(GoodsReturn, Complaint).join(Complaint, Complaint.id == GoodsReturn.complaint_id)
         .where(GoodsReturn.id.in_(returns_waiting_on(user))).order_by(GoodsReturn.id)).all())

@@ -31,7 +31,7 @@ def action_items(case: Case, group: str, forms: dict) -> dict:
     done = forms.get("done")
     return {"items": items, "staff_names": case.ref["staff_names"],
             "completable": {a.id for a in items if not a.done_at and not closed
-                            and casework.may_complete(a, case.user)},
+                            and casework.may_complete(a, case.user, case.complaint)},
             "done": case.form(ActionDoneForm, "done", forms) if done is not None else None,
             "done_id": getattr(done, "action_id", None)}
 

@@ -211,18 +211,22 @@ def add_action(complaint: Complaint, actor, *, kind: str, title: str,
     return action
 
 
-def may_complete(action: Action, actor) -> bool:
-    from .permissions import may
+def may_complete(action: Action, actor, complaint: Complaint | None = None) -> bool:
+    """The action's owner, whoever may add such actions, and (given the complaint) the
+    complaint's owner and responsible department may update and finish it."""
+    from .permissions import ROUTED_ABILITIES, may, routed_to
 
     if getattr(actor, "kind", None) != "staff":
         return False
-    return action.owner_id == actor.id or may(actor, ACTION_ABILITY.get(action.kind, "corrective"))
+    ability = ACTION_ABILITY.get(action.kind, "corrective")
+    return action.owner_id == actor.id or may(actor, ability) or (
+        ability in ROUTED_ABILITIES and routed_to(actor, complaint))
 
 
 def complete_action(complaint: Complaint, action: Action, actor, *, result: str,
                     files=()) -> Action:
     """Mark an action done with its result and evidence files."""
-    if not may_complete(action, actor):
+    if not may_complete(action, actor, complaint):
         raise Refused("forbidden", FORBIDDEN)
     if complaint.status in ("closed", "rejected"):
         raise Refused("not_from_status", NOT_NOW)

@@ -7,7 +7,10 @@ Two tables, one for each kind of step:
   after-sales team's). The workflow (workflow.py) asks ``transition_roles()``;
 - ``ABILITIES`` — who may take each step that is not a status change (classifying,
   containment, 8D, requests, costs, filing…) and the workspace's areas (administration,
-  survey results, escalation reports), and at which statuses.
+  survey results, escalation reports), and at which statuses;
+- ``ROUTED_ABILITIES`` — the steps a complaint's own people take whatever their role: its
+  owner and the staff of its responsible department contain it, analyse it, correct it and
+  write their 8D sections (quality still classifies and verifies).
 
 ``may()`` is the predicate templates use to show a form or a link; ``require()`` is the
 guard every operation calls first and raises ``Refused``; ``permitted()`` is the views'
@@ -116,6 +119,32 @@ ABILITIES: dict[str, tuple[frozenset[str], frozenset[str] | None]] = {
 }
 
 
+# Steps open to the complaint's owner and to the people of its responsible department, at the
+# statuses ABILITIES gives them (DOMAIN.md: the responsible department contains, finds the
+# root cause and corrects).
+ROUTED_ABILITIES = frozenset({"containment", "corrective", "root_cause", "eight_d"})
+
+
+def routed_to(actor, complaint) -> bool:
+    """Is ``complaint`` routed to ``actor``: its owner, or one of its responsible department?
+    Reads only loaded columns (no query): templates ask it for every panel."""
+    if complaint is None or getattr(actor, "kind", None) != "staff":
+        return False
+    ident = getattr(actor, "id", None)
+    if ident is not None and complaint.owner_id == ident:
+        return True
+    department = getattr(actor, "department_id", None)
+    return department is not None and department == complaint.responsible_department_id
+
+
+def _allowed(actor, ability: str, complaint) -> bool:
+    roles = ABILITIES[ability][0]
+    if getattr(actor, "kind", None) != "staff":
+        return False
+    return bool(actor_roles(actor) & roles) or (
+        ability in ROUTED_ABILITIES and routed_to(actor, complaint))
+
+
 def transition_roles(name: str, status: str) -> frozenset[str]:
     """The roles that may make transition ``name`` from ``status`` (none if not in the table)."""
     return TRANSITION_ROLES.get((name, status), frozenset())
@@ -132,17 +161,18 @@ def may_transition(actor, name: str, complaint) -> bool:
 
 
 def may(actor, ability: str, complaint=None) -> bool:
-    """May ``actor`` do ``ability`` (on ``complaint`` at its present status)?"""
-    roles, statuses = ABILITIES[ability]
-    if getattr(actor, "kind", None) != "staff" or not (actor_roles(actor) & roles):
+    """May ``actor`` do ``ability`` (on ``complaint`` at its present status)? The steps of
+    ``ROUTED_ABILITIES`` are also open to the complaint's owner and responsible department."""
+    statuses = ABILITIES[ability][1]
+    if not _allowed(actor, ability, complaint):
         return False
     return complaint is None or statuses is None or complaint.status in statuses
 
 
 def require(actor, ability: str, complaint=None) -> None:
     """Raise Refused ("forbidden" or "not_from_status") unless ``may()``."""
-    roles, statuses = ABILITIES[ability]
-    if getattr(actor, "kind", None) != "staff" or not (actor_roles(actor) & roles):
+    statuses = ABILITIES[ability][1]
+    if not _allowed(actor, ability, complaint):
         raise Refused("forbidden", FORBIDDEN)
     if complaint is not None and statuses is not None and complaint.status not in statuses:
         raise Refused("not_from_status", NOT_NOW)

@@ -9,7 +9,7 @@ sweep (portal.deadlines.sweep) only compares stored times in SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import g, has_app_context
 from flask_babel import get_locale
@@ -98,6 +98,19 @@ def schedule(ctx: Context, clock: DeadlineClock) -> None:
                                      clock.working_time)
 
 
+ACTION_NOTICE = timedelta(days=1)
+
+
+def warn_point(ctx: Context, kind: str, started: datetime, due_at: datetime) -> datetime:
+    """When a clock with a fixed due time warns: an action's owner a day before it is due
+    (given less than a day, not at all: the assignment named the due time), anything else
+    at the tenant's share of its time."""
+    if kind == "action":
+        notice = due_at - ACTION_NOTICE
+        return notice if notice > started else due_at
+    return started + (due_at - started) * ctx.warn_share
+
+
 def start(ctx: Context, kind: str, *, complaint: Complaint | None = None,
           action: Action | None = None, report=None, at: datetime | None = None,
           due_at: datetime | None = None, return_case=None) -> DeadlineClock | None:
@@ -132,7 +145,7 @@ def start(ctx: Context, kind: str, *, complaint: Complaint | None = None,
         clock.working_time = False
         clock.budget_minutes = max(1, int((due_at - at).total_seconds() // 60))
         clock.due_at = due_at
-        clock.warn_at = at + (due_at - at) * ctx.warn_share
+        clock.warn_at = warn_point(ctx, kind, at, due_at)
         clock.second_escalation_at = due_at + (due_at - at) * ctx.second_share
     else:
         minutes, working = budget_minutes(rule, ctx.calendar.day_minutes)
@@ -254,7 +267,7 @@ def sync_action(ctx: Context, action: Action) -> None:
     elif action.due_at is not None and clock.due_at != action.due_at and clock.stopped_at is None:
         span = action.due_at - clock.started_at
         clock.due_at = action.due_at
-        clock.warn_at = clock.started_at + span * ctx.warn_share
+        clock.warn_at = warn_point(ctx, clock.kind, clock.started_at, action.due_at)
         clock.second_escalation_at = action.due_at + span * ctx.second_share
         clock.warned_at = clock.breached_at = clock.escalated_at = None
         clock.second_escalated_at = None

@@ -177,7 +177,7 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
     from sqlalchemy import insert
 
     from ..models import TimelineEvent
-    from ..notifications import plan, write
+    from ..notifications import write
 
     tenant = db.session.get(Tenant, tenant_id)
     ids = [clock_id for _step, clock_id in items]
@@ -215,15 +215,32 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
             report_events.append(dict(tenant_id=tenant_id, report_id=report.id, actor="system",
                                       actor_name=SYSTEM.name, kind=f"deadline.{step}",
                                       data=data, created_at=now))
-        planned += plan(f"deadline.{step}", recipients,
-                        tenant=tenant, complaint=complaint, data=data,
-                        dedupe_key=f"clock:{clock.id}:{step}")
+        planned += _plan_step(tenant, step, clock, complaint, action, recipients, data, staff)
     if timeline:
         db.session.execute(insert(TimelineEvent), timeline)
     if report_events:
         db.session.execute(insert(EscalationReportEvent), report_events)
     write(planned)
     log.info("sweep: tenant %s: %d steps", tenant.slug, len(items))
+
+
+# An action's owner hears of its own work, not of a deadline: due within a day, overdue.
+ACTION_KINDS = {"warning": "work.action_due_soon", "breached": "work.action_overdue"}
+
+
+def _plan_step(tenant, step, clock, complaint, action, recipients, data, staff) -> list:
+    """The notifications of one clock's step: its action's owner by the work kind (once
+    each: the dedupe key is the clock's step), everyone else by the deadline kind."""
+    from ..notifications import plan
+
+    planned = []
+    owner = staff.get(action.owner_id) if action is not None else None
+    if owner is not None and step in ACTION_KINDS:
+        planned += plan(ACTION_KINDS[step], [owner], tenant=tenant, complaint=complaint,
+                        data=data, dedupe_key=f"clock:{clock.id}:{step}:owner")
+        recipients = [r for r in recipients if r.id != owner.id]
+    return planned + plan(f"deadline.{step}", recipients, tenant=tenant, complaint=complaint,
+                          data=data, dedupe_key=f"clock:{clock.id}:{step}")
 
 
 def _recipients(step: str, complaint, action, report, staff: dict, departments: dict,

@@ -35,6 +35,7 @@ from ..complaints.casework import store_evidence
 from ..complaints.operations import submit_complaint
 from ..complaints.permissions import Refused
 from ..complaints.timeline import Visitor, record
+from ..events import announce
 from ..extensions import db
 from ..models import Complaint, Contact, InboundMessage, Mailbox, Tenant, utcnow
 from ..secretbox import encrypt
@@ -138,6 +139,7 @@ def _thread(complaint: Complaint, mail, sender: str, text: str) -> None:
     else:
         record(complaint, actor, "email.reply", message=text or None, customer_visible=True,
                data={"from": sender})
+        announce("customer_replied", complaint, actor)  # the owner hears it (routing.py)
     _attachments(complaint, mail, actor)
 
 

@@ -63,6 +63,8 @@ class Complaint(TenantScoped, Timestamped, db.Model):
     reporter_company: Mapped[str | None] = mapped_column(String(200))
     reporter_email: Mapped[str | None] = mapped_column(String(254))
     reporter_phone: Mapped[str | None] = mapped_column(String(40))
+    # The language a visitor filed in: their e-mails are written in it (a contact has their own).
+    reporter_locale: Mapped[str | None] = mapped_column(String(10))
     created_by_staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )

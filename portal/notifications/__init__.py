@@ -161,6 +161,12 @@ def _mask(url: str) -> str:
 
 def _locale_of(recipient: str, tenant: Tenant) -> tuple[str, object | None]:
     kind, _, ident = recipient.partition(":")
+    if kind == "complaint" and ident.isdigit():  # a visitor: the language they filed in
+        from ..models import Complaint
+
+        complaint = db.session.get(Complaint, int(ident))
+        return (getattr(complaint, "reporter_locale", None) or tenant.default_locale
+                or "zh_CN"), None
     model = {"staff": StaffUser, "contact": Contact}.get(kind)
     user = db.session.get(model, int(ident)) if model and ident.isdigit() else None
     return (getattr(user, "locale", None) or tenant.default_locale or "zh_CN"), user

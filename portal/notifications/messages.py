@@ -29,6 +29,10 @@ EVENTS = {
     "work.to_verify": _l("Effectiveness to verify"),
     "work.return_received": _l("Returned goods arrived for analysis and appraisal"),
     "work.return_appraised": _l("A returned part was appraised"),
+    "work.to_classify": _l("A complaint was accepted: classify and route it"),
+    "work.request_to_fulfil": _l("A request is ready to ship, receive or pay"),
+    "work.action_due_soon": _l("Your measure or action is due within a day"),
+    "work.action_overdue": _l("Your measure or action is overdue"),
 }
 # What the customer is told (by e-mail with a sign-in link; see routing.CUSTOMER_EVENTS).
 CUSTOMER_KINDS = {
@@ -54,6 +58,10 @@ SUBJECTS = {
     "work.customer_replied": _l("%(number)s: the customer replied"),
     "work.customer_disputed": _l("%(number)s: the customer disputed the answer"),
     "work.to_verify": _l("%(number)s: effectiveness to verify"),
+    "work.to_classify": _l("%(number)s: accepted, to classify and route"),
+    "work.request_to_fulfil": _l("%(number)s: a request to ship, receive or pay"),
+    "work.action_due_soon": _l("%(number)s: your measure or action is due within a day"),
+    "work.action_overdue": _l("%(number)s: your measure or action is overdue"),
     "customer.information_requested": _l("%(number)s: we need more information"),
     "customer.accepted": _l("%(number)s: your complaint was accepted"),
     "customer.rejected": _l("%(number)s: your complaint was not accepted"),
@@ -119,6 +127,8 @@ def compose(event: str, data: dict, locale: str, timezone: str) -> tuple[str, li
             subject, lines = _integration(event, data)
         elif event in SUBJECTS:
             subject, lines = str(SUBJECTS[event]) % {"number": subject_of}, _details(data)
+            if due:
+                lines.append(gettext("Due: %(due)s", due=due))
         else:
             subject, lines = event, []
         if data.get("title"):

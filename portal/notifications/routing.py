@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ..complaints.timeline import actor_roles
 from ..extensions import db
 from ..models import ApprovalStep, ServiceRequest, StaffUser, TimelineEvent
 
@@ -100,33 +101,93 @@ def _owner_or(complaint, role: str) -> list[StaffUser]:
     return [owner] if owner is not None and owner.active else _with_role(role)
 
 
+def _asker(complaint) -> StaffUser | None:
+    """Who asked the customer the latest question (an active staff user), if anyone."""
+    actor = db.session.scalar(
+        select(TimelineEvent.actor).where(TimelineEvent.complaint_id == complaint.id,
+                                          TimelineEvent.kind == "transition.request_information")
+        .order_by(TimelineEvent.id.desc()).limit(1))
+    kind, _, ident = (actor or "").partition(":")
+    user = _staff(int(ident)) if kind == "staff" and ident.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _by_customer(event) -> bool:
+    return getattr(event.actor, "kind", None) in ("contact", "visitor")
+
+
+def _replied(event) -> list[tuple[str, list[StaffUser]]]:
+    """The customer answered a question: whoever asked it waits for it (else the owner, else
+    after-sales, who verify); a dispute or a reply outside a question: the owner, else
+    quality."""
+    if not _by_customer(event):
+        return []
+    complaint = event.complaint
+    if event.name == "information_supplied":
+        asker = _asker(complaint)
+        return [("work.customer_replied",
+                 [asker] if asker is not None else _owner_or(complaint, "after_sales"))]
+    kind = "work.customer_disputed" if event.name == "customer_disputed" \
+        else "work.customer_replied"
+    return [(kind, _owner_or(complaint, "quality"))]
+
+
+def _to_fulfil(event) -> list[tuple[str, list[StaffUser]]]:
+    """A request ready to be carried out: a replacement or exchange as soon as it is made,
+    an approved return (logistics receives it) or claim (finance pays it)."""
+    request = db.session.get(ServiceRequest, event.data.get("request_id"))
+    if request is None:
+        return []
+    ready = (request.status == "open" and event.name == "request_created") or \
+        (request.status == "approved" and event.name in ("request_approved", "request_created"))
+    if not ready:
+        return []
+    return [("work.request_to_fulfil",
+             _with_role("finance" if request.kind == "claim" else "logistics"))]
+
+
+def _owner_of(event) -> list[StaffUser]:
+    return [u for u in [_staff(event.data.get("owner_id"))] if u]
+
+
+def _department(event) -> list[tuple[str, list[StaffUser]]]:
+    """Routed to a department: its people, but the owner, who is told as such."""
+    department = (event.data.get("changes") or {}).get("responsible_department_id")
+    if not department:
+        return []
+    owner_id = event.complaint.owner_id
+    return [("work.department",
+             [u for u in _of_department(department[1]) if u.id != owner_id])]
+
+
+# event -> function(event) returning [(kind, recipients)]
+_STAFF_ROUTES = {
+    "submitted": lambda e: [("work.arrived", _with_role("after_sales"))],
+    "accepted": lambda e: [] if "quality" in actor_roles(e.actor)
+    else [("work.to_classify", _with_role("quality"))],
+    "assigned": lambda e: [("work.assigned", _owner_of(e))],
+    "classified": _department,
+    "action_added": lambda e: [("work.action_assigned", _owner_of(e))],
+    "containment_added": lambda e: [("work.action_assigned", _owner_of(e))],
+    "request_created": lambda e: [("work.approval_waiting",
+                                   next_signers(e.data.get("request_id"))), *_to_fulfil(e)],
+    "approval_needed": lambda e: [("work.approval_waiting",
+                                   next_signers(e.data.get("request_id")))],
+    "request_approved": _to_fulfil,
+    "information_supplied": _replied,
+    "customer_disputed": _replied,
+    "customer_replied": _replied,
+    "effectiveness_to_verify": lambda e: [("work.to_verify", _with_role("quality"))],
+    "return_received": lambda e: _return_recipients(e),
+    "return_appraised": lambda e: _return_recipients(e),
+}
+
+
 def staff_recipients(event) -> list[tuple[str, list[StaffUser]]]:
     """``[(kind, recipients)]`` of staff to tell about ``event``; the actor is left out (you
     are not told about what you did yourself)."""
-    complaint, data = event.complaint, event.data
-    result: list[tuple[str, list[StaffUser]]] = []
-    if event.name == "submitted":
-        result.append(("work.arrived", _with_role("after_sales")))
-    elif event.name == "assigned":
-        result.append(("work.assigned", [u for u in [_staff(data.get("owner_id"))] if u]))
-    elif event.name == "classified":
-        department = (data.get("changes") or {}).get("responsible_department_id")
-        if department:
-            result.append(("work.department", _of_department(department[1])))
-    elif event.name in ("action_added", "containment_added"):
-        result.append(("work.action_assigned",
-                       [u for u in [_staff(data.get("owner_id"))] if u]))
-    elif event.name in ("request_created", "approval_needed"):
-        result.append(("work.approval_waiting", next_signers(data.get("request_id"))))
-    elif event.name in ("information_supplied", "customer_disputed"):
-        if getattr(event.actor, "kind", None) in ("contact", "visitor"):
-            kind = "work.customer_replied" if event.name == "information_supplied" \
-                else "work.customer_disputed"
-            result.append((kind, _owner_or(complaint, "quality")))
-    elif event.name == "effectiveness_to_verify":
-        result.append(("work.to_verify", _with_role("quality")))
-    elif event.name in ("return_received", "return_appraised"):
-        result += _return_recipients(event)
+    route = _STAFF_ROUTES.get(event.name)
+    result = route(event) if route is not None else []
     actor_id = getattr(event.actor, "id", None) if getattr(event.actor, "kind", None) == "staff" \
         else None
     return [(kind, [u for u in users if u.id != actor_id]) for kind, users in result]

@@ -74,20 +74,34 @@ def recipient_of(survey: Survey, tenant: Tenant) -> Recipient | None:
         complaint = db.session.get(Complaint, survey.complaint_id)
         if complaint is not None and complaint.reporter_email:
             return Recipient(complaint.reporter_email, complaint.reporter_name,
-                             tenant.default_locale)
+                             complaint.reporter_locale or tenant.default_locale)
     return None
 
 
 def compose(survey: Survey, tenant: Tenant, person: Recipient, reminder: bool = False):
     """(subject, text, html) of the survey e-mail in the recipient's language."""
+    from ..notifications.customer_mail import product_name
+
     complaint = db.session.get(Complaint, survey.complaint_id) if survey.complaint_id else None
     context = dict(tenant=tenant, name=person.name, link=link_for(survey, tenant),
-                   complaint=complaint, reminder=reminder, expires_at=survey.expires_at)
+                   complaint=complaint, reminder=reminder, expires_at=survey.expires_at,
+                   product=product_name(complaint, person.locale) if complaint else None)
     with force_locale(person.locale):
         text = render_template("mail/survey.txt", **context)
         html = render_template("mail/survey.html", **context)
     subject, _, body = text.partition("\n")
     return subject.strip(), body.strip() + "\n", html
+
+
+def open_survey_of(complaint: Complaint) -> Survey | None:
+    """The closed complaint's survey while it can be answered (or its answer changed), for
+    the customer's complaint page; None otherwise (one statement, only for a closed one)."""
+    from .answers import state
+
+    if complaint.status != "closed":
+        return None
+    survey = db.session.scalar(select(Survey).where(Survey.complaint_id == complaint.id))
+    return survey if survey is not None and state(survey) in ("open", "editable") else None
 
 
 def due_for_sending(survey: Survey, now: datetime | None = None) -> bool:

@@ -56,6 +56,7 @@ def test_visitor_files_a_complete_complaint(filer, catalogue, db):
         assert all(s.shipment_id == catalogue["shipment"].id for s in complaint.serial_numbers)
         assert complaint.shipped_on.isoformat() == "2026-03-02" and complaint.lot == "L1"
         assert complaint.contact_id is None and complaint.reporter_email.startswith("li.wei")
+        assert complaint.reporter_locale == "en"  # its later e-mails are written in it
         assert complaint.title == "Display stays dark after power on."
         assert complaint.demands == ["replacement"] and complaint.channel == "portal"
         photos = list(db.session.scalars(select(Photo).where(Photo.complaint_id == complaint.id)))

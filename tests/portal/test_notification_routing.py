@@ -97,9 +97,8 @@ def test_each_turn_reaches_its_person_once(db, make_tenant, make_staff, make_con
         workflow.transition(complaint, quality, "answer", "We replaced the bearing.")
         workflow.transition(complaint, contact, "dispute", "Still noisy")
         assert _told(db, "work.customer_disputed") == {quality.get_id(): 1}
-        # The reply came before anyone owned the complaint: quality heard it.
-        assert _told(db, "work.customer_replied") == {quality.get_id(): 1,
-                                                      second_quality.get_id(): 1}
+        # The reply answered after-sales' question: the one who asked heard it.
+        assert _told(db, "work.customer_replied") == {after_sales.get_id(): 1}
         # The customer: the question, acceptance, the answer; not their own dispute.
         for kind in ("customer.information_requested", "customer.accepted",
                      "customer.answered"):
