@@ -1,7 +1,7 @@
 """the language a visitor filed a complaint in, so that its later e-mails are written in it
 
 Revision ID: 5c3e9a1f7d20
-Revises: e7d1d136b726
+Revises: a3c81f5e07d2
 Create Date: 2026-12-06 07:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5c3e9a1f7d20'
-down_revision = 'e7d1d136b726'
+down_revision = 'a3c81f5e07d2'
 branch_labels = None
 depends_on = None
 
