@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ..complaints import audience
 from ..extensions import db
 from ..models import ApprovalStep, ServiceRequest, StaffUser, TimelineEvent
 
@@ -146,8 +147,8 @@ def _customer_data(event) -> dict:
                                         TimelineEvent.to_status == data_status(event),
                                         TimelineEvent.customer_visible.is_(True))
             .order_by(TimelineEvent.id.desc()).limit(1))
-        if shown is not None and shown.message:
-            data["message"] = shown.message
+        if shown is not None and audience.customer_text(shown):
+            data["message"] = audience.customer_text(shown)
     if event.name in ("request_shipped", "request_received"):
         request = db.session.get(ServiceRequest, event.data.get("request_id"))
         if request is not None:
