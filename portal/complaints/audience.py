@@ -165,7 +165,9 @@ def customer_text(event) -> str | None:
     """The entry's text as the customer may read it (None when it is not for them)."""
     if not event.customer_visible or not event.customer_text_visible:
         return None
-    return event.message
+    from .vocabulary import event_text
+
+    return event_text(event)
 
 
 def customer_events(complaint_id: int) -> list:
