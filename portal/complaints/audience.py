@@ -30,15 +30,17 @@ AUDIENCES = (CUSTOMER, INTERNAL, CHOSEN, NONE)
 @dataclass(frozen=True)
 class Rule:
     """``event``: CUSTOMER (the entry is on the customer's timeline), INTERNAL (never), CHOSEN
-    (only when its text was chosen to be shown), or a predicate of the entry's data.
-    ``text``: the audience of the entry's message."""
+    (only when its text was chosen to be shown), or a predicate of the entry's data and
+    whether its text was chosen to be shown. ``text``: the audience of the entry's message."""
 
-    event: str | Callable[[dict], bool]
+    event: str | Callable[[dict, bool], bool]
     text: str
 
 
-def _final_decision(data: dict) -> bool:
-    return data.get("status") in ("approved", "refused")
+def _final_decision_or_shown(data: dict, shown: bool) -> bool:
+    """An approval step: the customer sees the chain's final decision, and a step whose note
+    someone chose to show them."""
+    return shown or data.get("status") in ("approved", "refused")
 
 
 _C, _I = Rule(CUSTOMER, CUSTOMER), Rule(INTERNAL, INTERNAL)
@@ -85,7 +87,7 @@ EVENTS: dict[str, Rule] = {
     # requests and their approvals: the customer sees a request and its final decision, the
     # notes only when chosen; the tracking number is for them
     "request.created": _STEP,
-    "request.approval": Rule(_final_decision, CHOSEN),
+    "request.approval": Rule(_final_decision_or_shown, CHOSEN),
     "request.shipped": _C,
     "request.received": _STEP,
     "request.paid": _STEP,
@@ -150,7 +152,7 @@ def resolve(kind: str, data: dict | None, shown: bool) -> tuple[bool, bool]:
     r = rule(kind)
     text = r.text == CUSTOMER or (r.text == CHOSEN and shown)
     if callable(r.event):
-        event = r.event(data or {})
+        event = r.event(data or {}, shown)
     else:
         event = r.event == CUSTOMER or (r.event == CHOSEN and shown)
     return event, event and text

@@ -201,6 +201,11 @@ CUSTOMER_EVENT_LABELS = {
     "action.added": _l("Immediate measure"),
     "eight_d.summary": _l("8D report summary"),
     "request.created": _l("Your request is being handled"),
+    "request.approval": _l("Decision on your request"),
+    # staff notes someone chose to show the customer (portal/complaints/audience.py)
+    "verification.checklist": _l("Note from our verification"),
+    "onsite.visit": _l("On-site visit"),
+    "action.done": _l("Immediate measure done"),
     "request.shipped": _l("Goods shipped (tracking number)"),
     "request.received": _l("Returned goods received"),
     "request.paid": _l("Claim paid"),

@@ -126,8 +126,10 @@ def test_all_8d_text_is_internal_but_the_customer_summary():
 def test_a_chosen_text_is_internal_until_someone_shows_it():
     assert audience.resolve("request.created", {}, shown=False) == (True, False)
     assert audience.resolve("request.created", {}, shown=True) == (True, True)
-    assert audience.resolve("request.approval", {"status": "pending_approval"}, True) == (
+    assert audience.resolve("request.approval", {"status": "pending_approval"}, False) == (
         False, False)
+    assert audience.resolve("request.approval", {"status": "pending_approval"}, True) == (
+        True, True)
     assert audience.resolve("request.approval", {"status": "approved"}, False) == (True, False)
     assert audience.resolve("verification.checklist", {}, False) == (False, False)
     assert audience.resolve("root_cause.recorded", {}, True) == (False, False)
