@@ -195,7 +195,13 @@ def _staff_outputs(app, sign_in, tenant, complaints, out):
                 _get(client, f"{base}/complaints/{cid}/8d.pdf", f"{number} 8D PDF", out, "pdf")
         if role == "quality":
             _get(client, f"{base}/queue.xlsx", "queue spreadsheet", out, "xlsx")
-            _get(client, f"{base}/reports", "reports", out)
+            listing = _get(client, f"{base}/reports", "reports", out)
+            reports = sorted(set(re.findall(r"/staff/reports/(\d+)\b", listing)))
+            assert reports, "the demo has no escalation report to read"
+            for report_id in reports:
+                _get(client, f"{base}/reports/{report_id}", f"report {report_id}", out)
+                _get(client, f"{base}/reports/{report_id}.pdf", f"report {report_id} PDF", out,
+                     "pdf")
 
 
 def _customer_outputs(app, sign_in, tenant, out):
