@@ -253,6 +253,11 @@ def button_label(name: str):
     return TRANSITION_BUTTON_LABELS.get(name) or transition_label(name) or name
 
 
+# --- satisfaction surveys (portal/surveys/): after a complaint, or a campaign's ------------
+
+SURVEY_KINDS = ("campaign", "complaint")
+SURVEY_KIND_LABELS = {"campaign": _l("Campaign survey"), "complaint": _l("Complaint survey")}
+
 # --- photos ---------------------------------------------------------------------------------
 
 # Why the photo pipeline (portal/imaging.py) refused a file: stored as these English

@@ -195,6 +195,7 @@ def _staff_outputs(app, sign_in, tenant, complaints, out):
                 _get(client, f"{base}/complaints/{cid}/8d.pdf", f"{number} 8D PDF", out, "pdf")
         if role == "quality":
             _get(client, f"{base}/queue.xlsx", "queue spreadsheet", out, "xlsx")
+            _get(client, f"{base}/surveys/results.xlsx", "survey spreadsheet", out, "xlsx")
             listing = _get(client, f"{base}/reports", "reports", out)
             reports = sorted(set(re.findall(r"/staff/reports/(\d+)\b", listing)))
             assert reports, "the demo has no escalation report to read"
@@ -253,5 +254,7 @@ def test_no_code_or_english_label_in_the_chinese_outputs(app, db, demo, sign_in)
                                       pairs if printed else ()):
             found.setdefault(word, []).append(context)
     assert len(out) > 100 and any(w.startswith("mail") for w, _ in out)
+    sheets = [text for where, text in out if where.endswith("spreadsheet")]
+    assert len(sheets) == 2 and all("（Asia/Shanghai）" in text for text in sheets)
     report = [f"{word!r} ({len(places)}×), e.g. {places[0]}" for word, places in found.items()]
     assert not found, "\n".join(report)
