@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import photos, uow
-from portal.complaints import workflow
+from portal.complaints import audience, workflow
 from portal.complaints.permissions import Refused
 from portal.complaints.vocabulary import (
     CUSTOMER_DEMAND_LABELS,
@@ -75,6 +75,7 @@ def _detail(complaint, status=200, message_form=None, dispute_form=None, staged=
     all_photos = customer_photos(complaint)
     return render(
         "customer/complaint.html", None, HTTPStatus(status), complaint=complaint, events=events, event_label=event_label,
+        customer_text=audience.customer_text,
         photos=[p for p in all_photos if p.event_id is None],
         event_photos={e.id: [p for p in all_photos if p.event_id == e.id] for e in events},
         containment=containment_actions(complaint), question=latest_question(complaint),

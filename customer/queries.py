@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort
 from sqlalchemy import func, or_, select
 
-from portal.complaints import vocabulary
+from portal.complaints import audience, vocabulary
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.models import (
@@ -92,10 +92,8 @@ def event_label(event: TimelineEvent):
 
 
 def customer_timeline(complaint: Complaint) -> list[TimelineEvent]:
-    return list(db.session.scalars(
-        select(TimelineEvent).where(TimelineEvent.complaint_id == complaint.id,
-                                    TimelineEvent.customer_visible.is_(True))
-        .order_by(TimelineEvent.created_at, TimelineEvent.id)))
+    """The entries the audience rule shows the customer (their texts: ``customer_text``)."""
+    return audience.customer_events(complaint.id)
 
 
 def customer_photos(complaint: Complaint) -> list[Photo]:
@@ -115,7 +113,8 @@ def visible_photo_or_404(complaint: Complaint, photo_id: int) -> Photo:
 
 def containment_actions(complaint: Complaint) -> list[Action]:
     return list(db.session.scalars(
-        select(Action).where(Action.complaint_id == complaint.id, Action.kind == "containment")
+        select(Action).where(Action.complaint_id == complaint.id, Action.kind == "containment",
+                             Action.customer_visible.is_(True))
         .order_by(Action.id)))
 
 

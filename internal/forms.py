@@ -78,6 +78,12 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def customer_sees():
+    """The "the customer sees this" box of a staff text (portal/complaints/audience.py): the
+    text stays with staff unless it is ticked."""
+    return BooleanField(_l("The customer sees this"), default=False)
+
+
 class VersionedForm(FlaskForm):
     """A form editing the complaint: carries the version the editor saw."""
 
@@ -86,17 +92,20 @@ class VersionedForm(FlaskForm):
 
 class TransitionForm(VersionedForm):
     message = text(_l("Message"), required=False)
+    customer_sees = customer_sees()
 
 
 class ChecklistForm(VersionedForm):
     confirmed = MultiCheckboxField(_l("Confirmed"), choices=[], validate_choice=True)
     note = text(_l("Note"), required=False)
+    customer_sees = customer_sees()
 
 
 class VisitForm(FlaskForm):
     visited_on = DateField(_l("Date of the visit"), validators=[InputRequired(REQUIRED)])
     visitor = line(_l("Who went"), max_length=120)
     notes = text(_l("What was found"))
+    customer_sees = customer_sees()
     photos = MultipleFileField(_l("Photos"))
 
 
@@ -136,6 +145,7 @@ class ActionForm(FlaskForm):
                        validators=[DataRequired(CHOOSE)])
     title = line(_l("Measure"))
     description = text(_l("Details"), required=False)
+    customer_sees = customer_sees()
     owner = SelectField(_l("Owner"), choices=[], validators=[DataRequired(REQUIRED)])
     due_at = DateTimeLocalField(_l("Due"), format="%Y-%m-%dT%H:%M",
                                 validators=[InputRequired(REQUIRED)])
@@ -206,6 +216,7 @@ class RequestForm(FlaskForm):
     amount = DecimalField(_l("Amount claimed (CNY)"), places=2, validators=[
         Optional(), NumberRange(min=0.01, max=100_000_000, message=_l("Enter an amount above zero."))])
     note = text(_l("Note"), required=False)
+    customer_sees = customer_sees()
 
     def validate(self, extra_validators=None) -> bool:
         # Optional fields skip their own checks when empty, so the either-or rules live here.
@@ -222,6 +233,7 @@ class RequestForm(FlaskForm):
 class DecisionForm(FlaskForm):
     decision = HiddenField(validators=[DataRequired(CHOOSE)])
     note = text(_l("Note"), required=False, max_length=2000)
+    customer_sees = customer_sees()
 
     def validate_decision(self, field):
         if field.data not in ("approve", "refuse"):
@@ -245,6 +257,7 @@ class ShipForm(FlaskForm):
 
 class FinishForm(FlaskForm):
     note = text(_l("Note"), required=False, max_length=2000)
+    customer_sees = customer_sees()
 
 
 class CostForm(FlaskForm):

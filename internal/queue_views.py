@@ -19,6 +19,7 @@ from portal.deadlines import badge_texts
 from portal.extensions import db
 from portal.i18n import datetime_formatter
 from portal.models import CustomerCompany, Department, ProductModel, StaffUser
+from portal.tenancy import current_tenant
 from portal.web import is_htmx, render
 
 from . import blueprint
@@ -78,7 +79,7 @@ def export_queue():
 
     query = queue.QueueQuery.from_args(request.args)
     rows = queue.all_rows(query, current_user)
-    data = queue_workbook(rows, STAFF_STATE_LABELS)
+    data = queue_workbook(rows, STAFF_STATE_LABELS, current_tenant.timezone)
     response = make_response(data)
     response.headers["Content-Type"] = (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

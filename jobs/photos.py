@@ -61,7 +61,7 @@ def process_photo(photo_id: int) -> str:
         record(photo.complaint, SYSTEM, "photo.rejected", message=exc.reason,
                data={"photo_id": photo.id, "filename": photo.original_filename,
                      "detail": exc.detail[:200]},
-               customer_visible=photo.customer_visible)
+               shown=photo.customer_visible)
         uow.commit()
         _discard_staged(photo)
         log.info("photo %s rejected: %s", photo_id, exc)

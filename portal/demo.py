@@ -272,6 +272,9 @@ def _seed_complaints(tenant, departments, staff, contacts, products, complaint_c
     from .complaints import eight_d_demo  # a complete 8D sent to its customer (issue 12)
 
     eight_d_demo.seed(tenant, staff)
+    from .complaints import demo_audience  # requests, notes kept internal or shown (issue 10)
+
+    demo_audience.seed(tenant, staff)
 
 
 def _seed_integrations() -> None:
@@ -326,7 +329,8 @@ def _walk(complaint, target, staff, contact, departments, mode_code, rng) -> Non
             casework.add_action(
                 complaint, actor, kind="containment",
                 title="发送备件并指导临时处理 Ship a spare part and guide a temporary fix",
-                owner_id=staff["after_sales"].id, due_at=utcnow() + timedelta(days=1))
+                owner_id=staff["after_sales"].id, due_at=utcnow() + timedelta(days=1),
+                customer_sees=True)
         elif step == "@root_cause":
             casework.record_root_cause(
                 complaint, actor,

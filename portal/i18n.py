@@ -173,6 +173,11 @@ def datetime_formatter(format: str = "medium"):
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["datetimeformat"] = datetimeformat
+    from .complaints.vocabulary import duration, event_text, label
+
+    app.jinja_env.filters["label"] = label  # a code's words: {{ r.status|label("request_state") }}
+    app.jinja_env.filters["duration"] = duration  # minutes in words: "3小时45分钟"
+    app.jinja_env.globals["event_text"] = event_text  # a timeline entry's message, for reading
     # Replaces Flask-Babel's template callables (the same calls, with the lookup cached).
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
@@ -190,4 +195,6 @@ def register(app: Flask) -> None:
             "languages": LANGUAGE_NAMES,
             "current_locale": "zh_CN" if chinese else "en",
             "html_lang": "zh-CN" if chinese else "en",
+            # the zone every time is shown in (the tenant's): printed forms and sheets say it
+            "time_zone": str(get_timezone()),
         }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from .i18n import lazy_gettext as _l
+from .complaints import vocabulary
 
 try:  # HEIC/HEIF (iPhones) through libheif; registered once, at import.
     import pillow_heif
@@ -34,17 +34,12 @@ LARGE_EDGE = 1600
 THUMB_EDGE = 320
 JPEG_QUALITY = 85
 
-# Reasons are stored in English and translated where they are shown (_(photo.rejection_reason)).
-REASON_NOT_IMAGE = "This file is not a photo we can read."
-REASON_FORMAT = "This image format is not accepted. Send a JPEG, PNG, HEIC or WebP photo."
-REASON_TOO_LARGE = "This image has too many pixels to be processed safely."
-REASON_DAMAGED = "This photo is damaged or incomplete. Send it again."
-REASONS = {
-    REASON_NOT_IMAGE: _l("This file is not a photo we can read."),
-    REASON_FORMAT: _l("This image format is not accepted. Send a JPEG, PNG, HEIC or WebP photo."),
-    REASON_TOO_LARGE: _l("This image has too many pixels to be processed safely."),
-    REASON_DAMAGED: _l("This photo is damaged or incomplete. Send it again."),
-}
+# Reasons are stored in English and shown in the reader's language (the vocabulary's).
+REASON_NOT_IMAGE = vocabulary.PHOTO_NOT_IMAGE
+REASON_FORMAT = vocabulary.PHOTO_FORMAT
+REASON_TOO_LARGE = vocabulary.PHOTO_TOO_LARGE
+REASON_DAMAGED = vocabulary.PHOTO_DAMAGED
+REASONS = vocabulary.PHOTO_REJECTION_LABELS
 
 
 def rejection_label(reason: str | None):

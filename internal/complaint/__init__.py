@@ -24,11 +24,13 @@ routes of its forms; ``page.py`` composes them.
     clocks.py          the deadline clocks (drawn when scrolled to)
     exports.py         the 8D and improvement-sheet PDFs
     filing.py          filing by staff (on a customer's behalf, production exceptions)
+    audience.py        "the customer sees this": the preview of a staff text
 """
 
 from . import (  # noqa: F401  (each module registers its routes and its panel)
     actions,
     answer,
+    audience,
     classification,
     clocks,
     containment,

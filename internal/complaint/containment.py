@@ -78,5 +78,6 @@ def add_action(complaint_id: int, group: str):
                                              title=form.title.data,
                                              description=form.description.data,
                                              owner_id=as_id(form.owner.data),
-                                             due_at=aware(form.due_at.data)),
+                                             due_at=aware(form.due_at.data),
+                                             customer_sees=form.customer_sees.data),
                _("Action added."))

@@ -50,7 +50,8 @@ def create_request(complaint_id: int):
                lambda c: requests.create_request(c, current_user, kind=form.kind.data,
                                                  quantity=form.quantity.data,
                                                  amount=money(form.amount.data),
-                                                 note=form.note.data),
+                                                 note=form.note.data,
+                                                 note_shown=form.customer_sees.data),
                _("Request created."))
 
 
@@ -70,7 +71,8 @@ def decide_request(complaint_id: int, request_id: int):
     return run(complaint_id, "requests", "decision", form,
                lambda c: requests.decide(c, item, current_user,
                                          approve=form.decision.data == "approve",
-                                         note=form.note.data),
+                                         note=form.note.data,
+                                         note_shown=form.customer_sees.data),
                _("Decision signed."))
 
 
@@ -90,5 +92,6 @@ def finish_request(complaint_id: int, request_id: int):
     item = _request_of(complaint_id, request_id)
     form = FinishForm()
     return run(complaint_id, "requests", "finish", form,
-               lambda c: requests.finish(c, item, current_user, note=form.note.data),
+               lambda c: requests.finish(c, item, current_user, note=form.note.data,
+                                         note_shown=form.customer_sees.data),
                _("Request completed."))

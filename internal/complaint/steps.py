@@ -36,6 +36,7 @@ def context(case: Case, forms: dict) -> dict:
                         if t.name not in COMPOSED],
         "posted": posted.name if posted is not None else None,
         "message": posted.message.data if posted is not None else "",
+        "shown": bool(posted.customer_sees.data) if posted is not None else False,
         "has_report": case.has_report,
         "cost_sheet": case.may("cost_sheet"),
         "supplier_requests": _supplier_requests(case),
@@ -56,7 +57,8 @@ def transition(complaint_id: int, name: str):
     form.name = name
     response = run(complaint_id, "steps", "transition", form,
                    lambda c: casework.transition(c, current_user, name, form.message.data,
-                                                 form.version.data), _("Done."))
+                                                 form.version.data,
+                                                 shown=form.customer_sees.data), _("Done."))
     if is_htmx() and response.status_code == 200:  # done: the whole page changes
         reload = make_response("", 200)
         reload.headers["HX-Refresh"] = "true"

@@ -39,7 +39,8 @@ def checklist(complaint_id: int):
     return run(complaint_id, "verification", "checklist", form,
                lambda c: casework.save_checklist(c, current_user, confirmed=form.confirmed.data,
                                                  note=form.note.data,
-                                                 expected_version=form.version.data),
+                                                 expected_version=form.version.data,
+                                                 shown=form.customer_sees.data),
                _("Checklist saved."))
 
 
@@ -49,5 +50,6 @@ def visit(complaint_id: int):
     return run(complaint_id, "verification", "visit", form,
                lambda c: casework.record_onsite_visit(
                    c, current_user, visited_on=form.visited_on.data, visitor=form.visitor.data,
-                   notes=form.notes.data, files=request.files.getlist("photos")),
+                   notes=form.notes.data, files=request.files.getlist("photos"),
+                   shown=form.customer_sees.data),
                _("Visit recorded."))

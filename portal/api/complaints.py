@@ -16,7 +16,7 @@ from flask import g, request, url_for
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from ..complaints import casework, queue, workflow
+from ..complaints import audience, casework, queue, workflow
 from ..complaints.costs import add_cost
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
@@ -154,7 +154,8 @@ def complaint_body(complaint: Complaint) -> dict:
             select(SerialNumber).where(SerialNumber.complaint_id == complaint.id)
             .order_by(SerialNumber.id))],
         "timeline_scope": "full" if full else "customer",
-        "timeline": [{"kind": e.kind, "actor": e.actor_name, "message": e.message,
+        "timeline": [{"kind": e.kind, "actor": e.actor_name,
+                      "message": e.message if full else audience.customer_text(e),
                       "from_status": e.from_status, "to_status": e.to_status,
                       "customer_visible": e.customer_visible, "at": e.created_at}
                      for e in db.session.scalars(events.order_by(TimelineEvent.id))],

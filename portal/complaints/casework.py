@@ -74,24 +74,25 @@ def checklist_state(complaint: Complaint, confirmed: dict | None = None) -> list
 
 
 def save_checklist(complaint: Complaint, actor, *, confirmed: list[str], note: str | None,
-                   expected_version) -> dict:
+                   expected_version, shown: bool = False) -> dict:
     """Record which checklist items verification confirmed (with a note) on the timeline."""
     require(actor, "verify", complaint)
     check_version(complaint, expected_version)
     items = {key: key in confirmed for key in CHECKLIST}
     record(complaint, actor, "verification.checklist", message=(note or "").strip() or None,
-           data={"items": items})
+           data={"items": items}, shown=shown)
     touch(complaint)
     db.session.flush()
     return items
 
 
 def record_onsite_visit(complaint: Complaint, actor, *, visited_on: date, visitor: str,
-                        notes: str, files=()) -> object:
+                        notes: str, files=(), shown: bool = False) -> object:
     """Record an on-site visit (who went, when, what was found) and its photos."""
     require(actor, "verify", complaint)
     event = record(complaint, actor, "onsite.visit", message=notes.strip(),
-                   data={"visited_on": visited_on.isoformat(), "visitor": visitor.strip()})
+                   data={"visited_on": visited_on.isoformat(), "visitor": visitor.strip()},
+                   shown=shown)
     db.session.flush()
     attached = [store_visit_photo(complaint, actor, event, f) for f in files if f]
     if attached:
@@ -183,8 +184,9 @@ ACTION_ABILITY = {"containment": "containment", "corrective": "corrective",
 
 def add_action(complaint: Complaint, actor, *, kind: str, title: str,
                description: str | None = None, owner_id: int | None = None,
-               due_at: datetime | None = None) -> Action:
-    """Add a containment, corrective or preventive action with its owner and due time."""
+               due_at: datetime | None = None, customer_sees: bool = False) -> Action:
+    """Add a containment, corrective or preventive action with its owner and due time; a
+    containment measure is on the customer's page when someone chose so (``customer_sees``)."""
     if kind not in ACTION_ABILITY:
         raise Refused("invalid", _l("Choose a value from the list."))
     require(actor, ACTION_ABILITY[kind], complaint)
@@ -197,13 +199,14 @@ def add_action(complaint: Complaint, actor, *, kind: str, title: str,
         raise Refused("invalid", _l("Choose a value from the list."))
     action = Action(complaint_id=complaint.id, problem_id=complaint.problem_id, kind=kind,
                     title=title.strip(), description=(description or "").strip() or None,
-                    owner_id=owner_id, due_at=due_at)
+                    owner_id=owner_id, due_at=due_at,
+                    customer_visible=customer_sees and kind == "containment")
     db.session.add(action)
     db.session.flush()
     record(complaint, actor, "action.added", message=action.title,
            data={"action_id": action.id, "kind": kind, "owner_id": owner_id,
                  "due_at": due_at.isoformat() if due_at else None},
-           customer_visible=kind == "containment")
+           shown=action.customer_visible)
     touch(complaint)
     changed(complaint, "actions")
     announce("containment_added" if kind == "containment" else "action_added", complaint, actor,
@@ -238,7 +241,7 @@ def complete_action(complaint: Complaint, action: Action, actor, *, result: str,
     action.evidence = [*(action.evidence or []), *evidence]
     record(complaint, actor, "action.done", message=action.title,
            data={"action_id": action.id, "kind": action.kind, "result": action.result,
-                 "evidence": [e["name"] for e in evidence]})
+                 "evidence": [e["name"] for e in evidence]}, shown=action.customer_visible)
     touch(complaint)
     changed(complaint, "actions")
     announce("action_done", complaint, actor, action_id=action.id, kind=action.kind)
@@ -292,14 +295,14 @@ def verify_effectiveness(complaint: Complaint, actor, *, effective: bool, note: 
 
 
 def transition(complaint: Complaint, actor, name: str, message: str | None,
-               expected_version) -> None:
+               expected_version, shown: bool = False) -> None:
     """A workflow transition from a form that showed ``expected_version``. Who may make it
     is checked before the version, so a refused role is told so, not that the page is old."""
     t = workflow.find(name, complaint.status)
     if t is not None and not workflow.can(complaint, actor, name):
         raise Refused("forbidden", FORBIDDEN)
     check_version(complaint, expected_version)
-    workflow.transition(complaint, actor, name, message)
+    workflow.transition(complaint, actor, name, message, shown=shown)
     db.session.flush()
 
 

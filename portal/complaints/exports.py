@@ -5,6 +5,7 @@ the Noto Sans CJK fonts; and the queue view as an Excel workbook (openpyxl)."""
 from __future__ import annotations
 
 import io
+from zoneinfo import ZoneInfo
 
 from flask import render_template
 from sqlalchemy import select
@@ -107,23 +108,26 @@ def customer_eight_d_pdf(context: dict) -> bytes:
                                 doc_number=context["complaint"].number, **context))
 
 
-QUEUE_COLUMNS = ("Number 编号", "Received 接收时间", "Title 标题", "Customer 客户",
+QUEUE_COLUMNS = ("Number 编号", "Received 接收时间（{zone}）", "Title 标题", "Customer 客户",
                  "Product 型号", "Status 状态", "Severity 级别", "Class 类别",
                  "Department 责任部门", "Owner 负责人", "Defective units 不良数量")
 
 
-def queue_workbook(rows, labels) -> bytes:
-    """The queue view's rows as an .xlsx workbook (text cells neutralised against formulas)."""
+def queue_workbook(rows, labels, zone: str = "UTC") -> bytes:
+    """The queue view's rows as an .xlsx workbook (text cells neutralised against formulas):
+    labels in the reader's language, times in the tenant's ``zone``, named in the header."""
     from openpyxl import Workbook
 
+    tz = ZoneInfo(zone)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Complaints")
-    sheet.append(list(QUEUE_COLUMNS))
+    sheet.append([c.format(zone=zone) for c in QUEUE_COLUMNS])
     for row in rows:
         sheet.append([neutralise(v) for v in (
-            row.number, row.created_at.replace(tzinfo=None), row.title,
-            row.company_name or row.reporter_company or row.reporter_name,
-            row.product_code, str(labels.get(row.status, row.status)), row.severity,
+            row.number, row.created_at.astimezone(tz).replace(tzinfo=None, microsecond=0),
+            row.title, row.company_name or row.reporter_company or row.reporter_name,
+            row.product_code, str(labels.get(row.status, row.status)),
+            str(vocabulary.SEVERITY_LABELS[row.severity]) if row.severity in vocabulary.SEVERITY_LABELS else None,
             row.info_class, row.department_name, row.owner_name, row.defect_quantity)])
     out = io.BytesIO()
     book.save(out)

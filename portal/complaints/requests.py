@@ -19,7 +19,8 @@ CLAIM_CHAIN = ["manager"]
 
 
 def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | None = None,
-                   amount: Decimal | None = None, note: str | None = None) -> ServiceRequest:
+                   amount: Decimal | None = None, note: str | None = None,
+                   note_shown: bool = False) -> ServiceRequest:
     """Turn a demand into a request. A return gets the tenant's approval chain, a claim a
     manager's approval; replacement and exchange go straight to logistics."""
     require(actor, "request", complaint)
@@ -50,7 +51,7 @@ def create_request(complaint: Complaint, actor, *, kind: str, quantity: int | No
            data={"request_id": request.id, "kind": kind, "quantity": quantity,
                  "amount": str(amount) if amount is not None else None,
                  "chargeable": request.chargeable},
-           customer_visible=True)
+           shown=note_shown)
     if kind in ("return", "exchange"):  # the goods coming back get their record (RMA)
         from ..returns.records import open_for_request
 
@@ -87,7 +88,7 @@ def may_decide(request: ServiceRequest, actor) -> bool:
 
 
 def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: bool,
-           note: str | None) -> ApprovalStep:
+           note: str | None, note_shown: bool = False) -> ApprovalStep:
     """Sign the next step of the approval chain (approved or refused), by user and time. A
     refusal ends the request; the last approval approves it."""
     step = next_step(request)
@@ -116,7 +117,7 @@ def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: boo
     record(complaint, actor, "request.approval", message=note,
            data={"request_id": request.id, "kind": request.kind, "role": step.role,
                  "decision": step.decision, "status": request.status},
-           customer_visible=request.status in ("approved", "refused"))
+           shown=note_shown)
     complaint.updated_at = utcnow()
     db.session.flush()
     if request.status in ("approved", "refused"):
@@ -139,7 +140,7 @@ def ship(complaint: Complaint, request: ServiceRequest, actor, *, tracking_numbe
     request.shipped_at = utcnow()
     request.status = "shipped"
     record(complaint, actor, "request.shipped", message=tracking_number,
-           data={"request_id": request.id, "kind": request.kind}, customer_visible=True)
+           data={"request_id": request.id, "kind": request.kind})
     complaint.updated_at = utcnow()
     db.session.flush()
     announce("request_shipped", complaint, actor, request_id=request.id, kind=request.kind)
@@ -152,13 +153,14 @@ def may_finish(request: ServiceRequest, actor) -> bool:
     return False
 
 
-def finish(complaint: Complaint, request: ServiceRequest, actor, *, note: str | None) -> None:
+def finish(complaint: Complaint, request: ServiceRequest, actor, *, note: str | None,
+           note_shown: bool = False) -> None:
     """An approved claim paid (finance)."""
     if not may_finish(request, actor):
         raise Refused("forbidden", FORBIDDEN)
     request.status = "received" if request.kind == "return" else "paid"
     record(complaint, actor, f"request.{request.status}", message=(note or "").strip() or None,
-           data={"request_id": request.id, "kind": request.kind}, customer_visible=True)
+           data={"request_id": request.id, "kind": request.kind}, shown=note_shown)
     complaint.updated_at = utcnow()
     db.session.flush()
     announce(f"request_{request.status}", complaint, actor, request_id=request.id,

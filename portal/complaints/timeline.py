@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..extensions import db
 from ..models import Complaint, TimelineEvent
+from . import audience
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,17 @@ def actor_roles(actor) -> frozenset[str]:
 
 
 def record(complaint: Complaint, actor, kind: str, *, message: str | None = None,
-           data: dict | None = None, customer_visible: bool = False,
+           data: dict | None = None, shown: bool = False, customer_visible: bool | None = None,
            from_status: str | None = None, to_status: str | None = None) -> TimelineEvent:
-    """Append an event to the complaint's timeline (added to the session, not committed)."""
+    """Append an event to the complaint's timeline (added to the session, not committed).
+
+    Whether the customer sees the entry and its text is the audience rule's answer
+    (``audience.resolve``) for ``kind``, given whether someone chose to show its text
+    (``shown``). ``customer_visible`` is a caller's expectation, checked against the rule."""
+    visible, text_visible = audience.resolve(kind, data, shown)
+    if customer_visible is not None and customer_visible != visible:
+        raise ValueError(f"timeline kind {kind!r}: its audience rule says "
+                         f"customer_visible={visible}")
     event = TimelineEvent(
         complaint=complaint,
         actor=actor.get_id() if actor is not None else None,
@@ -57,7 +66,8 @@ def record(complaint: Complaint, actor, kind: str, *, message: str | None = None
         kind=kind,
         message=message,
         data=data or {},
-        customer_visible=customer_visible,
+        customer_visible=visible,
+        customer_text_visible=text_visible,
         from_status=from_status,
         to_status=to_status,
     )

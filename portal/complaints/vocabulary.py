@@ -309,6 +309,11 @@ CUSTOMER_EVENT_LABELS = {
     "eight_d.summary": _l("8D report summary"),
     "eight_d.sent": _l("8D report ready to download"),
     "request.created": _l("Your request is being handled"),
+    "request.approval": _l("Decision on your request"),
+    # staff notes someone chose to show the customer (portal/complaints/audience.py)
+    "verification.checklist": _l("Note from our verification"),
+    "onsite.visit": _l("On-site visit"),
+    "action.done": _l("Immediate measure done"),
     "request.shipped": _l("Goods shipped (tracking number)"),
     "request.received": _l("Returned goods received"),
     "request.paid": _l("Claim paid"),
@@ -346,17 +351,95 @@ def transition_label(name: str):
 
 def event_label(kind: str, *, customer: bool = False):
     """How a timeline entry of ``kind`` reads, for staff or (``customer=True``) the customer.
-    Unknown kinds read as a plain "Update" for the customer and as the kind itself for staff."""
+    Unknown kinds read as a plain "Update" (tests/portal/test_rules_homes.py finds them)."""
     if kind.startswith("transition."):
         label = transition_label(kind.partition(".")[2])
         if label is not None:
             return label
     labels = CUSTOMER_EVENT_LABELS if customer else EVENT_LABELS
-    if kind in labels:
-        return labels[kind]
-    return _l("Update") if customer else kind.replace("_", " ").replace(".", ": ")
+    return labels.get(kind) or _l("Update")  # never the code itself
 
 
 def button_label(name: str):
     """What the workspace's button for transition ``name`` says."""
     return TRANSITION_BUTTON_LABELS.get(name) or transition_label(name) or name
+
+
+# --- satisfaction surveys (portal/surveys/): after a complaint, or a campaign's ------------
+
+SURVEY_KINDS = ("campaign", "complaint")
+SURVEY_KIND_LABELS = {"campaign": _l("Campaign survey"), "complaint": _l("Complaint survey")}
+
+# --- photos ---------------------------------------------------------------------------------
+
+# Why the photo pipeline (portal/imaging.py) refused a file: stored as these English
+# sentences on the photo and its timeline entry, shown in the reader's language.
+PHOTO_NOT_IMAGE = "This file is not a photo we can read."
+PHOTO_FORMAT = "This image format is not accepted. Send a JPEG, PNG, HEIC or WebP photo."
+PHOTO_TOO_LARGE = "This image has too many pixels to be processed safely."
+PHOTO_DAMAGED = "This photo is damaged or incomplete. Send it again."
+PHOTO_REJECTION_LABELS = {
+    PHOTO_NOT_IMAGE: _l("This file is not a photo we can read."),
+    PHOTO_FORMAT: _l("This image format is not accepted. Send a JPEG, PNG, HEIC or WebP photo."),
+    PHOTO_TOO_LARGE: _l("This image has too many pixels to be processed safely."),
+    PHOTO_DAMAGED: _l("This photo is damaged or incomplete. Send it again."),
+}
+
+# The tables templates name through the ``label`` filter: ``{{ r.status|label("request") }}``.
+LABEL_TABLES = {
+    "status": STAFF_STATE_LABELS, "customer_status": CUSTOMER_STATE_LABELS,
+    "severity": SEVERITY_LABELS, "cause": CAUSE_LABELS, "action": ACTION_LABELS,
+    "request": REQUEST_LABELS, "request_state": REQUEST_STATE_LABELS, "role": ROLE_LABELS,
+    "cost": COST_LABELS, "report_kind": REPORT_KIND_LABELS, "report_state": REPORT_STATE_LABELS,
+    "photo_rejection": PHOTO_REJECTION_LABELS, "channel": CHANNEL_LABELS,
+    "demand": DEMAND_LABELS, "customer_demand": CUSTOMER_DEMAND_LABELS,
+}
+# What a classification changes (a "classified" timeline entry lists the fields it set).
+CLASSIFIED_FIELD_LABELS = {
+    "severity": _l("Severity"), "info_class": _l("Information class"),
+    "cause_category": _l("Cause category"), "failure_mode_id": _l("Failure mode"),
+    "responsible_department_id": _l("Responsible department"), "owner_id": _l("Owner"),
+}
+LABEL_TABLES["classified_field"] = CLASSIFIED_FIELD_LABELS
+
+
+def label(value, table: str):
+    """``value``'s words from the vocabulary table ``table`` (a value it does not know, such
+    as a reason typed elsewhere, is shown as it is)."""
+    if value is None:
+        return ""
+    return LABEL_TABLES[table].get(value, value)
+
+
+def event_text(event) -> str | None:
+    """A timeline entry's message as its reader sees it: the stored reason of a refused
+    photo in the reader's language, anything else as written."""
+    if event.kind == "photo.rejected" and event.message in PHOTO_REJECTION_LABELS:
+        return PHOTO_REJECTION_LABELS[event.message]
+    return event.message
+
+
+# --- durations ------------------------------------------------------------------------------
+
+def duration(minutes: float | None, locale=None) -> str:
+    """A length of time in the reader's language, largest two units: "2 days 3 hr" /
+    "2天3小时", "3 hr 45 min" / "3小时45分钟", "12 min" / "12分钟" (CLDR's words, by Babel)."""
+    if minutes is None:
+        return ""
+    from babel.lists import format_list
+    from babel.units import format_unit
+    from flask_babel import get_locale
+
+    locale = locale or get_locale() or "en"
+    minutes = abs(int(round(minutes)))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        parts = [(days, "duration-day"), (hours, "duration-hour")]
+    elif hours:
+        parts = [(hours, "duration-hour"), (mins, "duration-minute")]
+    else:
+        parts = [(mins, "duration-minute")]
+    words = [format_unit(n, unit, length="short", locale=locale) for n, unit in parts
+             if n or len(parts) == 1]
+    return format_list(words, style="unit-narrow", locale=locale)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from ..i18n import lazy_gettext as _l
 from ..models import Action, Complaint, utcnow
+from . import audience
 from .permissions import FORBIDDEN, NOT_NOW, Refused, may_transition, transition_roles
 from .timeline import record
 from .vocabulary import OPEN_STATUSES, STATUSES
@@ -103,10 +104,19 @@ class Transition:
     label: object
     needs_message: bool = False
     guards: tuple[Guard, ...] = ()
-    customer_visible: bool = True
     # Writes on the complaint besides the status (the message lands in this attribute).
     message_field: str | None = None
     effects: dict = field(default_factory=dict)
+
+    @property
+    def customer_visible(self) -> bool:
+        """The customer sees this step on their timeline (the audience rule's answer)."""
+        return audience.rule(f"transition.{self.name}").event == audience.CUSTOMER
+
+    @property
+    def text_audience(self) -> str:
+        """Who the step's message is for (audience.CUSTOMER, INTERNAL or CHOSEN)."""
+        return audience.rule(f"transition.{self.name}").text
 
     @property
     def roles(self) -> frozenset[str]:
@@ -122,7 +132,7 @@ TRANSITIONS: tuple[Transition, ...] = (
                _l("Customer provided information"), needs_message=True),
     Transition("resume_verification", ("waiting_customer",), "verifying",
                _l("Resumed verification with information received otherwise"),
-               needs_message=True, customer_visible=False),
+               needs_message=True),
     Transition("accept", ("verifying",), "accepted",
                _l("Confirmed as a quality case")),
     Transition("reject", ("verifying",), "rejected",
@@ -139,7 +149,7 @@ TRANSITIONS: tuple[Transition, ...] = (
                guards=(_corrective_actions_done,)),
     Transition("not_effective", ("verifying_effectiveness",), "analysis",
                _l("Actions not effective; back to analysis"),
-               needs_message=True, customer_visible=False, message_field="effectiveness_note",
+               needs_message=True, message_field="effectiveness_note",
                effects={"effective": False}),
     Transition("answer", ("verifying_effectiveness",), "answered",
                _l("Answer sent to the customer"), needs_message=True, message_field="answer",
@@ -193,7 +203,8 @@ def can(complaint: Complaint, actor, name: str) -> bool:
     return any(t.name == name for t in available(complaint, actor))
 
 
-def transition(complaint: Complaint, actor, name: str, message: str | None = None) -> Transition:
+def transition(complaint: Complaint, actor, name: str, message: str | None = None, *,
+               shown: bool = False) -> Transition:
     """Move ``complaint`` along transition ``name`` as ``actor``.
 
     Raises Refused (nothing changed) when the transition does not leave from the
@@ -226,7 +237,7 @@ def transition(complaint: Complaint, actor, name: str, message: str | None = Non
     if t.target == "closed":
         complaint.closed_at = now
     record(complaint, actor, f"transition.{t.name}", message=message,
-           from_status=from_status, to_status=t.target, customer_visible=t.customer_visible)
+           from_status=from_status, to_status=t.target, shown=shown)
     for listener in _listeners:
         listener(complaint, t, actor, from_status)
     return t

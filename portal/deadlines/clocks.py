@@ -415,17 +415,10 @@ def next_promise(complaint: Complaint, now: datetime | None = None) -> Promise |
 
 
 def humanize_minutes(minutes: float | None) -> str:
-    """``2 d 3 h``, ``3 h 20 min``, ``12 min`` (units are language-neutral symbols)."""
-    if minutes is None:
-        return ""
-    minutes = abs(int(round(minutes)))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    return f"{mins} min"
+    """``3 hr 20 min`` / ``3小时20分钟`` in the reader's language (vocabulary.duration)."""
+    from ..complaints.vocabulary import duration
+
+    return duration(minutes)
 
 
 __all__ = ["Context", "ClockView", "Promise", "badge_for", "clocks_for", "context_for",

@@ -50,6 +50,8 @@ class Action(TenantScoped, Timestamped, db.Model):
     )
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verification_note: Mapped[str | None] = mapped_column(Text)
+    # Someone chose "the customer sees this" (a containment measure on the customer's page).
+    customer_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     owner = relationship("StaffUser", foreign_keys=[owner_id])
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -222,7 +223,11 @@ class TimelineEvent(TenantScoped, db.Model):
     # A message meant for the reader (a question to the customer, a reason, an answer).
     message: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Both set by timeline.record from the one audience rule (portal/complaints/audience.py):
+    # the entry is on the customer's timeline; its message is shown to the customer too.
     customer_visible: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_text_visible: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                        server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ..complaints import audience
 from ..complaints.timeline import actor_roles
 from ..extensions import db
 from ..models import ApprovalStep, ServiceRequest, StaffUser, TimelineEvent
@@ -232,8 +233,8 @@ def _customer_data(event) -> dict:
                                         TimelineEvent.to_status == data_status(event),
                                         TimelineEvent.customer_visible.is_(True))
             .order_by(TimelineEvent.id.desc()).limit(1))
-        if shown is not None and shown.message:
-            data["message"] = shown.message
+        if shown is not None and audience.customer_text(shown):
+            data["message"] = audience.customer_text(shown)
     if event.name in ("return_received", "return_appraised", "good_parts_issued"):
         data.update(_return_data(event))
     if event.name in ("request_shipped", "request_received"):

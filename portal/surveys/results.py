@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import get_timezone
 from sqlalchemy import func, select
 
+from ..complaints import vocabulary
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import (
     Complaint,
     Contact,
@@ -110,19 +113,30 @@ def results(campaign_id: int | None = None, year: int | None = None) -> Results:
                    by_month=dict(sorted(by_month.items())))
 
 
-EXPORT_HEADER = ("survey", "kind", "campaign", "complaint", "customer", "contact", "email",
-                 "product_line", "sent_at", "opened_at", "answered_at", "overall", "service",
-                 "quality", "total", "suggestions", "comments")
+# The export's columns in the reader's language; the times are the tenant's local time, and
+# their headers name the zone ("发送时间（Asia/Shanghai）").
+EXPORT_HEADER = (_l("Survey"), _l("Kind"), _l("Campaign"), _l("Complaint"), _l("Customer"),
+                 _l("Contact"), _l("E-mail"), _l("Product line"), _l("Sent (%(zone)s)"),
+                 _l("Opened (%(zone)s)"), _l("Answered (%(zone)s)"), _l("Overall"),
+                 _l("Service"), _l("Quality"), _l("Total"), _l("Suggestions"), _l("Comments"))
+
+
+def export_header() -> list[str]:
+    zone = str(get_timezone())
+    return [str(h).replace("%(zone)s", zone) for h in EXPORT_HEADER]
 
 
 def export_rows(campaign_id: int | None = None, year: int | None = None):
+    zone = get_timezone()
     for survey, company, line, number, campaign, contact, email in answered_rows(campaign_id,
                                                                                   year):
         modules = (survey.answers or {}).get("modules") or {}
         row = (
-            survey.id, "campaign" if survey.campaign_id else "complaint", campaign, number,
-            company, contact, email, line,
-            _iso(survey.sent_at), _iso(survey.opened_at), _iso(survey.answered_at),
+            survey.id, str(vocabulary.SURVEY_KIND_LABELS[
+                "campaign" if survey.campaign_id else "complaint"]),
+            campaign, number, company, contact, email, line,
+            _iso(survey.sent_at, zone), _iso(survey.opened_at, zone),
+            _iso(survey.answered_at, zone),
             _num(modules.get("overall")), _num(modules.get("service")),
             _num(modules.get("quality")), _num(survey.total_score),
             (survey.answers or {}).get("suggestions"), survey.comments,
@@ -130,8 +144,8 @@ def export_rows(campaign_id: int | None = None, year: int | None = None):
         yield tuple(neutralise(v) for v in row)
 
 
-def _iso(value):
-    return value.strftime("%Y-%m-%d %H:%M") if value else None
+def _iso(value, zone):
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else None
 
 
 def _num(value):
@@ -141,7 +155,7 @@ def _num(value):
 def export_csv(campaign_id=None, year=None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(EXPORT_HEADER)
+    writer.writerow(export_header())
     for row in export_rows(campaign_id, year):
         writer.writerow(["" if v is None else v for v in row])
     return "\ufeff" + buffer.getvalue()  # BOM: Excel opens UTF-8 (Chinese names) correctly
@@ -152,7 +166,7 @@ def export_xlsx(campaign_id=None, year=None) -> bytes:
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("surveys")
-    sheet.append(EXPORT_HEADER)
+    sheet.append(export_header())
     for row in export_rows(campaign_id, year):
         sheet.append(list(row))
     buffer = io.BytesIO()

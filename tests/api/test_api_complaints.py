@@ -207,3 +207,25 @@ def test_timeline_scope_follows_the_token_scope(setup, make_token):
     # Listing needs read.
     assert api.client.get(f"{api.base}/complaints",
                           headers=api.headers(secret=writer)).status_code == 403
+
+
+def test_the_customer_scope_reads_only_texts_shown_to_the_customer(setup, make_token, db):
+    """A step's note nobody chose to show stays out of the customer-scoped timeline (the
+    audience rule, portal/complaints/audience.py), while the step itself is there."""
+    from portal import uow
+    from portal.complaints import workflow
+
+    api = setup
+    number = _file(api)["number"]
+    with activate(api.tenant):
+        complaint = db.session.query(Complaint).filter_by(number=number).one()
+        workflow.transition(complaint, api.user, "start_verification", "内部：怀疑供应商批次")
+        uow.commit()
+    full = api.get(f"/complaints/{number}").get_json()
+    assert "内部：怀疑供应商批次" in [e["message"] for e in full["timeline"]]
+    _t, writer = make_token(api.tenant, api.user, "complaints:write")
+    customer = api.client.get(f"{api.base}/complaints/{number}",
+                              headers=api.headers(secret=writer)).get_json()
+    step = next(e for e in customer["timeline"] if e["kind"] == "transition.start_verification")
+    assert step["message"] is None
+    assert "怀疑供应商批次" not in str(customer)

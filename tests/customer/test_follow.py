@@ -174,16 +174,21 @@ def test_a_photo_being_processed_polls_until_done(me, shop, db):
 def test_only_the_customer_visible_timeline_is_shown(me, shop, db):
     with activate(shop.tenant):
         complaint = db.session.get(Complaint, shop.mine.id)
-        record(complaint, shop.quality, "note", message="Internal: supplier lot 7 suspected")
-        record(complaint, shop.quality, "note", message="We are on it", customer_visible=True)
+        record(complaint, shop.quality, "verification.checklist",
+               message="Internal: supplier lot 7 suspected")
+        record(complaint, shop.quality, "verification.checklist", message="We are on it",
+               shown=True)
         db.session.add(Action(complaint_id=complaint.id, kind="containment",
-                              title="Spare spindle sent", description="By express <b>today</b>"))
+                              title="Spare spindle sent", description="By express <b>today</b>",
+                              customer_visible=True))
+        db.session.add(Action(complaint_id=complaint.id, kind="containment",
+                              title="Quarantine lot 7 at our plant"))
         db.session.add(Action(complaint_id=complaint.id, kind="corrective", title="Secret fix"))
         db.session.flush()
     page = _text(me.get(f"{shop.base}/complaints/{shop.mine.number}"))
     assert "We are on it" in page and "supplier lot 7" not in page
     assert "Spare spindle sent" in page and "By express <b>today</b>" in page
-    assert "Secret fix" not in page
+    assert "Secret fix" not in page and "Quarantine lot 7" not in page
 
 
 def test_answering_a_question_with_text_and_a_photo(me, shop, db):
