@@ -1,7 +1,7 @@
 """audience: a timeline entry's text is shown to the customer only when its rule or someone's choice says so (customer_text_visible); a containment measure is on the customer's page only when chosen (actions.customer_visible)
 
 Revision ID: 0ab8f13cdde5
-Revises: e7d1d136b726
+Revises: 5c3e9a1f7d20
 Create Date: 2026-12-06 07:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0ab8f13cdde5'
-down_revision = 'e7d1d136b726'
+down_revision = '5c3e9a1f7d20'
 branch_labels = None
 depends_on = None
 
