@@ -106,10 +106,10 @@ def public_new_complaint():
                           ask_confirmation=needs_confirmation)
 
     complaint = _record(tenant, contact, form, product, report, key, staged)
-    try:
+    try:  # a clash on the key while writing is settled in submit_complaint (a savepoint)
         uow.commit()
-    except IntegrityError:  # the same key raced in from another tap
-        uow.rollback()
+    except IntegrityError:  # the same key raced in from another tap at commit time
+        uow.rollback()  # before anything reads an attribute the failed commit expired
         complaint = db.session.scalar(select(Complaint).where(Complaint.submission_key == key))
         if complaint is None:
             raise
@@ -189,8 +189,6 @@ def _record(tenant, contact, form: ComplaintForm, product, report, key, staged):
     queue_mail(data["reporter_email"], "complaint_received", locale, complaint=complaint,
                tenant=tenant, link=link, visitor=contact is None,
                promises=promise_lines(complaint))
-    filed = [i for i in session.get("filed", []) if i != complaint.id][-(FILED_IN_SESSION - 1):]
-    session["filed"] = [*filed, complaint.id]
     return complaint
 
 
@@ -207,6 +205,11 @@ def _form_page(form, contact, status=200, staged=(), photo_errors=(), report=Non
 
 
 def _to_confirmation(complaint: Complaint):
+    """The confirmation of the complaint filed with this form's key. The browser remembers it
+    whichever of its taps won: a tap that lost the race answers with a session cookie too,
+    and that cookie must not forget what the winning tap's cookie held."""
+    filed = [i for i in session.get("filed", []) if i != complaint.id][-(FILED_IN_SESSION - 1):]
+    session["filed"] = [*filed, complaint.id]
     return redirect(url_for("customer.public_filed", number=complaint.number), code=303)
 
 

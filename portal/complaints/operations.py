@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from ..events import announce
 from ..extensions import db
@@ -82,6 +83,26 @@ def submit_complaint(tenant: Tenant, actor, *, data: dict, serials: list[dict] |
     if unknown_demands:
         raise ValueError(f"unknown demands: {sorted(unknown_demands)}")
 
+    try:
+        # A savepoint: when the same key commits from another request between the check above
+        # and this INSERT (a double tap, a browser's retry), only this write is undone and
+        # the transaction stays usable, so the caller gets the winner instead of an error.
+        with db.session.begin_nested():
+            complaint = _new_complaint(tenant, actor, data, serials, submission_key)
+    except IntegrityError:
+        winner = db.session.scalar(
+            select(Complaint).where(Complaint.submission_key == submission_key)
+        ) if submission_key else None
+        if winner is None:
+            raise
+        return winner, False
+    for listener in _submitted_listeners:
+        listener(complaint)
+    return complaint, True
+
+
+def _new_complaint(tenant: Tenant, actor, data: dict, serials: list[dict] | None,
+                   submission_key: str | None) -> Complaint:
     complaint = Complaint(
         number=allocate_complaint_number(tenant),
         submission_key=submission_key,
@@ -99,9 +120,7 @@ def submit_complaint(tenant: Tenant, actor, *, data: dict, serials: list[dict] |
     record(complaint, actor, "submitted", customer_visible=True, to_status="received",
            data={"channel": complaint.channel, "source": complaint.source})
     db.session.flush()
-    for listener in _submitted_listeners:
-        listener(complaint)
-    return complaint, True
+    return complaint
 
 
 _submitted_listeners: list = []

@@ -6,19 +6,25 @@ and remove it after)."""
 
 from __future__ import annotations
 
-import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from portal.api import tokens
 from portal.extensions import db
-from portal.models import CustomerCompany, ProductModel, StaffUser, Supplier, Tenant, utcnow
-from portal.tenancy import activate, unscoped
+from portal.models import (
+    Complaint,
+    CustomerCompany,
+    ProductModel,
+    StaffUser,
+    Supplier,
+    TenantCounter,
+    utcnow,
+)
+from portal.tenancy import activate
 from tests.conftest import _PASSWORD_HASH, DATABASE_URL
+from tests.races import committed_just_before, committed_tenant, just_before
 
 pytestmark = pytest.mark.skipif(DATABASE_URL.startswith("sqlite"),
                                 reason="a second connection racing needs PostgreSQL")
@@ -26,57 +32,20 @@ pytestmark = pytest.mark.skipif(DATABASE_URL.startswith("sqlite"),
 
 @pytest.fixture
 def committed(app):
-    """A tenant, an admin and a token committed for real (a second connection sees them)."""
-    with app.app_context():
-        with unscoped():
-            tenant = Tenant(slug=f"race-{uuid.uuid4().hex[:8]}", name="Race Works",
-                            default_locale="en")
-            db.session.add(tenant)
-            db.session.commit()
-        tenant_id, slug = tenant.id, tenant.slug
-        with activate(tenant_id):
-            user = StaffUser(email=f"admin-{slug}@example.com", name="Admin", roles=["admin"],
-                             password_hash=_PASSWORD_HASH)
+    """A tenant, an admin (who may also file complaints) and a token committed for real (a
+    second connection sees them)."""
+    with committed_tenant(app) as tenant:
+        with app.app_context(), activate(tenant.id):
+            user = StaffUser(email=f"admin-{tenant.slug}@example.com", name="Admin",
+                             roles=["admin", "after_sales"], password_hash=_PASSWORD_HASH)
             db.session.add(user)
             db.session.flush()
             _token, secret = tokens.issue(name="ERP", scopes=["admin"], acting_user=user,
                                           created_by=user,
                                           expires_at=utcnow() + timedelta(days=1))
             db.session.commit()
-        db.session.remove()
-    try:
-        yield tenant_id, slug, secret
-    finally:
-        with app.app_context():
-            with db.engine.begin() as connection:
-                for table in reversed(db.metadata.sorted_tables):
-                    if "tenant_id" in table.c:
-                        connection.execute(table.delete().where(table.c.tenant_id == tenant_id))
-                connection.execute(Tenant.__table__.delete().where(
-                    Tenant.__table__.c.id == tenant_id))
-
-
-@contextmanager
-def committed_just_before(app, verb: str, table: sa.Table, values: dict):
-    """A second connection commits ``values`` into ``table`` right before this request's
-    ``verb`` (INSERT INTO, UPDATE) of it: after the request's own check, before its write."""
-    fired = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if fired or not statement.startswith(f"{verb} {table.name} "):
-            return
-        fired.append(statement)
-        with db.engine.connect() as other:
-            other.execute(table.insert().values(**values))
-            other.commit()
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield fired
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+            db.session.remove()
+        yield tenant.id, tenant.slug, secret
 
 
 CASES = {
@@ -130,3 +99,38 @@ def test_a_supplier_change_losing_the_race_is_a_409_problem(app, committed):
     assert fired and response.status_code == 409, response.get_data(as_text=True)[:2000]
     detail = response.get_json()["detail"]
     assert any("\u4e00" <= c <= "\u9fff" for c in detail), detail  # the caller's language
+
+
+def test_two_complaint_filings_with_one_idempotency_key_file_one(app, committed):
+    """An ERP retry overlapping its first try: the first commits while the second is filing;
+    the second's remembered response clashes at commit, it rolls back (its complaint too) and
+    replays the first one's answer."""
+    tenant_id, slug, secret = committed
+    with app.app_context(), activate(tenant_id):
+        db.session.add_all([CustomerCompany(name="Race Motors"),
+                            ProductModel(code="RACE-9", name_zh="泵", name_en="Pump")])
+        db.session.commit()
+        customer_id = db.session.scalar(sa.select(CustomerCompany.id))
+        db.session.remove()
+    body = {"channel": "phone", "customer_id": customer_id, "reporter_name": "Li Wei",
+            "product_model": "RACE-9", "lot": "L1", "defect_quantity": 2, "title": "Leaks",
+            "description": "Leaks at the seal", "serial_numbers": ["AB000101"]}
+    headers = {"Authorization": f"Bearer {secret}", "Accept-Language": "en",
+               "Idempotency-Key": "erp-retry-1"}
+    first = []
+
+    def first_try_commits():  # the whole first try, on its own connection
+        first.append(app.test_client().post(f"/t/{slug}/api/v1/complaints", json=body,
+                                             headers=headers))
+
+    with just_before(app, "INSERT INTO", TenantCounter.__table__, first_try_commits) as fired:
+        second = app.test_client().post(f"/t/{slug}/api/v1/complaints", json=body,
+                                        headers=headers)
+    assert fired, second.get_data(as_text=True)[:2000]
+    assert first[0].status_code == 201, first[0].get_data(as_text=True)[:2000]
+    assert second.status_code == 201, second.get_data(as_text=True)[:2000]
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.get_json()["number"] == first[0].get_json()["number"]
+    with app.app_context(), activate(tenant_id):
+        assert len(db.session.scalars(sa.select(Complaint)).all()) == 1
+        db.session.remove()
