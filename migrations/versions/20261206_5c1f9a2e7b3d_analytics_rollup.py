@@ -1,0 +1,67 @@
+"""analytics rollup: complaints counted per tenant, local month, source, model, customer, 5M1E
+cause, failure mode and department (received, defective units, closed), kept current by the
+complaints' flush hook; filled here from the existing complaints
+
+Revision ID: 5c1f9a2e7b3d
+Revises: e7d1d136b726
+Create Date: 2026-12-06 07:10:00.000000
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '5c1f9a2e7b3d'
+down_revision = 'e7d1d136b726'
+branch_labels = None
+depends_on = None
+
+FILL = (
+    "INSERT INTO analytics_monthly (tenant_id, month, source, dimension, key, received, "
+    "defects, closed) SELECT x.tid, x.m, x.s, d.dimension, d.key, sum(x.r), sum(x.q), sum(x.c) "
+    "FROM (SELECT c.tenant_id AS tid, {created} AS m, coalesce(c.source, '') AS s, "
+    "c.cause_category AS ca, c.failure_mode_id AS fm, c.product_model_id AS p, "
+    "c.customer_company_id AS cu, c.responsible_department_id AS dep, 1 AS r, "
+    "c.defect_quantity AS q, 0 AS c FROM complaints c JOIN tenants t ON t.id = c.tenant_id "
+    "WHERE c.status <> 'rejected' {where} "
+    "UNION ALL SELECT c.tenant_id, {closed}, coalesce(c.source, ''), c.cause_category, "
+    "c.failure_mode_id, c.product_model_id, c.customer_company_id, "
+    "c.responsible_department_id, 0, 0, 1 FROM complaints c JOIN tenants t ON t.id = c.tenant_id "
+    "WHERE c.status = 'closed' AND c.closed_at IS NOT NULL {where}) AS x "
+    "CROSS JOIN LATERAL (VALUES ('all', ''), ('cause', coalesce(x.ca, '')), "
+    "('mode', coalesce(x.fm::text, '')), ('product', coalesce(x.p::text, '')), "
+    "('customer', coalesce(x.cu::text, '')), ('department', coalesce(x.dep::text, ''))) "
+    "AS d (dimension, key) GROUP BY x.tid, x.m, x.s, d.dimension, d.key")
+
+
+def upgrade():
+    op.create_table('analytics_monthly',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('dimension', sa.String(length=12), nullable=False),
+    sa.Column('key', sa.String(length=40), nullable=False),
+    sa.Column('received', sa.Integer(), nullable=False),
+    sa.Column('defects', sa.Integer(), nullable=False),
+    sa.Column('closed', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_analytics_monthly_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_monthly'))
+    )
+    with op.batch_alter_table('analytics_monthly', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_analytics_monthly_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('uq_analytics_monthly_key', ['tenant_id', 'month', 'source', 'dimension', 'key'], unique=True, postgresql_include=['received', 'defects', 'closed'])
+    if op.get_bind().dialect.name == 'postgresql':
+        # Existing complaints, counted as portal/analytics/rollup.py's rebuild() counts them
+        # (the embedded SQLite default starts empty; the demo rebuilds after its bulk history).
+        month = "date_trunc('month', timezone(t.timezone, c.{}))::date"
+        op.execute(FILL.format(created=month.format("created_at"),
+                               closed=month.format("closed_at"), where=""))
+
+
+def downgrade():
+    with op.batch_alter_table('analytics_monthly', schema=None) as batch_op:
+        batch_op.drop_index('uq_analytics_monthly_key', postgresql_include=['received', 'defects', 'closed'])
+        batch_op.drop_index(batch_op.f('ix_analytics_monthly_tenant_id'))
+
+    op.drop_table('analytics_monthly')
