@@ -1,6 +1,7 @@
-"""analytics rollup: complaints counted per tenant, local month, source, model, customer, 5M1E
-cause, failure mode and department (received, defective units, closed), kept current by the
-complaints' flush hook; filled here from the existing complaints
+"""analytics rollups: complaints counted per tenant, local month, source and dimension (received,
+defective units, closed), kept current by the complaints' flush hook and filled here from the
+existing complaints; the loop figures (clocks, rates, recurrences, survey scores) per month,
+refreshed by a job
 
 Revision ID: 5c1f9a2e7b3d
 Revises: e7d1d136b726
@@ -9,6 +10,8 @@ Create Date: 2026-12-06 07:10:00.000000
 """
 import sqlalchemy as sa
 from alembic import op
+
+import portal.models.base
 
 # revision identifiers, used by Alembic.
 revision = '5c1f9a2e7b3d'
@@ -35,6 +38,27 @@ FILL = (
 
 
 def upgrade():
+    op.create_table('analytics_loop_monthly',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('computed_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('figure', sa.String(length=12), nullable=False),
+    sa.Column('key1', sa.String(length=40), nullable=False),
+    sa.Column('key2', sa.String(length=40), nullable=False),
+    sa.Column('bucket', sa.Integer(), nullable=False),
+    sa.Column('n1', sa.Integer(), nullable=False),
+    sa.Column('n2', sa.Integer(), nullable=False),
+    sa.Column('n3', sa.Integer(), nullable=False),
+    sa.Column('n4', sa.Integer(), nullable=False),
+    sa.Column('x', sa.Float(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_analytics_loop_monthly_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_loop_monthly'))
+    )
+    with op.batch_alter_table('analytics_loop_monthly', schema=None) as batch_op:
+        batch_op.create_index('ix_analytics_loop_monthly_read', ['tenant_id', 'figure', 'month'], unique=False, postgresql_include=['source', 'key1', 'key2', 'bucket', 'n1', 'n2', 'n3', 'n4', 'x', 'computed_at'])
+        batch_op.create_index(batch_op.f('ix_analytics_loop_monthly_tenant_id'), ['tenant_id'], unique=False)
     op.create_table('analytics_monthly',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
@@ -60,6 +84,10 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('analytics_loop_monthly', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_analytics_loop_monthly_tenant_id'))
+        batch_op.drop_index('ix_analytics_loop_monthly_read', postgresql_include=['source', 'key1', 'key2', 'bucket', 'n1', 'n2', 'n3', 'n4', 'x', 'computed_at'])
+    op.drop_table('analytics_loop_monthly')
     with op.batch_alter_table('analytics_monthly', schema=None) as batch_op:
         batch_op.drop_index('uq_analytics_monthly_key', postgresql_include=['received', 'defects', 'closed'])
         batch_op.drop_index(batch_op.f('ix_analytics_monthly_tenant_id'))

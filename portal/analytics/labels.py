@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..complaints.vocabulary import CAUSE_LABELS
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
-from ..models import CustomerCompany, Department, FailureMode, ProductModel
+from ..models import CustomerCompany, Department, FailureMode, ProductModel, Supplier
 
 DIMENSION_LABELS = {
     "cause": _l("5M1E cause"), "mode": _l("Failure mode"), "product": _l("Product model"),
@@ -43,6 +43,8 @@ class Names:
                     select(CustomerCompany.id, CustomerCompany.name)).all())
             elif kind == "department":
                 rows = dict(db.session.execute(select(Department.id, Department.name)).all())
+            elif kind == "supplier":
+                rows = dict(db.session.execute(select(Supplier.id, Supplier.name)).all())
             else:
                 rows = {k: str(v) for k, v in CAUSE_LABELS.items()}
             self._cache[kind] = rows

@@ -9,9 +9,10 @@ transactions touching the same rows lock them in the same order). A complaint co
 and ``closed`` (1) to the local month it was closed in while its status is closed. Only a
 change of one of the fields below writes anything: most workflow steps write nothing here.
 
-What bypasses the ORM (the demo's bulk history, the benchmark's COPY, a change of the tenant's
-time zone, which moves month edges) calls ``rebuild(tenant)``; ``flask analytics-rollup``
-rebuilds every tenant. Readers: portal/analytics/counts.py.
+A flush changing a tenant's time zone (which moves every month edge) rebuilds its rollup.
+What bypasses the ORM (the demo's bulk history, the benchmark's COPY) calls
+``rebuild(tenant)``; ``flask analytics-rollup`` rebuilds every tenant. Readers:
+portal/analytics/counts.py.
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ def _before(session, flush_context, instances) -> None:
     touched.extend(inserted)
     if unknown:
         old.extend(_read(session, unknown).values())
+    rezoned = _rezoned(session)
+    if rezoned:
+        session.info.setdefault("rollup_rezoned", set()).update(rezoned)
     if old or touched:
         pending = session.info.setdefault("rollup_pending",
                                           {"old": [], "new": [], "inserted": set()})
@@ -132,8 +136,18 @@ def _before(session, flush_context, instances) -> None:
         pending["inserted"].update(id(o) for o in inserted)
 
 
+def _rezoned(session) -> set[int]:
+    """Tenants whose time zone this flush changes: their month edges move."""
+    from ..models import Tenant
+
+    return {t.id for t in session.dirty if isinstance(t, Tenant)
+            and inspect(t).attrs.timezone.history.has_changes()}
+
+
 @event.listens_for(Session, "after_flush")
 def _after(session, flush_context) -> None:
+    for tenant_id in sorted(session.info.pop("rollup_rezoned", ())):
+        rebuild(tenant_id, session)
     pending = session.info.pop("rollup_pending", None)
     if not pending:
         return
@@ -161,6 +175,7 @@ def _after(session, flush_context) -> None:
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session) -> None:
     session.info.pop("rollup_pending", None)
+    session.info.pop("rollup_rezoned", None)
 
 
 def _zones(session: Session, tenant_ids: set[int]) -> dict[int, str]:

@@ -115,6 +115,7 @@ class QueueQuery:
     line: str = ""
     created_since: datetime | None = None
     created_before: datetime | None = None
+    supplier: int | None = None  # complaints with a cost charged back to this supplier
     sort: str = "newest"
     page: int = 1
     per_page: int = PAGE_SIZE
@@ -143,6 +144,7 @@ class QueueQuery:
             line=(args.get("line") or "").strip()[:120],
             created_since=_instant(args.get("created_since")),
             created_before=_instant(args.get("created_before")),
+            supplier=_int(args.get("supplier")),
             sort=args.get("sort") if args.get("sort") in SORTS else "newest",
             page=min(_int(args.get("page")) or 1, 100_000),
             per_page=min(_int(args.get("per_page")) or PAGE_SIZE, MAX_PAGE_SIZE),
@@ -270,6 +272,13 @@ def _analytics_clauses(query: QueueQuery) -> list:
         where.append(Complaint.created_at >= query.created_since)
     if query.created_before:
         where.append(Complaint.created_at < query.created_before)
+    if query.supplier:
+        from ..models import CostEntry, SupplierCharge
+
+        where.append(Complaint.id.in_(
+            select(CostEntry.complaint_id)
+            .join(SupplierCharge, SupplierCharge.cost_entry_id == CostEntry.id)
+            .where(SupplierCharge.supplier_id == query.supplier)))
     return where
 
 

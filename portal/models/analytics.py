@@ -54,6 +54,37 @@ class AnalyticsMonth(TenantScoped, db.Model):
     closed: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class AnalyticsLoopMonth(TenantScoped, db.Model):
+    """The loop figures per tenant, local month and source, refreshed whole by a job
+    (portal/analytics/loop_rollup.py; every 15 minutes from ``flask clock``): deadline clocks
+    (``figure`` clock: kind, department, hours bucket of the stopped ones, met/late/running as
+    of ``computed_at``), reopen and dispute counts (rates), recurrences by model and failure
+    mode and by department, survey scores by module (sat: count and sum). Clock outcomes
+    change with time itself (a running clock turns late with no write), so they cannot be kept
+    by the writes; the page says how old they are."""
+
+    __tablename__ = "analytics_loop_monthly"
+    __table_args__ = (
+        Index("ix_analytics_loop_monthly_read", "tenant_id", "figure", "month",
+              postgresql_include=["source", "key1", "key2", "bucket", "n1", "n2", "n3", "n4",
+                                  "x", "computed_at"]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    month: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(20), default="")
+    figure: Mapped[str] = mapped_column(String(12))
+    key1: Mapped[str] = mapped_column(String(40), default="")
+    key2: Mapped[str] = mapped_column(String(40), default="")
+    bucket: Mapped[int] = mapped_column(Integer, default=-1)
+    n1: Mapped[int] = mapped_column(Integer, default=0)
+    n2: Mapped[int] = mapped_column(Integer, default=0)
+    n3: Mapped[int] = mapped_column(Integer, default=0)
+    n4: Mapped[int] = mapped_column(Integer, default=0)
+    x: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 def _indexes() -> None:
     """Indexes the analytics read (declared here so the aggregates' owners stay in one place):
     a period's complaints with every column the figures group by (index-only scans), closed

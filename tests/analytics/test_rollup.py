@@ -208,3 +208,17 @@ def test_a_range_of_part_months_adds_the_rollup_and_the_days_outside(history):
     assert {r.key: r.defects for r in rows} == dict(expected)
     assert {f["month"]: f["closed"] for f in flow if f["closed"]} == dict(closed)
     assert sum(f["received"] for f in flow) == len(received)
+
+
+def test_a_new_time_zone_moves_the_months(db, make_tenant):
+    tenant = make_tenant(timezone="Asia/Shanghai")
+    refs = _references(db, tenant)
+    with activate(tenant):
+        rng = random.Random(3)
+        for k in range(30):
+            db.session.add(_new(rng, refs, k))
+        db.session.flush()
+        before = stored(db, tenant)
+        tenant.timezone = "America/Los_Angeles"  # 16 hours back: some complaints change month
+        db.session.flush()
+    assert stored(db, tenant) == expected(db, tenant) != before
