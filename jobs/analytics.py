@@ -44,4 +44,16 @@ def refresh_loop_figures(tenant_ids: list[int] | None = None) -> dict:
                 uow.rollback()
                 log.exception("loop figures of tenant %s not recounted", tenant_id)
         db.session.remove()
+        _vacuum(db.engine)
     return written
+
+
+def _vacuum(engine) -> None:
+    """Every row was rewritten: mark the pages all-visible again, so the page's reads stay
+    index-only scans (PostgreSQL; outside a transaction)."""
+    if engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM (ANALYZE) analytics_loop_monthly"))

@@ -75,6 +75,8 @@ def upgrade():
     with op.batch_alter_table('analytics_monthly', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_analytics_monthly_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index('uq_analytics_monthly_key', ['tenant_id', 'month', 'source', 'dimension', 'key'], unique=True, postgresql_include=['received', 'defects', 'closed'])
+    with op.batch_alter_table('surveys', schema=None) as batch_op:
+        batch_op.create_index('ix_surveys_low', ['tenant_id', 'total_score', 'id'], unique=False, postgresql_where=sa.text('answered_at IS NOT NULL AND total_score IS NOT NULL'))
     if op.get_bind().dialect.name == 'postgresql':
         # Existing complaints, counted as portal/analytics/rollup.py's rebuild() counts them
         # (the embedded SQLite default starts empty; the demo rebuilds after its bulk history).
@@ -84,6 +86,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('surveys', schema=None) as batch_op:
+        batch_op.drop_index('ix_surveys_low', postgresql_where=sa.text('answered_at IS NOT NULL AND total_score IS NOT NULL'))
     with op.batch_alter_table('analytics_loop_monthly', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_analytics_loop_monthly_tenant_id'))
         batch_op.drop_index('ix_analytics_loop_monthly_read', postgresql_include=['source', 'key1', 'key2', 'bucket', 'n1', 'n2', 'n3', 'n4', 'x', 'computed_at'])

@@ -186,10 +186,11 @@ def rates_section(s: Slice, names: Names, link: Link,
                    figures)
 
 
-def cost_section(s: Slice, names: Names, link: Link) -> Section:
+def cost_section(s: Slice, names: Names, link: Link,
+                 stored: LoopFigures | None = None) -> Section:
     from ..complaints.vocabulary import COST_LABELS
 
-    figures = money.costs(s)
+    figures = stored.costs() if stored else money.costs(s)
     by_category = [{"key": k, "label": str(COST_LABELS[k]) if k in COST_LABELS else k,
                     "amount": v} for k, v in figures["by_category"]]
     by_department = [{"key": k, "label": names("department", k), "amount": v,
@@ -259,6 +260,6 @@ def build(s: Slice, tenant: Tenant, measure: str, link: Link) -> dict:
         "age": age_section(s, link),
         "clocks": clock_section(s, names, link, stored),
         "rates": rates_section(s, names, link, stored),
-        "costs": cost_section(s, names, link),
+        "costs": cost_section(s, names, link, stored),
         "satisfaction": satisfaction_section(s, tenant, stored),
     }

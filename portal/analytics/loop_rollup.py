@@ -3,7 +3,8 @@
 Deadline clocks, reopen/dispute rates, recurrences and survey scores read tens of thousands of
 rows of four tables per period; here they are counted once per tenant, local month (of the
 complaint's arrival; of the answer for surveys) and source, so the dashboard reads a few
-hundred rows. Unlike the complaint counts (rollup.py, kept by the writes) these are refreshed
+hundred rows; the cost entries too (money.py writes that statement, beside the live one). Unlike
+the complaint counts (rollup.py, kept by the writes) these are refreshed
 by ``refresh()`` — every 15 minutes from ``flask clock`` (jobs/analytics.py) and by ``flask
 analytics-rollup`` — because a clock's outcome changes with time alone: a running clock turns
 late at its due time with no write to hook. The page prints ``computed_at``.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import String, case, func, select, text
+from sqlalchemy import String, and_, case, func, select, text
 
 from ..extensions import db
 from ..models import AnalyticsLoopMonth
@@ -92,7 +93,7 @@ REFRESH = [
 ]
 
 
-FIGURES = ("clock", "rates", "recur", "recur_dept", "sat")  # all but the clocks' hours
+FIGURES = ("clock", "rates", "recur", "recur_dept", "sat", "cost")  # all but clock_hours
 
 
 def refresh(tenant_id: int, zone: str, now: datetime | None = None) -> int:
@@ -103,7 +104,10 @@ def refresh(tenant_id: int, zone: str, now: datetime | None = None) -> int:
     connection = db.session.connection()
     params = {"t": tenant_id, "zone": zone, "now": now or datetime.now(UTC)}
     connection.execute(text("DELETE FROM analytics_loop_monthly WHERE tenant_id = :t"), params)
-    return sum(connection.execute(text(statement), params).rowcount for statement in REFRESH)
+    from .money import rollup_statement
+
+    return sum(connection.execute(text(statement), params).rowcount
+               for statement in [*REFRESH, rollup_statement()])
 
 
 def usable(s: Slice) -> bool:
@@ -131,7 +135,9 @@ class LoopFigures:
         if s.source:
             where.append(r.source == s.source)
         month = func.to_char(r.month, "YYYY-MM")
-        per_month = case((r.figure == "sat", month), else_="").cast(String)
+        per_month = case((r.figure == "sat", month),
+                         (and_(r.figure == "cost", r.key1 == "month"), month),
+                         else_="").cast(String)
         statement = (select(r.figure, r.key1, r.key2, per_month, func.sum(r.n1), func.sum(r.n2),
                             func.sum(r.n3), func.sum(r.n4), func.sum(r.x), func.max(r.computed_at))
                      .where(*where, r.figure.in_(FIGURES))
@@ -184,6 +190,21 @@ class LoopFigures:
         rows = [{"product": int(p), "mode": int(m), "count": int(n)}
                 for _, p, m, _, n, *_ in self._of("recur")]
         return sorted(rows, key=lambda r: (-r["count"], r["product"], r["mode"]))
+
+    def costs(self) -> dict:
+        from decimal import Decimal
+
+        from .money import shaped
+
+        sums: dict[str, dict] = {"category": {}, "department": {}, "supplier": {}, "month": {}}
+        for _, dimension, key, month, *_counts, amount, _stamp in self._of("cost"):
+            if dimension == "month":
+                key = month
+            elif dimension != "category":
+                key = int(key) if key else None
+            sums[dimension][key] = sums[dimension].get(key, Decimal(0)) \
+                + Decimal(str(round(amount, 2)))
+        return shaped(sums, self.slice)
 
     def satisfaction(self) -> list[dict]:
         from .money import MODULES

@@ -50,7 +50,11 @@ def costs(s: Slice) -> dict:
         for name, value in (("category", category), ("department", department),
                             ("supplier", supplier), ("month", key)):
             sums[name][value] = sums[name].get(value, Decimal(0)) + amount
+    return shaped(sums, s)
 
+
+def shaped(sums: dict[str, dict], s: Slice) -> dict:
+    """The cost figures from sums per category, department, supplier and month."""
     def ordered(name):
         return sorted(sums[name].items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or 0))
 
@@ -61,6 +65,24 @@ def costs(s: Slice) -> dict:
         "by_month": [(k, sums["month"].get(k, Decimal(0))) for k in s.months],
         "total": sum(sums["month"].values(), Decimal(0)),
     }
+
+
+def rollup_statement() -> str:
+    """The loop rollup's statement for the cost figures (portal/analytics/loop_rollup.py), with
+    the same rules as ``costs()``: CNY only, voided entries left out, a supplier through its
+    charge-back; per local month, source and one grouping at a time."""
+    voided = " AND e.voided_at IS NULL" if hasattr(CostEntry, "voided_at") else ""
+    return (
+        "INSERT INTO analytics_loop_monthly (tenant_id, computed_at, month, source, figure, "
+        "key1, key2, bucket, n1, n2, n3, n4, x) SELECT :t, :now, "
+        "date_trunc('month', timezone(:zone, e.created_at))::date, c.source, 'cost', d.dim, "
+        "d.key, -1, count(*), 0, 0, 0, sum(e.amount) FROM cost_entries e "
+        "JOIN complaints c ON c.id = e.complaint_id "
+        "LEFT JOIN supplier_charges sc ON sc.cost_entry_id = e.id "
+        "CROSS JOIN LATERAL (VALUES ('category', e.category), "
+        "('department', coalesce(e.responsible_department_id::text, '')), "
+        "('supplier', coalesce(sc.supplier_id::text, '')), ('month', '')) AS d (dim, key) "
+        f"WHERE e.tenant_id = :t AND e.currency = '{CURRENCY}'{voided} GROUP BY 3, 4, 6, 7")
 
 
 def _survey_where(s: Slice) -> list:

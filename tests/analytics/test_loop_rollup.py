@@ -44,6 +44,7 @@ def test_refreshed_figures_equal_the_live_ones(history):
         assert stored.rates() == loop.rates(s)
         assert stored.recurrences() == loop.recurrences(s)
         assert stored.recurrences(by_department=True) == loop.recurrences(s, by_department=True)
+        assert stored.costs() == money.costs(s) and stored.costs()["total"] > 0
         for got, want in zip(stored.satisfaction(), money.satisfaction(s, 60)["by_month"],
                              strict=True):
             assert got["answers"] == want["answers"]
