@@ -141,7 +141,7 @@ def explain_charts(app, slug: str, args: dict) -> list[tuple[str, float, float, 
         captured: list = []
 
         def capture(conn, cursor, statement, parameters, context, executemany):
-            if statement.lstrip().upper().startswith("SELECT"):
+            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 captured.append((statement, parameters))
 
         with activate(tenant):

@@ -9,9 +9,9 @@ by ``refresh()`` — every 15 minutes from ``flask clock`` (jobs/analytics.py) a
 analytics-rollup`` — because a clock's outcome changes with time alone: a running clock turns
 late at its due time with no write to hook. The page prints ``computed_at``.
 
-Medians cannot be added across months, so stopped clocks are counted by hours bucket (an hour
+Medians cannot be added across months, so stopped clocks are counted by hours bucket (two hours
 up to two days, 12 hours up to 30 days, a day beyond) and the median is the middle bucket's
-midpoint: within 30 minutes under two days, 6 hours under 30 days, 12 hours beyond.
+midpoint: within an hour under two days, 6 hours under 30 days, 12 hours beyond.
 
 Used when the slice is whole local months with no filter but the source (the dashboard's
 periods); a filter by model, line or customer, or a range of part months, counts live
@@ -32,9 +32,9 @@ from .sql import is_postgres
 
 HOURS = ("extract(epoch from dc.stopped_at - dc.started_at) / 3600.0 "
          "- dc.paused_minutes / 60.0")
-BUCKET = (f"CASE WHEN ({HOURS}) < 48 THEN floor(greatest({HOURS}, 0)) "
-          f"WHEN ({HOURS}) < 720 THEN 48 + floor((({HOURS}) - 48) / 12) "
-          f"ELSE least(104 + floor((({HOURS}) - 720) / 24), 9999) END")
+BUCKET = (f"CASE WHEN ({HOURS}) < 48 THEN floor(greatest({HOURS}, 0) / 2) "
+          f"WHEN ({HOURS}) < 720 THEN 24 + floor((({HOURS}) - 48) / 12) "
+          f"ELSE least(80 + floor((({HOURS}) - 720) / 24), 9999) END")
 CLOCKS = ("FROM deadline_clocks dc JOIN complaints c ON c.id = dc.complaint_id "
           "LEFT JOIN actions a ON a.id = dc.action_id "
           "WHERE c.tenant_id = :t AND dc.tenant_id = :t AND c.status <> 'rejected' AND (dc.kind "
@@ -117,11 +117,11 @@ def usable(s: Slice) -> bool:
 
 def midpoint(bucket: int) -> float:
     """Hours at the middle of a bucket (see the module's docstring)."""
-    if bucket < 48:
-        return bucket + 0.5
-    if bucket < 104:
-        return 48 + (bucket - 48) * 12 + 6
-    return 720 + (bucket - 104) * 24 + 12
+    if bucket < 24:
+        return bucket * 2 + 1
+    if bucket < 80:
+        return 48 + (bucket - 24) * 12 + 6
+    return 720 + (bucket - 80) * 24 + 12
 
 
 class LoopFigures:

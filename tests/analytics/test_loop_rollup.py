@@ -18,7 +18,7 @@ YEAR = MultiDict({"period": "range", "from": "2025-12-01", "to": "2026-11-30"})
 
 
 def _tolerance(hours: float) -> float:
-    return 0.5 if hours < 48 else 6 if hours < 720 else 12
+    return 1.0 if hours < 48 else 6 if hours < 720 else 12
 
 
 def test_refreshed_figures_equal_the_live_ones(history):
