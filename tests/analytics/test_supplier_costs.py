@@ -73,3 +73,19 @@ def test_costs_by_supplier_against_a_count_and_only_the_tenants_own(history, db,
         complaints = {e.complaint_id for sid, e in charged.values() if sid == supplier}
         assert {row.id for row in listed} == complaints
         assert db.session.scalar(select(Complaint.id).where(Complaint.id.in_(complaints)).limit(1))
+
+
+def test_the_supplier_filter_refuses_another_tenants_supplier_and_junk(history, db, make_tenant):
+    import random
+
+    from .conftest import seed_history
+
+    other = make_tenant(timezone="Asia/Shanghai")
+    seed_history(db, other, random.Random(8), count=20)
+    theirs = _charge_back(db, other, every=1)
+    their_supplier = next(iter(theirs.values()))[0]
+    with activate(history.tenant):
+        for value in ("abc", "-3", "1 OR 1=1", "9" * 30):  # dropped, never an error
+            assert queue.QueueQuery.from_args(MultiDict({"supplier": value})).supplier is None
+        query = queue.QueueQuery.from_args(MultiDict({"view": "all", "supplier": str(their_supplier)}))
+        assert query.supplier == their_supplier and queue.all_rows(query, None) == []
