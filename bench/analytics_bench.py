@@ -23,7 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/closeloop_analytics_bench"
-PERIODS = {"12 months (default)": {}, "3 years": {"period": "range"}}
+PERIODS = {"12 months (default)": {}, "36 whole months": {"period": "range"},
+           "a range of part months (10th, 12 months back, to yesterday)": {"period": "part"},
+           "12 months, one customer": {"customer": "first"}}
 
 
 def _tenant(url: str) -> str | None:
@@ -44,22 +46,77 @@ def _tenant(url: str) -> str | None:
 
 
 def _sections(s, tenant, link):
-    from portal.analytics import dashboard
+    """Each chart as the page builds it: the complaint counts (rollup) read once for the five
+    Pareto charts, the ratio's defects and received/closed; the loop figures from their rollup
+    when it serves the slice (as dashboard.build does)."""
+    from portal.analytics import dashboard, loop_rollup
+    from portal.analytics.counts import Counts
     from portal.analytics.labels import Names
 
     names = Names()
-    yield from ((f"Pareto: {d}", lambda d=d: dashboard.pareto_section(s, d, "complaints", names,
-                                                                      link))
-                for d in ("cause", "mode", "product", "customer", "department"))
+    shared = {}
+    yield "Complaint counts (rollup): Pareto ×5, ratio defects, received/closed", \
+        lambda: shared.update(counts=Counts(s))
+    yield "Loop figures (rollup)", lambda: shared.update(stored=(
+        loop_rollup.LoopFigures(s) if loop_rollup.usable(s) else None))
+    yield from ((f"Pareto: {d}", lambda d=d: dashboard.pareto_section(
+        s, d, "complaints", names, link, shared["counts"]))
+        for d in ("cause", "mode", "product", "customer", "department"))
     yield "Defect ratio per model by month (p-chart)", lambda: dashboard.ratio_section(
-        s, tenant, names, link)
-    yield "Received / closed by month", lambda: dashboard.flow_section(s, link)
+        s, tenant, names, link, shared["counts"])
+    yield "Received / closed by month", lambda: dashboard.flow_section(s, link, shared["counts"])
     yield "Open by age", lambda: dashboard.age_section(s, link)
     yield "Clocks: on-time rate and median by department", lambda: dashboard.clock_section(
-        s, names, link)
-    yield "Reopen / dispute rates, recurrences", lambda: dashboard.rates_section(s, names, link)
-    yield "Cost of poor quality", lambda: dashboard.cost_section(s, names, link)
-    yield "Satisfaction", lambda: dashboard.satisfaction_section(s, tenant)
+        s, names, link, shared["stored"])
+    yield "Reopen / dispute rates, recurrences", lambda: dashboard.rates_section(
+        s, names, link, shared["stored"])
+    yield "Cost of poor quality (category, department, supplier, month)", \
+        lambda: dashboard.cost_section(s, names, link, shared["stored"])
+    yield "Satisfaction", lambda: dashboard.satisfaction_section(s, tenant, shared["stored"])
+
+
+def refresh_time(app, slug: str) -> float:
+    """Seconds the job (jobs.analytics.refresh_loop_figures) takes to recount the tenant's loop
+    figures, its VACUUM included."""
+    from sqlalchemy import select
+
+    from jobs.analytics import refresh_loop_figures
+    from portal.extensions import db
+    from portal.models import Tenant
+    from portal.tenancy import unscoped
+
+    with app.app_context():
+        with unscoped():
+            tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+        started = time.perf_counter()
+        refresh_loop_figures([tenant_id])
+        return time.perf_counter() - started
+
+
+def _period_args(args: dict, tenant) -> dict:
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from portal.analytics.period import add_months
+    from portal.extensions import db
+    from portal.models import CustomerCompany
+
+    today = date.today()
+    if args.get("period") == "range":  # 36 whole months, this one included
+        return {"period": "range", "from": add_months(today, -35).isoformat(),
+                "to": (add_months(today, 1) - timedelta(days=1)).isoformat()}
+    if args.get("period") == "part":
+        return {"period": "range", "from": add_months(today, -12).replace(day=10).isoformat(),
+                "to": (today - timedelta(days=1)).isoformat()}
+    if args.get("customer") == "first":
+        from portal.tenancy import unscoped
+
+        with unscoped():
+            return {"customer": str(db.session.scalar(
+                select(CustomerCompany.id).where(CustomerCompany.tenant_id == tenant.id)
+                .order_by(CustomerCompany.id).limit(1)))}
+    return args
 
 
 def explain_charts(app, slug: str, args: dict) -> list[tuple[str, float, float, int]]:
@@ -79,16 +136,12 @@ def explain_charts(app, slug: str, args: dict) -> list[tuple[str, float, float, 
     with app.test_request_context(f"/t/{slug}/staff/analytics"):
         with unscoped():
             tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
-        if args.get("period") == "range":
-            from datetime import date, timedelta
-            today = date.today()
-            args = {"period": "range", "from": today.replace(year=today.year - 3).isoformat(),
-                    "to": (today - timedelta(days=1)).isoformat()}
+        args = _period_args(args, tenant)
         s = Slice.from_args(MultiDict(args), tenant.timezone)
         captured: list = []
 
         def capture(conn, cursor, statement, parameters, context, executemany):
-            if statement.lstrip().upper().startswith("SELECT"):
+            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 captured.append((statement, parameters))
 
         with activate(tenant):
@@ -158,12 +211,33 @@ def meeting_pack(app, slug: str) -> dict:
     return result
 
 
+def _pack_in_own_process(url: str) -> dict:
+    """The meeting pack job in a fresh process (an RQ worker forks one per job): run in this
+    process after the measurements above it took several times longer (a large heap)."""
+    import json
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "bench.analytics_bench", "--pack-only",
+                          "--database-url", url], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout
+    return json.loads(out.rsplit("PACK ", 1)[1])
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--skip-valgrind", action="store_true")
     parser.add_argument("--requests", type=int, default=3)
+    parser.add_argument("--pack-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.pack_only:  # the job in a process of its own, as an RQ work horse runs it
+        import json
+
+        from bench.seed import make_app
+
+        result = meeting_pack(make_app(args.database_url), _tenant(args.database_url))
+        print("PACK " + json.dumps({k: result.get(k) for k in ("seconds", "wall_s", "files")}))
+        return
     slug = _tenant(args.database_url)
     if slug is None:
         import random
@@ -175,6 +249,7 @@ def main(argv=None) -> None:
     from bench.seed import make_app
 
     app = make_app(args.database_url)
+    print(f"Loop figures recounted by the job in {refresh_time(app, slug):.1f} s")
     for name, period in PERIODS.items():
         rows = explain_charts(app, slug, period)
         print(f"\n### Chart queries, {name} (EXPLAIN ANALYZE, tenant {slug})\n")
@@ -184,7 +259,7 @@ def main(argv=None) -> None:
         print(f"| **slowest chart** | | **{max(r[1] for r in rows):.1f}** | |")
     page_ms, health_ms = page_wall_time(args.database_url, slug)
     print(f"\nWhole page in process: {page_ms:.0f} ms (/healthz {health_ms:.2f} ms)")
-    pack = meeting_pack(app, slug)
+    pack = _pack_in_own_process(args.database_url)
     print(f"\nMeeting pack job: PDFs {sorted(pack.get('files', {}))} built in "
           f"{pack.get('seconds')} s (job wall time {pack['wall_s']} s)")
     if not args.skip_valgrind:

@@ -214,6 +214,21 @@ def _extras(rows, tid, cid, created, answered, closed, dept, rng) -> None:
                              json.dumps(answers), total))
 
 
+def _rollups(app, tenant_id: int) -> None:
+    """COPY passes the complaints rollup's flush hook by: count it, and the loop figures."""
+    from portal import uow
+    from portal.analytics import loop_rollup, rollup
+    from portal.extensions import db
+    from portal.models import Tenant
+    from portal.tenancy import activate
+
+    with activate(tenant_id):
+        zone = db.session.get(Tenant, tenant_id).timezone
+        rollup.rebuild(tenant_id)
+        loop_rollup.refresh(tenant_id, zone)
+        uow.commit()
+
+
 def seed(url: str, complaints: int, rng: random.Random) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import text
@@ -252,8 +267,10 @@ def seed(url: str, complaints: int, rng: random.Random) -> dict:
             rows.flush()
             cursor.execute("SELECT setval(pg_get_serial_sequence('complaints', 'id'), %s)",
                            (cid,))
+            rows.counts["supplier_charges"] = charge_back(cursor, ref["tenant_id"])
             raw.commit()
             timings["copy_s"] = round(time.perf_counter() - started, 1)
+            _rollups(app, ref["tenant_id"])
             raw.driver_connection.autocommit = True
             cursor.execute(f'ALTER DATABASE "{url.rpartition("/")[2]}" SET random_page_cost = 1.1')
             cursor.execute("VACUUM ANALYZE")
@@ -263,6 +280,34 @@ def seed(url: str, complaints: int, rng: random.Random) -> dict:
     timings["total_s"] = round(time.perf_counter() - started, 1)
     return {"tenant": f"analytics{n}", "complaints": complaints, "shipments": ref["shipments"],
             **rows.counts, **timings}
+
+
+SUPPLIERS = 6
+
+
+def charge_back(cursor, tenant_id: int) -> int:
+    """Suppliers for the tenant and every tenth cost entry charged back to one of them through
+    a closed supplier request (the figure "cost of poor quality by supplier"); server-side
+    INSERT … SELECT. Returns the number of charges."""
+    cursor.execute(
+        "INSERT INTO suppliers (tenant_id, name, code, product_codes, part_numbers, locale, "
+        "active, created_at, updated_at) SELECT %(t)s, '供应商 ' || g, 'SUP' || g, '[]', '[]', "
+        "'zh_CN', true, now(), now() FROM generate_series(1, %(n)s) g",
+        {"t": tenant_id, "n": SUPPLIERS})
+    cursor.execute(
+        "INSERT INTO supplier_requests (tenant_id, number, complaint_id, supplier_id, "
+        "part_number, defect, defective_quantity, replacement_quantity, replacement_delivered, "
+        "asks, state, due_at, created_at, updated_at) SELECT e.tenant_id, 'SCAR-' || e.id, "
+        "e.complaint_id, (SELECT min(id) FROM suppliers WHERE tenant_id = %(t)s) "
+        "+ e.id %% %(n)s, 'PN-' || (e.id %% 40), 'bench', 1, 0, 0, '[]', 'closed', "
+        "e.created_at + interval '30 days', e.created_at, e.created_at FROM cost_entries e "
+        "WHERE e.tenant_id = %(t)s AND e.id %% 10 = 0", {"t": tenant_id, "n": SUPPLIERS})
+    cursor.execute(
+        "INSERT INTO supplier_charges (tenant_id, request_id, supplier_id, cost_entry_id) "
+        "SELECT r.tenant_id, r.id, r.supplier_id, substring(r.number from 6)::int "
+        "FROM supplier_requests r WHERE r.tenant_id = %(t)s AND r.number LIKE 'SCAR-%%'",
+        {"t": tenant_id})
+    return cursor.rowcount
 
 
 def main(argv=None) -> None:

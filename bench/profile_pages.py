@@ -30,7 +30,7 @@ def signed_in_client(database_url: str, tenant: str, path: str):
     URL for ``path`` (below the tenant's /staff/, or absolute; ``{id}`` = a complaint in
     analysis)."""
     os.environ.update(DATABASE_URL=database_url, SECRET_KEY="bench-only-secret",
-                      SESSION_COOKIE_SECURE="0")
+                      SESSION_COOKIE_SECURE="0", CLOSELOOP_SINGLE_MACHINE="1")
     for name in ("REDIS_URL", "S3_BUCKET", "MAIL_URL"):
         os.environ.pop(name, None)
     import sqlalchemy as sa

@@ -123,7 +123,7 @@ def main(argv=None) -> None:
 
     base = f"http://127.0.0.1:{args.port}"
     # Plain http on 127.0.0.1: the cookie must not be Secure-only or the client drops it.
-    env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": "bench-only-secret",
+    env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": "bench-only-secret", "CLOSELOOP_SINGLE_MACHINE": "1",
            "SESSION_COOKIE_SECURE": "0",
            "PYTHONPATH": str(ROOT)}
     for name in ("REDIS_URL", "S3_BUCKET", "MAIL_URL"):

@@ -12,6 +12,7 @@ from flask import Response, abort, request, url_for
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from portal import reference_cache
 from portal.analytics import dashboard, meeting
 from portal.analytics.labels import DIMENSION_LABELS
 from portal.analytics.pareto import MEASURES
@@ -24,36 +25,59 @@ from portal.web import render
 
 from . import blueprint
 
+CHOICE_SOURCES = (ProductModel, CustomerCompany)
+reference_cache.watch("analytics_choices", CHOICE_SOURCES)
+
+
+def _load_choices() -> dict:
+    return {
+        "products": [tuple(r) for r in db.session.execute(
+            select(ProductModel.id, ProductModel.code).order_by(ProductModel.code))],
+        "lines": sorted({line for (line,) in db.session.execute(
+            select(ProductModel.product_line).where(ProductModel.product_line.is_not(None))
+            .distinct())}),
+        "customers": [tuple(r) for r in db.session.execute(
+            select(CustomerCompany.id, CustomerCompany.name).order_by(CustomerCompany.name)
+            .limit(500))],
+    }
+
 
 def _choices() -> dict:
-    products = db.session.execute(select(ProductModel.id, ProductModel.code)
-                                  .order_by(ProductModel.code)).all()
-    lines = sorted({line for (line,) in db.session.execute(
-        select(ProductModel.product_line).where(ProductModel.product_line.is_not(None))
-        .distinct())})
-    customers = db.session.execute(select(CustomerCompany.id, CustomerCompany.name)
-                                   .order_by(CustomerCompany.name).limit(500)).all()
-    return {"products": products, "lines": lines, "customers": customers,
+    """The filter form's lists, from the per-process reference cache (portal/reference_cache:
+    three statements a page less; a change anywhere shows at once)."""
+    return {**reference_cache.cached("analytics_choices", CHOICE_SOURCES, _load_choices),
             "periods": PERIODS, "sources": SOURCE_LABELS, "measures": MEASURES,
             "dimensions": DIMENSION_LABELS}
 
 
 class QueueLinks:
-    """Links to the staff queue for hundreds of figures a page: the queue's URL is built once
-    and the status list every figure shares is encoded once (url_for per link was most of the
-    page's own CPU time)."""
+    """Links to the staff queue for hundreds of figures a page: the queue's URL is built once,
+    the status list every figure shares is encoded once, and each argument (mostly the same
+    period edges and filters again and again) is encoded once per page (url_for, then
+    urlencode, per link were most of the page's own CPU time)."""
 
     def __init__(self):
         self.base = url_for("internal.index")
         self.counted = urlencode([("status", s) for s in dashboard.COUNTED_STATUSES])
+        self._encoded: dict = {}
+
+    def _pair(self, name: str, value) -> str:
+        key = (name, value)
+        found = self._encoded.get(key)
+        if found is None:
+            found = self._encoded[key] = urlencode([key])
+        return found
 
     def __call__(self, args: dict) -> str:
-        args = dict(args)
         parts = []
-        if args.get("status") == dashboard.COUNTED_STATUSES:
-            del args["status"]
-            parts.append(self.counted)
-        return f"{self.base}?{'&'.join([urlencode(args, doseq=True), *parts])}"
+        for name, value in args.items():
+            if name == "status" and value == dashboard.COUNTED_STATUSES:
+                parts.append(self.counted)
+            elif isinstance(value, list | tuple):
+                parts.extend(self._pair(name, v) for v in value)
+            else:
+                parts.append(self._pair(name, value))
+        return f"{self.base}?{'&'.join(parts)}"
 
 
 @blueprint.get("/analytics")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import make_response, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ from portal.tenancy import current_tenant
 from portal.web import is_htmx, render
 
 from . import blueprint
+from .queue_rows import rows_html
 
 FILTER_SOURCES = (Department, StaffUser, ProductModel, CustomerCompany)
 reference_cache.watch("queue_filter_options", FILTER_SOURCES)
@@ -58,15 +60,22 @@ def index():
     # statement for the clocks) and the dates, with the language and time zone looked up
     # once; lazy labels become plain strings once.
     created = datetime_formatter("short")
+    labels = {k: str(v) for k, v in STAFF_STATE_LABELS.items()}
+    severities = {k: str(v) for k, v in SEVERITY_LABELS.items()}
+    rows = rows_html(result.rows, labels, severities, badge_texts(result.rows),
+                     {row.id: created(row.created_at) for row in result.rows}, _row_words())
     return render("internal/queue.html", "internal/_queue_results.html",
                   q=query, result=result, views=queue.VIEWS, sorts=queue.SORTS,
-                  labels={k: str(v) for k, v in STAFF_STATE_LABELS.items()}, states=STATUSES,
-                  severities={k: str(v) for k, v in SEVERITY_LABELS.items()},
-                  badges=badge_texts(result.rows),
-                  created={row.id: created(row.created_at) for row in result.rows},
+                  labels=labels, states=STATUSES, severities=severities, rows_html=rows,
                   options=filter_options() if not _fragment() else None,
                   export_url=url_for("internal.export_queue", **query.to_args(page=1)),
                   warranty_labels={k: str(v) for k, v in WARRANTY_LABELS.items()})
+
+
+def _row_words() -> dict:
+    return {"number": _("Number"), "complaint": _("Complaint"), "customer": _("Customer"),
+            "status": _("Status"), "owner": _("Owner"), "left": _("Time left"),
+            "production": _("production")}
 
 
 def _fragment() -> bool:

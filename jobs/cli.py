@@ -41,6 +41,8 @@ def clock(interval: int) -> None:
         return
     from rq.cron import CronScheduler
 
+    from .analytics import INTERVAL as ANALYTICS_INTERVAL
+    from .analytics import refresh_loop_figures
     from .housekeeping import hourly
     from .mailboxes import poll_all
     from .meeting_pack import due as meeting_packs_due
@@ -56,27 +58,34 @@ def clock(interval: int) -> None:
                        interval=app.config["MAIL_INTAKE_INTERVAL"], result_ttl=3600)
     scheduler.register(meeting_packs_due, queue_name=queue, interval=MEETING_PACK_INTERVAL,
                        job_timeout=600, result_ttl=3600)
+    scheduler.register(refresh_loop_figures, queue_name=queue, interval=ANALYTICS_INTERVAL,
+                       job_timeout=1800, result_ttl=3600)
     click.echo(f"clock: enqueueing jobs.sweep.sweep every {interval} s, "
                f"jobs.housekeeping.hourly every {HOUSEKEEPING_INTERVAL} s, the mailbox polls "
-               f"and the monthly meeting packs on '{queue}'")
+               f"the monthly meeting packs and the analytics loop figures on '{queue}'")
     scheduler.start()
 
 
 def run_in_process(app, interval: float, stop: threading.Event | None = None) -> None:
     """The clock without Redis: the sweep on every beat, housekeeping hourly, mailbox polls on
     their own beat; a failed pass is logged and the next beat tries again."""
+    from .analytics import INTERVAL as ANALYTICS_INTERVAL
+    from .analytics import refresh_loop_figures
     from .housekeeping import hourly
     from .mailboxes import poll_all
     from .meeting_pack import due as meeting_packs_due
     from .sweep import sweep
 
     stop = stop or threading.Event()
-    next_poll, last_housekeeping = 0.0, time.monotonic()
+    next_poll, last_housekeeping, next_figures = 0.0, time.monotonic(), 0.0
     while not stop.is_set():
         with app.app_context():
             try:
                 log.info("sweep: %s", sweep())
                 log.info("meeting packs: %s", meeting_packs_due())
+                if time.monotonic() >= next_figures:
+                    next_figures = time.monotonic() + ANALYTICS_INTERVAL
+                    log.info("analytics loop figures: %s", refresh_loop_figures())
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_INTERVAL:
                     last_housekeeping = time.monotonic()
                     log.info("housekeeping: %s", hourly())

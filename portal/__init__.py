@@ -89,8 +89,11 @@ def register_listeners(app: Flask) -> None:
       counted in the defect ratios.
 
     Notifications go out from these (the sweep's warnings, an opened report), not from a
-    listener of their own. Registering is idempotent (tests build many apps)."""
+    listener of their own. Any flush writing a complaint also moves its counts in the
+    analytics rollup (portal/analytics/rollup.py, a session hook registered on import).
+    Registering is idempotent (tests build many apps)."""
     from . import deadlines, surveys
+    from .analytics import rollup  # noqa: F401  (the rollup's flush hooks)
     from .complaints import operations, workflow
     from .deadlines import clocks, escalation
     from .suppliers import warranty

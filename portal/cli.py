@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(relay)
     app.cli.add_command(warranty_refresh)
+    app.cli.add_command(analytics_rollup)
     # The commands that run or enqueue jobs (worker, clock, sweep) are the jobs package's
     # (jobs/cli.py), declared to Flask as "flask.commands" entry points in pyproject.toml.
 
@@ -160,3 +161,26 @@ def run_relay_forever(app: Flask, interval: float = 1.0, stop: threading.Event |
 def relay(interval: float) -> None:
     """Relay the outbox to RQ in a loop (runs inside `flask worker` too)."""
     run_relay_forever(current_app._get_current_object(), interval)
+
+
+@click.command("analytics-rollup")
+@with_appcontext
+def analytics_rollup() -> None:
+    """Recount every tenant's analytics rollups from scratch: the complaint counts (kept by
+    the writes; after a bulk load or a restore) and the loop figures (else every 15 minutes)."""
+    from sqlalchemy import select
+
+    from . import uow
+    from .analytics import loop_rollup, rollup
+    from .extensions import db
+    from .models import Tenant
+    from .tenancy import activate, unscoped
+
+    with unscoped():
+        tenants = db.session.execute(select(Tenant.id, Tenant.timezone).order_by(Tenant.id)).all()
+    for tenant_id, zone in tenants:
+        with activate(tenant_id):
+            counts = rollup.rebuild(tenant_id)
+            loops = loop_rollup.refresh(tenant_id, zone)
+            uow.commit()
+        click.echo(f"tenant {tenant_id}: {counts} complaint-count rows, {loops} loop rows")

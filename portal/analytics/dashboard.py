@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from ..models import STATUSES, Tenant
-from . import charts, loop, money, pareto
+from . import charts, loop, loop_rollup, money, pareto
+from .counts import Counts
 from .labels import CLOCK_LABELS, DIMENSION_LABELS, Names
+from .loop_rollup import LoopFigures
 from .period import Slice
 from .sql import tune_for_aggregates
 
@@ -35,8 +37,9 @@ def _permille(value: float | None) -> float | None:
     return None if value is None else value * 1000
 
 
-def pareto_section(s: Slice, dimension: str, measure: str, names: Names, link: Link) -> Section:
-    rows = pareto.pareto(s, dimension, measure)
+def pareto_section(s: Slice, dimension: str, measure: str, names: Names, link: Link,
+                   counts: Counts | None = None) -> Section:
+    rows = pareto.pareto(s, dimension, measure, counts)
     column = pareto.DIMENSIONS[dimension][1]
     label = str(DIMENSION_LABELS[dimension])
     label = label[:1].lower() + label[1:]
@@ -60,10 +63,11 @@ def pareto_section(s: Slice, dimension: str, measure: str, names: Names, link: L
     return Section(f"pareto-{dimension}", str(DIMENSION_LABELS[dimension]), caption, chart, rows)
 
 
-def ratio_section(s: Slice, tenant: Tenant, names: Names, link: Link) -> Section:
+def ratio_section(s: Slice, tenant: Tenant, names: Names, link: Link,
+                  counts: Counts | None = None) -> Section:
     exception = float(tenant.setting("defect_ratio_exception"))
     special = float(tenant.setting("defect_ratio_special"))
-    models = pareto.ratio_by_model(s, names.locale)
+    models = pareto.ratio_by_model(s, names.locale, counts=counts)
     for model in models:
         for point in model.points:
             since, before = s.month_bounds(point.month)
@@ -111,8 +115,8 @@ def _warning_text(code: str) -> str:
     return _("%(month)s: the third rise in a row", month=month)
 
 
-def flow_section(s: Slice, link: Link) -> Section:
-    rows = loop.flow_by_month(s)
+def flow_section(s: Slice, link: Link, counts: Counts | None = None) -> Section:
+    rows = loop.flow_by_month(s, counts)
     for row in rows:
         since, before = s.month_bounds(row["month"])
         row["queue"] = link(s.queue_args(since, before, status=COUNTED_STATUSES))
@@ -142,8 +146,9 @@ def age_section(s: Slice, link: Link) -> Section:
     return Section("age", _("Open by age"), caption, chart, rows)
 
 
-def clock_section(s: Slice, names: Names, link: Link) -> Section:
-    rows = loop.clock_performance(s)
+def clock_section(s: Slice, names: Names, link: Link,
+                  figures: LoopFigures | None = None) -> Section:
+    rows = figures.clocks() if figures else loop.clock_performance(s)
     totals: dict[str, list[int]] = {}
     for row in rows:
         row.label = str(CLOCK_LABELS.get(row.kind, row.kind))
@@ -165,9 +170,10 @@ def clock_section(s: Slice, names: Names, link: Link) -> Section:
     return Section("clocks", _("Deadlines by department"), caption, chart, rows)
 
 
-def rates_section(s: Slice, names: Names, link: Link) -> Section:
-    figures = loop.rates(s)
-    recurring = loop.recurrences(s)
+def rates_section(s: Slice, names: Names, link: Link,
+                  stored: LoopFigures | None = None) -> Section:
+    figures = stored.rates() if stored else loop.rates(s)
+    recurring = stored.recurrences() if stored else loop.recurrences(s)
     for row in recurring[:TABLE_ROWS]:
         row["label"] = f'{names("product", row["product"])} · {names("mode", row["mode"])}'
         row["queue"] = link(s.queue_args(status=COUNTED_STATUSES, product=row["product"],
@@ -180,15 +186,18 @@ def rates_section(s: Slice, names: Names, link: Link) -> Section:
                    figures)
 
 
-def cost_section(s: Slice, names: Names, link: Link) -> Section:
+def cost_section(s: Slice, names: Names, link: Link,
+                 stored: LoopFigures | None = None) -> Section:
     from ..complaints.vocabulary import COST_LABELS
 
-    figures = money.costs(s)
+    figures = stored.costs() if stored else money.costs(s)
     by_category = [{"key": k, "label": str(COST_LABELS[k]) if k in COST_LABELS else k,
                     "amount": v} for k, v in figures["by_category"]]
     by_department = [{"key": k, "label": names("department", k), "amount": v,
                       "queue": link(s.queue_args(status=COUNTED_STATUSES, department=k))
                       if k else None} for k, v in figures["by_department"]]
+    by_supplier = [{"key": k, "label": names("supplier", k), "amount": v,
+                    "queue": link(_charged_back(s, k))} for k, v in figures["by_supplier"]]
     by_month = [{"month": k, "amount": v} for k, v in figures["by_month"]]
     chart = charts.render(charts.Chart(
         title=_("Cost of poor quality by month (CNY)"), labels=[r["month"] for r in by_month],
@@ -200,15 +209,24 @@ def cost_section(s: Slice, names: Names, link: Link) -> Section:
                             charts.PURPLE)]))
     caption = _("Cost entries recorded in the period, in CNY (other currencies are not "
                 "converted and not counted), by category, by the department the entry charges, "
-                "and by month. No supplier split: suppliers are not recorded yet.")
+                "by the supplier it was charged back to, and by month.")
     return Section("costs", _("Cost of poor quality"), caption, chart, by_month,
                    {"by_category": by_category, "by_department": by_department,
+                    "by_supplier": by_supplier,
                     "total": figures["total"], "category_chart": category_chart})
 
 
-def satisfaction_section(s: Slice, tenant: Tenant) -> Section:
+def _charged_back(s: Slice, supplier: int) -> dict:
+    """Queue arguments: the complaints with a cost charged back to ``supplier``, whenever they
+    came in (the cost is of the period, the complaint may be older)."""
+    args = {**s.queue_args(), "supplier": supplier}
+    del args["created_since"], args["created_before"]
+    return args
+
+
+def satisfaction_section(s: Slice, tenant: Tenant, stored: LoopFigures | None = None) -> Section:
     low_score = float(tenant.setting("survey_low_score"))
-    figures = money.satisfaction(s, low_score)
+    figures = money.satisfaction(s, low_score, stored.satisfaction() if stored else None)
     rows = figures["by_month"]
     styles = [(_("Total"), "total", charts.BLUE, "", "circle"),
               (_("Overall"), "overall", charts.ORANGE, "6 3", "square"),
@@ -230,13 +248,18 @@ def build(s: Slice, tenant: Tenant, measure: str, link: Link) -> dict:
     """Every section of the dashboard for the slice, in page order."""
     tune_for_aggregates()
     names = Names()
+    counts = Counts(s)  # one statement for the Pareto, ratio and flow charts
+    stored = loop_rollup.LoopFigures(s) if loop_rollup.usable(s) else None
+    if stored is not None and stored.computed_at is None:
+        stored = None  # never refreshed (or nothing in the period): counted live
     return {
-        "pareto": [pareto_section(s, d, measure, names, link) for d in pareto.DIMENSIONS],
-        "ratio": ratio_section(s, tenant, names, link),
-        "flow": flow_section(s, link),
+        "computed_at": stored.computed_at if stored else None,
+        "pareto": [pareto_section(s, d, measure, names, link, counts) for d in pareto.DIMENSIONS],
+        "ratio": ratio_section(s, tenant, names, link, counts),
+        "flow": flow_section(s, link, counts),
         "age": age_section(s, link),
-        "clocks": clock_section(s, names, link),
-        "rates": rates_section(s, names, link),
-        "costs": cost_section(s, names, link),
-        "satisfaction": satisfaction_section(s, tenant),
+        "clocks": clock_section(s, names, link, stored),
+        "rates": rates_section(s, names, link, stored),
+        "costs": cost_section(s, names, link, stored),
+        "satisfaction": satisfaction_section(s, tenant, stored),
     }

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_babel import get_locale
 from sqlalchemy import select
 
+from .. import reference_cache
 from ..complaints.vocabulary import CAUSE_LABELS
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
-from ..models import CustomerCompany, Department, FailureMode, ProductModel
+from ..models import CustomerCompany, Department, FailureMode, ProductModel, Supplier
 
 DIMENSION_LABELS = {
     "cause": _l("5M1E cause"), "mode": _l("Failure mode"), "product": _l("Product model"),
@@ -22,6 +23,10 @@ CLOCK_LABELS = {
     "corrective": _l("Corrective actions"),
 }
 UNCLASSIFIED = _l("Not classified")
+SOURCES = {"mode": FailureMode, "product": ProductModel, "customer": CustomerCompany,
+           "department": Department, "supplier": Supplier}
+for _kind, _model in SOURCES.items():  # a write to one bumps the version in every process
+    reference_cache.watch(f"analytics_names_{_kind}", (_model,))
 
 
 class Names:
@@ -33,20 +38,22 @@ class Names:
 
     def _load(self, kind: str) -> dict:
         if kind not in self._cache:
-            if kind == "mode":
-                rows = {m.id: m.display_name(self.locale)
-                        for m in db.session.scalars(select(FailureMode))}
-            elif kind == "product":
-                rows = dict(db.session.execute(select(ProductModel.id, ProductModel.code)).all())
-            elif kind == "customer":
-                rows = dict(db.session.execute(
-                    select(CustomerCompany.id, CustomerCompany.name)).all())
-            elif kind == "department":
-                rows = dict(db.session.execute(select(Department.id, Department.name)).all())
-            else:
-                rows = {k: str(v) for k, v in CAUSE_LABELS.items()}
-            self._cache[kind] = rows
+            if kind == "cause":
+                self._cache[kind] = {k: str(v) for k, v in CAUSE_LABELS.items()}
+            else:  # from the per-process reference cache: no statement on most pages
+                model = SOURCES[kind]
+                self._cache[kind] = reference_cache.cached(
+                    f"analytics_names_{kind}_{self.locale}", (model,),
+                    lambda: self._read(kind))
         return self._cache[kind]
+
+    def _read(self, kind: str) -> dict:
+        if kind == "mode":
+            return {m.id: m.display_name(self.locale)
+                    for m in db.session.scalars(select(FailureMode))}
+        model = SOURCES[kind]
+        name = model.code if kind == "product" else model.name
+        return dict(db.session.execute(select(model.id, name)).all())
 
     def __call__(self, kind: str, key) -> str:
         if key is None:

@@ -12,9 +12,10 @@ from sqlalchemy import and_, case, func, or_, select
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import OPEN_STATUSES, Action, Complaint, DeadlineClock, TimelineEvent, utcnow
+from .counts import Counts
 from .pareto import complaint_filters, slicing_filters
 from .period import Slice
-from .sql import hours_between, median, month_of, python_median
+from .sql import hours_between, median, python_median
 
 AGE_BUCKETS = ((0, 7, _l("under 7 days")), (7, 30, _l("7–30 days")),
                (30, 90, _l("30–90 days")), (90, None, _l("over 90 days")))
@@ -23,20 +24,12 @@ AGE_BUCKETS = ((0, 7, _l("under 7 days")), (7, 30, _l("7–30 days")),
 CLOCK_KINDS = ("first_contact", "answer", "class_a_plan", "containment", "corrective")
 
 
-def flow_by_month(s: Slice) -> list[dict]:
-    """Per local month: complaints received (not rejected) and complaints closed."""
-    received_month = month_of(Complaint.created_at, s)
-    received = dict(db.session.execute(
-        select(received_month, func.count(Complaint.id)).where(*complaint_filters(s))
-        .group_by(received_month)).all())
-    closed_month = month_of(Complaint.closed_at, s)
-    closed = dict(db.session.execute(
-        select(closed_month, func.count(Complaint.id))
-        .where(Complaint.closed_at >= s.since, Complaint.closed_at < s.before,
-               Complaint.status == "closed", *slicing_filters(s))
-        .group_by(closed_month)).all())
-    return [{"month": k, "received": int(received.get(k, 0)), "closed": int(closed.get(k, 0))}
-            for k in s.months]
+def flow_by_month(s: Slice, counts: Counts | None = None) -> list[dict]:
+    """Per local month: complaints received (not rejected) and complaints closed (from the
+    rollup: counts.py)."""
+    months = (counts or Counts(s)).by("month")
+    return [{"month": k, "received": months[k][0] if k in months else 0,
+             "closed": months[k][2] if k in months else 0} for k in s.months]
 
 
 def open_by_age(s: Slice, now: datetime | None = None) -> list[dict]:

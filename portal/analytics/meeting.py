@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Complaint, Department, EscalationReport, FailureMode, ProductModel, Tenant
 from ..spreadsheets import neutralise
 from . import dashboard, loop, money
+from .counts import Counts
 from .labels import CLOCK_LABELS, Names
 from .pareto import complaint_filters
 from .period import Slice, add_months
@@ -29,11 +30,7 @@ PDF_CLASS_A_ROWS = 40
 
 
 def _departments(s: Slice, clocks: list, link) -> list[dict]:
-    from sqlalchemy import func
-
-    owned = dict(db.session.execute(
-        select(Complaint.responsible_department_id, func.count(Complaint.id))
-        .where(*complaint_filters(s)).group_by(Complaint.responsible_department_id)).all())
+    owned = {k: v[0] for k, v in Counts(s).by("department").items()}
     overdue = loop.overdue_actions(s)
     recurring = {r["department"]: r["count"] for r in loop.recurrences(s, by_department=True)}
     costs = dict(money.costs(s)["by_department"])

@@ -1,8 +1,9 @@
-"""What poor quality costs (cost entries by category, department and month) and what customers
-say (survey scores by month and module, and the low scores with their follow-ups).
+"""What poor quality costs (cost entries by category, department, supplier and month) and what
+customers say (survey scores by month and module, and the low scores with their follow-ups).
 
-Suppliers are not recorded anywhere yet, so there is no supplier split: when they exist, a
-``supplier_id`` on cost entries grouped like the department is all it takes.
+Every money figure comes from ``costs()``: one statement over the period's cost entries (a
+supplier is the one a ``SupplierCharge`` charges the entry back to), so a rule about which
+entries count — corrected and voided entries do not (``costs.ACTIVE``) — lives in one place.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import Float, cast, func, select
 
 from ..complaints.costs import ACTIVE
 from ..extensions import db
-from ..models import Action, Complaint, CostEntry, Survey
+from ..models import Action, Complaint, CostEntry, SupplierCharge, Survey
 from .pareto import slicing_filters
 from .period import Slice
 from .sql import month_of
@@ -32,22 +33,54 @@ def _cost_where(s: Slice) -> list:
 
 
 def costs(s: Slice) -> dict:
-    """Sums in CNY by category, by responsible department (the entry's), and by local month."""
-    where = _cost_where(s)
-    total = func.coalesce(func.sum(CostEntry.amount), 0)
-
-    def grouped(column):
-        return [(k, Decimal(v)) for k, v in db.session.execute(
-            select(column, total).where(*where).group_by(column).order_by(total.desc(), column))]
-
+    """Sums in CNY by category, by responsible department (the entry's), by supplier charged
+    back (None: not charged back) and by local month; one GROUP BY, summed here."""
     month = month_of(CostEntry.created_at, s)
-    by_month = dict(grouped(month))
+    statement = (select(CostEntry.category, CostEntry.responsible_department_id,
+                        SupplierCharge.supplier_id, month, func.sum(CostEntry.amount))
+                 .outerjoin(SupplierCharge, SupplierCharge.cost_entry_id == CostEntry.id)
+                 .where(*_cost_where(s))
+                 .group_by(CostEntry.category, CostEntry.responsible_department_id,
+                           SupplierCharge.supplier_id, month))
+    sums: dict[str, dict] = {"category": {}, "department": {}, "supplier": {}, "month": {}}
+    for category, department, supplier, key, amount in db.session.execute(statement):
+        amount = Decimal(amount or 0)
+        for name, value in (("category", category), ("department", department),
+                            ("supplier", supplier), ("month", key)):
+            sums[name][value] = sums[name].get(value, Decimal(0)) + amount
+    return shaped(sums, s)
+
+
+def shaped(sums: dict[str, dict], s: Slice) -> dict:
+    """The cost figures from sums per category, department, supplier and month."""
+    def ordered(name):
+        return sorted(sums[name].items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or 0))
+
     return {
-        "by_category": grouped(CostEntry.category),
-        "by_department": grouped(CostEntry.responsible_department_id),
-        "by_month": [(k, by_month.get(k, Decimal(0))) for k in s.months],
-        "total": sum((v for v in by_month.values()), Decimal(0)),
+        "by_category": ordered("category"),
+        "by_department": ordered("department"),
+        "by_supplier": [(k, v) for k, v in ordered("supplier") if k is not None],
+        "by_month": [(k, sums["month"].get(k, Decimal(0))) for k in s.months],
+        "total": sum(sums["month"].values(), Decimal(0)),
     }
+
+
+def rollup_statement() -> str:
+    """The loop rollup's statement for the cost figures (portal/analytics/loop_rollup.py), with
+    the same rules as ``costs()``: CNY only, corrected and voided entries left out, a supplier through its
+    charge-back; per local month, source and one grouping at a time."""
+    return (
+        "INSERT INTO analytics_loop_monthly (tenant_id, computed_at, month, source, figure, "
+        "key1, key2, bucket, n1, n2, n3, n4, x) SELECT :t, :now, "
+        "date_trunc('month', timezone(:zone, e.created_at))::date, c.source, 'cost', d.dim, "
+        "d.key, -1, count(*), 0, 0, 0, sum(e.amount) FROM cost_entries e "
+        "JOIN complaints c ON c.id = e.complaint_id "
+        "LEFT JOIN supplier_charges sc ON sc.cost_entry_id = e.id "
+        "CROSS JOIN LATERAL (VALUES ('category', e.category), "
+        "('department', coalesce(e.responsible_department_id::text, '')), "
+        "('supplier', coalesce(sc.supplier_id::text, '')), ('month', '')) AS d (dim, key) "
+        f"WHERE e.tenant_id = :t AND e.currency = '{CURRENCY}' AND e.state = 'active' "
+        "GROUP BY 3, 4, 6, 7")
 
 
 def _survey_where(s: Slice) -> list:
@@ -59,8 +92,25 @@ def _survey_where(s: Slice) -> list:
     return where
 
 
-def satisfaction(s: Slice, low_score: float) -> dict:
-    """Average total and module scores per local month of answering, and the low scores."""
+def satisfaction(s: Slice, low_score: float, by_month: list[dict] | None = None) -> dict:
+    """Average total and module scores per local month of answering (``by_month`` when the
+    rollup gave them), and the low scores with their follow-up."""
+    if by_month is None:
+        by_month = _scores_by_month(s)
+    lowest = (select(Survey.id, Survey.answered_at, Survey.total_score, Survey.complaint_id,
+                     Survey.answers)
+              .where(*_survey_where(s), Survey.total_score < low_score)
+              .order_by(Survey.total_score, Survey.id).limit(50).subquery())
+    low = db.session.execute(  # the 50 lowest first, then their complaint and follow-up
+        select(lowest.c.id, lowest.c.answered_at, lowest.c.total_score, lowest.c.complaint_id,
+               Complaint.number, lowest.c.answers, Action.done_at, Action.title)
+        .outerjoin(Complaint, Complaint.id == lowest.c.complaint_id)
+        .outerjoin(Action, Action.id == lowest.c.answers["follow_up_action_id"].as_integer())
+        .order_by(lowest.c.total_score, lowest.c.id)).all()
+    return {"by_month": by_month, "low": low, "low_score": low_score}
+
+
+def _scores_by_month(s: Slice) -> list[dict]:
     month = month_of(Survey.answered_at, s)
     columns = [month, func.count(Survey.id), func.avg(Survey.total_score)]
     columns += [func.avg(cast(Survey.answers["modules"][m].as_string(), Float)) for m in MODULES]
@@ -73,11 +123,4 @@ def satisfaction(s: Slice, low_score: float) -> dict:
                          "total": float(r[2]) if r and r[2] is not None else None,
                          **{m: (float(r[3 + i]) if r and r[3 + i] is not None else None)
                             for i, m in enumerate(MODULES)}})
-    low = db.session.execute(
-        select(Survey.id, Survey.answered_at, Survey.total_score, Survey.complaint_id,
-               Complaint.number, Survey.answers, Action.done_at, Action.title)
-        .outerjoin(Complaint, Complaint.id == Survey.complaint_id)
-        .outerjoin(Action, Action.id == Survey.answers["follow_up_action_id"].as_integer())
-        .where(*_survey_where(s), Survey.total_score < low_score)
-        .order_by(Survey.total_score, Survey.id).limit(50)).all()
-    return {"by_month": by_month, "low": low, "low_score": low_score}
+    return by_month

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Complaint, ProductModel, Shipment
+from .counts import Counts
 from .period import Slice
-from .sql import month_of, month_of_date
+from .sql import month_of_date
 
 DIMENSIONS = {
     "cause": (Complaint.cause_category, "cause"),
@@ -59,22 +60,21 @@ class ParetoRow:
     queue: dict | None = None
 
 
-def pareto(s: Slice, dimension: str, measure: str = "complaints") -> list[ParetoRow]:
+def pareto(s: Slice, dimension: str, measure: str = "complaints",
+           counts: Counts | None = None) -> list[ParetoRow]:
     """Rows by ``dimension`` ordered by ``measure`` (largest first), with cumulative shares.
-    An unclassified group (no cause, no model…) is a row of its own with key None."""
-    column, _ = DIMENSIONS[dimension]
-    count = func.count(Complaint.id)
-    defects = func.coalesce(func.sum(Complaint.defect_quantity), 0)
-    value = count if measure == "complaints" else defects
-    running = func.sum(value).over(order_by=(value.desc(), column.asc().nulls_last()),
-                                   rows=(None, 0))
-    statement = (select(column, count, defects, running, func.sum(value).over())
-                 .where(*complaint_filters(s)).group_by(column)
-                 .order_by(value.desc(), column.asc().nulls_last()))
-    rows = []
-    for key, n, q, cumulative, total in db.session.execute(statement):
-        rows.append(ParetoRow(key=key, complaints=int(n), defects=int(q),
-                              cumulative=float(cumulative) / float(total) if total else 0.0))
+    An unclassified group (no cause, no model…) is a row of its own with key None. From the
+    rollup (``counts``: the page reads it once for every chart)."""
+    found = (counts or Counts(s)).by(dimension)
+    index = 0 if measure == "complaints" else 1
+    groups = sorted(((k, v) for k, v in found.items() if v[0] > 0),
+                    key=lambda kv: (-kv[1][index], kv[0] is None, kv[0] or 0))
+    total = sum(v[index] for _, v in groups)
+    rows, running = [], 0
+    for key, (n, q, _closed) in groups:
+        running += n if index == 0 else q
+        rows.append(ParetoRow(key=key, complaints=n, defects=q,
+                              cumulative=running / total if total else 0.0))
     return rows
 
 
@@ -104,19 +104,18 @@ class ModelRatio:
     warnings: list[str] = field(default_factory=list)
 
 
-def ratio_by_model(s: Slice, locale: str, models: int = 6) -> list[ModelRatio]:
+def ratio_by_model(s: Slice, locale: str, models: int = 6,
+                   counts: Counts | None = None) -> list[ModelRatio]:
     """The ``models`` models with most defective units in the period, each with its monthly
     defect ratio over the quantity shipped that month, its p-chart limits and warnings."""
-    month = month_of(Complaint.created_at, s)
-    where = [*complaint_filters(s), Complaint.product_model_id.is_not(None)]
-    defect_rows = db.session.execute(
-        select(Complaint.product_model_id, month, func.sum(Complaint.defect_quantity))
-        .where(*where).group_by(Complaint.product_model_id, month)).all()
     totals: dict[int, int] = {}
     defects: dict[tuple[int, str], int] = {}
-    for product_id, key, quantity in defect_rows:
-        defects[(product_id, key)] = int(quantity or 0)
-        totals[product_id] = totals.get(product_id, 0) + int(quantity or 0)
+    for (product_id, key), (n, quantity, _closed) in (counts or Counts(s)).by(
+            "product-month").items():
+        if product_id is None or n == 0:
+            continue
+        defects[(product_id, key)] = quantity
+        totals[product_id] = totals.get(product_id, 0) + quantity
     chosen = [p for p, _ in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))][:models]
     if s.product and s.product not in chosen:
         chosen = [s.product]

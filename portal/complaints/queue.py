@@ -118,6 +118,7 @@ class QueueQuery:
     created_before: datetime | None = None
     # Warranty on the day the complaint came in (issue 12): in_warranty, expired, unknown.
     warranty: str = ""
+    supplier: int | None = None  # complaints with a cost charged back to this supplier
     sort: str = "newest"
     page: int = 1
     per_page: int = PAGE_SIZE
@@ -148,6 +149,7 @@ class QueueQuery:
             created_before=_instant(args.get("created_before")),
             warranty=args.get("warranty", "") if args.get("warranty") in WARRANTY_STATUSES
             else "",
+            supplier=_int(args.get("supplier")),
             sort=args.get("sort") if args.get("sort") in SORTS else "newest",
             page=min(_int(args.get("page")) or 1, 100_000),
             per_page=min(_int(args.get("per_page")) or PAGE_SIZE, MAX_PAGE_SIZE),
@@ -277,6 +279,13 @@ def _analytics_clauses(query: QueueQuery) -> list:
         where.append(Complaint.created_at < query.created_before)
     if query.warranty:  # a column kept on the complaint, on ix_complaints_warranty
         where.append(Complaint.warranty_status == query.warranty)
+    if query.supplier:
+        from ..models import CostEntry, SupplierCharge
+
+        where.append(Complaint.id.in_(
+            select(CostEntry.complaint_id)
+            .join(SupplierCharge, SupplierCharge.cost_entry_id == CostEntry.id)
+            .where(SupplierCharge.supplier_id == query.supplier)))
     return where
 
 

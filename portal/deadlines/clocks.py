@@ -371,15 +371,24 @@ def badge_for(complaint: Complaint, now: datetime | None = None) -> ClockView | 
     return view(_context_of(complaint), clock, now)
 
 
+# What ``view`` reads of a clock: a queue page loads these columns, not the entities.
+_BADGE_COLUMNS = ("id", "complaint_id", "kind", "due_at", "started_at", "stopped_at",
+                  "paused_at", "warn_at", "working_time", "customer_visible", "budget_minutes",
+                  "paused_minutes", "action_id", "warned_at", "escalated_at",
+                  "second_escalated_at")
+
+
 def prefetch_badges(complaints) -> None:
     """Load the most urgent running clock of many complaints in one query (a queue page
-    calls this before rendering rows that include internal/_clock_badge.html)."""
+    calls this before rendering its rows): plain rows with the columns ``view`` reads, no
+    ORM entities (25 rows' clocks built as objects were a tenth of the queue's work)."""
     ids = [c.id for c in complaints]
-    found: dict[int, DeadlineClock | None] = dict.fromkeys(ids)
+    found: dict[int, object] = dict.fromkeys(ids)
     if ids:
-        for clock in db.session.scalars(
-            select(DeadlineClock).where(DeadlineClock.complaint_id.in_(ids),
-                                        DeadlineClock.stopped_at.is_(None))
+        columns = [getattr(DeadlineClock, name) for name in _BADGE_COLUMNS]
+        for clock in db.session.execute(
+            select(*columns).where(DeadlineClock.complaint_id.in_(ids),
+                                   DeadlineClock.stopped_at.is_(None))
             .order_by(DeadlineClock.due_at.desc())
         ):
             found[clock.complaint_id] = clock  # the earliest due wins (ordered last)

@@ -38,7 +38,7 @@ from .actions import (
     EscalationReport,
     ServiceRequest,
 )
-from .analytics import MeetingPack
+from .analytics import AnalyticsLoopMonth, AnalyticsMonth, MeetingPack
 from .api import API_SCOPES, ApiToken, IdempotentResponse
 from .base import utcnow
 from .catalogue import FailureMode, ProductModel, Shipment
