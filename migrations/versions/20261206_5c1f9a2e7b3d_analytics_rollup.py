@@ -4,7 +4,7 @@ existing complaints; the loop figures (clocks, rates, recurrences, survey scores
 refreshed by a job
 
 Revision ID: 5c1f9a2e7b3d
-Revises: e7d1d136b726
+Revises: 0ab8f13cdde5
 Create Date: 2026-12-06 07:10:00.000000
 
 """
@@ -15,7 +15,7 @@ import portal.models.base
 
 # revision identifiers, used by Alembic.
 revision = '5c1f9a2e7b3d'
-down_revision = 'e7d1d136b726'
+down_revision = '0ab8f13cdde5'
 branch_labels = None
 depends_on = None
 
