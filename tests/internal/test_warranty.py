@@ -203,7 +203,8 @@ def test_queue_filters_by_warranty_and_the_link_keeps_it(db, shop, as_role):
     assert "<script>" not in html.split("</header>")[-1]
     with activate(shop.tenant):
         assert db.session.execute(text(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_complaints_warranty'"
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_complaints_warranty' "
+            "AND schemaname = current_schema()"
         )).scalar_one().endswith("(tenant_id, warranty_status, created_at) INCLUDE (status, id)")
 
 

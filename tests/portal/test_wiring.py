@@ -12,12 +12,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_factory_registers_the_listeners_once(app):
     from portal import create_app, deadlines, events, surveys
     from portal.deadlines import clocks, escalation
+    from portal.suppliers import warranty
 
     # register_listeners, then register_events (the domain events announced to subscribers)
     assert workflow._listeners == [clocks.on_transition, escalation.on_transition,
                                    surveys.on_transition, events._on_transition]
     assert operations._submitted_listeners == [clocks.on_submitted, escalation.on_submitted,
-                                               events._on_submitted]
+                                               warranty.on_submitted, events._on_submitted]
     assert operations._changed_listeners == [deadlines.follow_changes]
     create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
     assert len(workflow._listeners) == 4  # a second app registers nothing twice
