@@ -92,6 +92,11 @@ EVENTS: dict[str, Rule] = {
     "request.received": _STEP,
     "request.paid": _STEP,
     "cost.added": _I,
+    # a returned part's record (portal/returns/): the customer follows its steps (no text);
+    # the analysis, the scrapping and the closing stay with staff
+    "return.opened": Rule(CUSTOMER, NONE), "return.received": Rule(CUSTOMER, NONE),
+    "return.appraised": Rule(CUSTOMER, NONE), "return.issued": Rule(CUSTOMER, NONE),
+    "return.analysed": _I, "return.scrapped": _I, "return.closed": _I,
     # 8D: everything internal but the report's summary for the customer
     "eight_d.started": _SILENT_INTERNAL,
     "eight_d.section": _I,

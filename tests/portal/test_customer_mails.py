@@ -54,7 +54,8 @@ def _walk(tenant, staff, contact, complaint):
                         owner_id=quality.id, due_at=utcnow())
     replacement = requests.create_request(complaint, after_sales, kind="replacement",
                                           quantity=1)
-    requests.ship(complaint, replacement, logistics, tracking_number="SF7654321")
+    requests.ship(complaint, replacement, logistics, carrier="sf",
+                  tracking_number="SF7654321")
     ret = requests.create_request(complaint, after_sales, kind="return", quantity=1)
     requests.finish(complaint, ret, logistics, note=None)
     workflow.transition(complaint, quality, "answer", "已更换轴承。")
@@ -101,7 +102,9 @@ def test_every_customer_mail_names_the_case_and_links_back(client, db, make_tena
         assert number in found[0]["Subject"] and "PX-9" in text and number in text, what
         assert _link(found[0]).startswith("http"), what
     assert "哪一批次？" in by_kind["information_requested"].get_body(("plain",)).get_content()
-    assert "SF7654321" in by_kind["shipped"].get_body(("plain",)).get_content()
+    shipped = by_kind["shipped"].get_body(("plain",)).get_content()
+    assert "承运商：顺丰速运" in shipped and "SF7654321" in shipped  # carrier next to the number
+    assert shipped.index("顺丰速运") < shipped.index("SF7654321")
     # The survey is reachable from the closed complaint's page too, not only by e-mail.
     page = _open(client, _link(by_kind["closed"]))
     assert 'id="survey"' in page

@@ -126,7 +126,7 @@ def test_each_step_tells_exactly_whose_turn_it_is(db, loop, make_complaint):
                            requests.create_request, complaint, p["after_sales"],
                            kind="replacement", quantity=1)
         step({"contact": ("customer.shipped", customer)}, requests.ship, complaint,
-             replacement, p["logistics"], tracking_number="SF1234567")
+             replacement, p["logistics"], carrier="sf", tracking_number="SF1234567")
         step({"contact": ("customer.received", customer)}, requests.finish, complaint, ret,
              p["logistics"], note=None)
         step({}, workflow.transition, complaint, p["quality"], "start_analysis")

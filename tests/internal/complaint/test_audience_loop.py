@@ -122,7 +122,7 @@ def _loop_to_answer(shop, as_role, db, complaint_id: int, m: Marks) -> None:  # 
         ok(staff.post(f"{p}/requests/{ret_id}/decide",
                       {"decision": "approve", "note": m.internal(f"{role} approval note")},
                       page=p))
-    ok(logistics.post(f"{p}/requests/{rep_id}/ship", {"tracking_number": "SF123"}, page=p))
+    ok(logistics.post(f"{p}/requests/{rep_id}/ship", {"carrier": "sf", "tracking_number": "SF123"}, page=p))
     ok(logistics.post(f"{p}/requests/{ret_id}/finish", {"note": m.internal("received note")},
                       page=p))
     ok(quality.post(f"{p}/transition/start_analysis", page=p))
