@@ -21,8 +21,8 @@ from tests.portal.test_notification_routing import smtp_sink  # noqa: F401 — t
 
 # (what the mail is about, a word its Chinese subject carries)
 EXPECTED = [("information_requested", "信息"), ("accepted", "受理"), ("containment", "措施"),
-            ("shipped", "补发货物"), ("received", "收到"), ("answered", "答复"), ("closed", "关闭"),
-            ("survey", "满意")]
+            ("shipped", "补发货物"), ("received", "收到"), ("return_appraised", "鉴定"),
+            ("answered", "答复"), ("closed", "关闭"), ("survey", "满意")]
 
 
 def _link(mail) -> str:
@@ -41,6 +41,27 @@ def _open(client, link: str) -> str:
     return client.get(response.headers["Location"]).get_data(as_text=True)
 
 
+def _receive(complaint, request, logistics):
+    """The return's goods received on its record (RMA): the customer is told."""
+    from portal.extensions import db
+    from portal.models import GoodsReturn
+    from portal.returns import records
+
+    ret = db.session.scalar(select(GoodsReturn).where(GoodsReturn.request_id == request.id))
+    records.receive(complaint, ret, logistics, quantity_received=1, received_on=utcnow().date(),
+                    condition="intact", location="Q-1", tag="QT-1")
+    return ret
+
+
+def _appraise(complaint, ret, after_sales, quality):
+    """Analysed and appraised: a complaint closes only with its returns appraised."""
+    from portal.returns import appraisal, records
+
+    records.analyse(complaint, ret, after_sales, analysis="噪音", grade="suspected_defect")
+    appraisal.appraise(complaint, ret, quality, verdict="quality_problem", appraisal="轴承卡滞",
+                       defective_quantity=1, origin="self_made")
+
+
 def _walk(tenant, staff, contact, complaint):
     after_sales, quality, logistics = staff
     workflow.transition(complaint, after_sales, "start_verification")
@@ -57,7 +78,7 @@ def _walk(tenant, staff, contact, complaint):
     requests.ship(complaint, replacement, logistics, carrier="sf",
                   tracking_number="SF7654321")
     ret = requests.create_request(complaint, after_sales, kind="return", quantity=1)
-    requests.finish(complaint, ret, logistics, note=None)
+    _appraise(complaint, _receive(complaint, ret, logistics), after_sales, quality)
     workflow.transition(complaint, quality, "answer", "已更换轴承。")
     uow.commit()
 
