@@ -32,6 +32,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.complaints.vocabulary import (  # noqa: F401 - the panels read the labels here
     ACTION_LABELS,
+    CARRIER_LABELS,
     CAUSE_LABELS,
     CHANNEL_LABELS,
     COST_LABELS,
@@ -252,7 +253,18 @@ class InstallationForm(FlaskForm):
 
 
 class ShipForm(FlaskForm):
+    carrier = SelectField(_l("Carrier"), choices=opts([("", "—"), *CARRIER_LABELS.items()]),
+                          validate_choice=False, validators=[DataRequired(CHOOSE)])
+    carrier_name = line(_l("Carrier's name"), required=False, max_length=80)
     tracking_number = line(_l("Tracking number"), max_length=80)
+
+    def validate_carrier(self, field):
+        if field.data not in CARRIER_LABELS:
+            raise ValidationError(CHOOSE)
+
+    def validate_carrier_name(self, field):
+        if self.carrier.data == "other" and not (field.data or "").strip():
+            raise ValidationError(_l("Enter the carrier's name."))
 
 
 class FinishForm(FlaskForm):

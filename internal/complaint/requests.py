@@ -82,7 +82,8 @@ def ship_request(complaint_id: int, request_id: int):
     form = ShipForm()
     form.request_id = request_id
     return run(complaint_id, "requests", "ship", form,
-               lambda c: requests.ship(c, item, current_user,
+               lambda c: requests.ship(c, item, current_user, carrier=form.carrier.data,
+                                       carrier_name=form.carrier_name.data,
                                        tracking_number=form.tracking_number.data),
                _("Shipment recorded."))
 

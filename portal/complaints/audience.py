@@ -91,11 +91,20 @@ EVENTS: dict[str, Rule] = {
     "request.shipped": _C,
     "request.received": _STEP,
     "request.paid": _STEP,
-    "cost.added": _I,
+    "cost.added": _I, "cost.corrected": _I, "cost.voided": _I,
+    "serial.installed": _I,
+    # a returned part's record (portal/returns/): the customer follows its steps (no text);
+    # the analysis, the scrapping and the closing stay with staff
+    "return.opened": Rule(CUSTOMER, NONE), "return.received": Rule(CUSTOMER, NONE),
+    "return.appraised": Rule(CUSTOMER, NONE), "return.issued": Rule(CUSTOMER, NONE),
+    "return.analysed": _I, "return.scrapped": _I, "return.closed": _I,
     # 8D: everything internal but the report's summary for the customer
     "eight_d.started": _SILENT_INTERNAL,
     "eight_d.section": _I,
     "eight_d.summary": _C,
+    "eight_d.member": _I, "eight_d.signed": _I, "eight_d.containment_checked": _I,
+    "eight_d.sent": Rule(CUSTOMER, NONE),  # the customer's PDF is on their page
+    "effectiveness.recurrence_check": _I,
     # the house's own bookkeeping
     "report.opened": _I,
     "survey.scheduled": _SILENT_INTERNAL,
@@ -131,7 +140,11 @@ TEXTS: dict[str, str] = {
     "EightDReport.customer_summary": CUSTOMER, "EightDSection.text": INTERNAL,
     "ServiceRequest.note": CHOSEN, "ServiceRequest.tracking_number": CUSTOMER,
     "ApprovalStep.note": CHOSEN,
-    "CostEntry.note": INTERNAL,
+    "CostEntry.note": INTERNAL, "CostEntry.state_reason": INTERNAL,
+    "EffectivenessCheck.note": INTERNAL, "EffectivenessCheck.follow_up_note": INTERNAL,
+    # a returned part's record: the customer sees its steps and the verdict's customer words
+    "GoodsReturn.receipt_note": INTERNAL, "GoodsReturn.analysis": INTERNAL,
+    "GoodsReturn.appraisal": INTERNAL, "GoodsReturn.issue_note": INTERNAL,
     "EscalationReport.body": INTERNAL, "EscalationReportEvent.message": INTERNAL,
     "SupplierRequest.defect": INTERNAL, "SupplierRequest.containment": INTERNAL,
     "SupplierRequest.root_cause": INTERNAL, "SupplierRequest.corrective_action": INTERNAL,

@@ -30,7 +30,8 @@ def seed(tenant, staff: dict) -> None:
         second, staff["after_sales"], kind="replacement", quantity=1,
         note="备件今日发出，预计两天到货。 The spare part leaves today, two days on the road.",
         note_shown=True)
-    requests.ship(second, replacement, staff["logistics"], tracking_number="SF1402263990")
+    requests.ship(second, replacement, staff["logistics"], carrier="sf",
+                  tracking_number="SF1402263990")
     verifying = db.session.scalar(select(Complaint).where(Complaint.status == "verifying")
                                   .order_by(Complaint.id).limit(1))
     if verifying is None:

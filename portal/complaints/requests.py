@@ -12,7 +12,7 @@ from ..i18n import lazy_gettext as _l
 from ..models import ApprovalStep, Complaint, ServiceRequest, Tenant, utcnow
 from .permissions import FORBIDDEN, NOT_NOW, Refused, may, require
 from .timeline import actor_roles, record
-from .vocabulary import CHARGEABLE_KINDS
+from .vocabulary import CARRIER_LABELS, CARRIERS, CHARGEABLE_KINDS
 
 KINDS = ("replacement", "exchange", "return", "claim", "onsite")
 CLAIM_CHAIN = ["manager"]
@@ -128,22 +128,39 @@ def decide(complaint: Complaint, request: ServiceRequest, actor, *, approve: boo
     return step
 
 
-def ship(complaint: Complaint, request: ServiceRequest, actor, *, tracking_number: str) -> None:
-    """Logistics ships replacement or exchange goods (or sends an approved return's label)."""
+def ship(complaint: Complaint, request: ServiceRequest, actor, *, carrier: str | None,
+         tracking_number: str, carrier_name: str | None = None) -> None:
+    """Logistics ships replacement or exchange goods: by which carrier (one of the common
+    ones, or "other" with its name) and under which tracking number."""
     require(actor, "ship")
     if request.kind not in ("replacement", "exchange") or request.status != "open":
         raise Refused("not_from_status", NOT_NOW)
-    tracking_number = tracking_number.strip()
+    if carrier not in CARRIERS:
+        raise Refused("carrier", _l("Choose the carrier."))
+    carrier_name = (carrier_name or "").strip() if carrier == "other" else ""
+    if carrier == "other" and not carrier_name:
+        raise Refused("carrier_name", _l("Enter the carrier's name."))
+    tracking_number = (tracking_number or "").strip()
     if not tracking_number:
         raise Refused("tracking", _l("Enter the tracking number."))
+    request.carrier, request.carrier_name = carrier, carrier_name or None
     request.tracking_number = tracking_number
     request.shipped_at = utcnow()
     request.status = "shipped"
     record(complaint, actor, "request.shipped", message=tracking_number,
-           data={"request_id": request.id, "kind": request.kind})
+           data={"request_id": request.id, "kind": request.kind, "carrier": carrier,
+                 "carrier_name": request.carrier_name})
     complaint.updated_at = utcnow()
     db.session.flush()
     announce("request_shipped", complaint, actor, request_id=request.id, kind=request.kind)
+
+
+def carrier_text(carrier: str | None, name: str | None = None) -> str:
+    """The carrier as the reader sees it: its label in the reader's language, or the name
+    typed for "other"."""
+    if carrier == "other":
+        return name or str(CARRIER_LABELS["other"])
+    return str(CARRIER_LABELS[carrier]) if carrier in CARRIER_LABELS else ""
 
 
 def may_finish(request: ServiceRequest, actor) -> bool:

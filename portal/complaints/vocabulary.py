@@ -89,13 +89,18 @@ REQUEST_KINDS = ("replacement", "exchange", "return", "claim", "onsite")
 REQUEST_LABELS = {"replacement": _l("Replacement"), "exchange": _l("Exchange"),
                   "return": _l("Return"), "claim": _l("Claim"), "onsite": _l("On-site service")}
 # open -> (approval chain) approved / refused -> shipped / received / paid
-REQUEST_STATES = ("open", "pending_approval", "approved", "refused", "shipped", "received",
-                  "paid")
 REQUEST_STATE_LABELS = {
     "open": _l("Open"), "pending_approval": _l("Waiting for approval"),
     "approved": _l("Approved"), "refused": _l("Refused"), "shipped": _l("Shipped"),
     "received": _l("Received"), "paid": _l("Paid"),
 }
+REQUEST_STATES = tuple(REQUEST_STATE_LABELS)
+# Who carries shipped goods: the common carriers, or "other" with its name typed.
+CARRIER_LABELS = {"sf": _l("SF Express"), "jd": _l("JD Logistics"), "zto": _l("ZTO Express"),
+                  "yto": _l("YTO Express"), "yunda": _l("Yunda Express"), "sto": _l("STO Express"),
+                  "ems": _l("EMS (China Post)"), "deppon": _l("Deppon Logistics"),
+                  "other": _l("Other carrier")}
+CARRIERS = tuple(CARRIER_LABELS)
 APPROVAL_DECISIONS = ("approved", "refused")
 # Asked for out of warranty, these are billed to the customer (the request says so).
 CHARGEABLE_KINDS = ("replacement", "onsite")
@@ -392,7 +397,7 @@ LABEL_TABLES = {
     "request": REQUEST_LABELS, "request_state": REQUEST_STATE_LABELS, "role": ROLE_LABELS,
     "cost": COST_LABELS, "report_kind": REPORT_KIND_LABELS, "report_state": REPORT_STATE_LABELS,
     "photo_rejection": PHOTO_REJECTION_LABELS, "channel": CHANNEL_LABELS,
-    "demand": DEMAND_LABELS, "customer_demand": CUSTOMER_DEMAND_LABELS,
+    "demand": DEMAND_LABELS, "customer_demand": CUSTOMER_DEMAND_LABELS, "carrier": CARRIER_LABELS,
 }
 # What a classification changes (a "classified" timeline entry lists the fields it set).
 CLASSIFIED_FIELD_LABELS = {

@@ -200,6 +200,7 @@ def _announce(tenant_id: int, items: list[tuple[str, int]]) -> None:
         report = reports.get(clock.report_id)
         recipients = _recipients(step, complaint, action, report, staff, departments,
                                  managers, digest)
+        recipients = _with_step_people(clock, recipients, staff)
         data = {"clock_kind": clock.kind, "clock_id": clock.id,
                 "due_at": clock.due_at.isoformat(), "step": step}
         if action is not None:
@@ -265,6 +266,23 @@ def _recipients(step: str, complaint, action, report, staff: dict, departments: 
     else:
         recipients = [manager] if manager is not None else managers
     return [r for r in recipients if r is not None]
+
+
+def _with_step_people(clock, recipients: list, staff: dict) -> list:
+    """A returned part's step is the work of a role (portal/returns/clocks.STEP_ROLES): its
+    active people hear of the step at once, besides whoever hears today — each once."""
+    from ..returns.clocks import STEP_ROLES
+
+    role = STEP_ROLES.get(clock.kind)
+    if role is None:
+        return recipients
+    people = [u for u in staff.values() if u.active and u.has_role(role)]
+    seen, result = set(), []
+    for user in [*recipients, *people]:
+        if user.id not in seen:
+            seen.add(user.id)
+            result.append(user)
+    return result
 
 
 def _by_id(model, ids) -> dict:

@@ -163,6 +163,9 @@ class ServiceRequest(TenantScoped, Timestamped, db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     note: Mapped[str | None] = mapped_column(Text)
     tracking_number: Mapped[str | None] = mapped_column(String(80))
+    # vocabulary.CARRIERS; "other" with the name typed in carrier_name
+    carrier: Mapped[str | None] = mapped_column(String(20))
+    carrier_name: Mapped[str | None] = mapped_column(String(80))
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Out of warranty when it was asked for: the customer pays (replacement, on-site service).
     chargeable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -129,11 +129,27 @@ def compose(event: str, data: dict, locale: str, timezone: str) -> tuple[str, li
             subject, lines = str(SUBJECTS[event]) % {"number": subject_of}, _details(data)
             if due:
                 lines.append(gettext("Due: %(due)s", due=due))
-        else:
-            subject, lines = event, []
+        else:  # a kind without its own words: a generic wording, never the raw event name
+            subject, lines = generic_subject(subject_of), _details(data)
         if data.get("title"):
             lines.insert(0, data["title"])
         return subject, lines
+
+
+def generic_subject(number: str | None) -> str:
+    """The subject of a notification whose kind has none of its own (in the current locale)."""
+    if number:
+        return gettext("%(number)s: something new for you", number=number)
+    return gettext("Something new for you")
+
+
+def label(event: str):
+    """The words of a notification kind (or of a domain event), a generic wording for one
+    nobody named — never the raw code."""
+    from ..events import EVENTS as DOMAIN_EVENTS
+
+    return EVENTS.get(event) or CUSTOMER_KINDS.get(event) or DOMAIN_EVENTS.get(event) \
+        or _l("Another notification")
 
 
 def _integration(event: str, data: dict) -> tuple[str, list[str]]:
@@ -153,6 +169,11 @@ def _details(data: dict) -> list[str]:
     lines = []
     if data.get("message"):
         lines.append(data["message"])
+    if data.get("carrier"):
+        from portal.complaints.requests import carrier_text
+
+        lines.append(gettext("Carrier: %(carrier)s",
+                             carrier=carrier_text(data["carrier"], data.get("carrier_name"))))
     if data.get("tracking_number"):
         lines.append(gettext("Tracking number: %(number)s", number=data["tracking_number"]))
     if data.get("rma"):

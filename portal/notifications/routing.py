@@ -240,7 +240,8 @@ def _customer_data(event) -> dict:
     if event.name in ("request_shipped", "request_received"):
         request = db.session.get(ServiceRequest, event.data.get("request_id"))
         if request is not None:
-            data.update(request_kind=request.kind, tracking_number=request.tracking_number)
+            data.update(request_kind=request.kind, tracking_number=request.tracking_number,
+                        carrier=request.carrier, carrier_name=request.carrier_name)
     return data
 
 

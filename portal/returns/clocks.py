@@ -12,6 +12,11 @@ from ..extensions import db
 from ..models import Complaint, DeadlineClock, GoodsReturn, Tenant, utcnow
 
 STEPS = ("return_receipt", "return_analysis", "return_appraisal", "return_issue")
+# Whose step each clock times: they are warned and escalated to with the complaint's owner
+# (logistics receive the goods, after-sales analyse them and issue good parts, quality
+# appraise them).
+STEP_ROLES = {"return_receipt": "logistics", "return_analysis": "after_sales",
+              "return_appraisal": "quality", "return_issue": "after_sales"}
 
 
 def _context(ret: GoodsReturn) -> clocks.Context:

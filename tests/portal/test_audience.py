@@ -117,7 +117,9 @@ def test_all_8d_text_is_internal_but_the_customer_summary():
                             else audience.INTERNAL)
                 assert audience.TEXTS[name] == expected, name
     for kind, rule in audience.EVENTS.items():
-        if kind.startswith("eight_d.") and kind != "eight_d.summary":
+        if kind == "eight_d.sent":  # the customer's PDF on their page: an entry, no text
+            assert rule.text == audience.NONE, kind
+        elif kind.startswith("eight_d.") and kind != "eight_d.summary":
             assert rule.event == audience.INTERNAL, kind
     assert audience.resolve("eight_d.section", {}, shown=True) == (False, False)
     assert audience.resolve("eight_d.summary", {}, shown=False) == (True, True)

@@ -21,8 +21,8 @@ from tests.portal.test_notification_routing import smtp_sink  # noqa: F401 — t
 
 # (what the mail is about, a word its Chinese subject carries)
 EXPECTED = [("information_requested", "信息"), ("accepted", "受理"), ("containment", "措施"),
-            ("shipped", "补发货物"), ("received", "收到"), ("answered", "答复"), ("closed", "关闭"),
-            ("survey", "满意")]
+            ("shipped", "补发货物"), ("received", "收到"), ("return_appraised", "鉴定"),
+            ("answered", "答复"), ("closed", "关闭"), ("survey", "满意")]
 
 
 def _link(mail) -> str:
@@ -41,6 +41,27 @@ def _open(client, link: str) -> str:
     return client.get(response.headers["Location"]).get_data(as_text=True)
 
 
+def _receive(complaint, request, logistics):
+    """The return's goods received on its record (RMA): the customer is told."""
+    from portal.extensions import db
+    from portal.models import GoodsReturn
+    from portal.returns import records
+
+    ret = db.session.scalar(select(GoodsReturn).where(GoodsReturn.request_id == request.id))
+    records.receive(complaint, ret, logistics, quantity_received=1, received_on=utcnow().date(),
+                    condition="intact", location="Q-1", tag="QT-1")
+    return ret
+
+
+def _appraise(complaint, ret, after_sales, quality):
+    """Analysed and appraised: a complaint closes only with its returns appraised."""
+    from portal.returns import appraisal, records
+
+    records.analyse(complaint, ret, after_sales, analysis="噪音", grade="suspected_defect")
+    appraisal.appraise(complaint, ret, quality, verdict="quality_problem", appraisal="轴承卡滞",
+                       defective_quantity=1, origin="self_made")
+
+
 def _walk(tenant, staff, contact, complaint):
     after_sales, quality, logistics = staff
     workflow.transition(complaint, after_sales, "start_verification")
@@ -54,9 +75,10 @@ def _walk(tenant, staff, contact, complaint):
                         owner_id=quality.id, due_at=utcnow())
     replacement = requests.create_request(complaint, after_sales, kind="replacement",
                                           quantity=1)
-    requests.ship(complaint, replacement, logistics, tracking_number="SF7654321")
+    requests.ship(complaint, replacement, logistics, carrier="sf",
+                  tracking_number="SF7654321")
     ret = requests.create_request(complaint, after_sales, kind="return", quantity=1)
-    requests.finish(complaint, ret, logistics, note=None)
+    _appraise(complaint, _receive(complaint, ret, logistics), after_sales, quality)
     workflow.transition(complaint, quality, "answer", "已更换轴承。")
     uow.commit()
 
@@ -101,7 +123,9 @@ def test_every_customer_mail_names_the_case_and_links_back(client, db, make_tena
         assert number in found[0]["Subject"] and "PX-9" in text and number in text, what
         assert _link(found[0]).startswith("http"), what
     assert "哪一批次？" in by_kind["information_requested"].get_body(("plain",)).get_content()
-    assert "SF7654321" in by_kind["shipped"].get_body(("plain",)).get_content()
+    shipped = by_kind["shipped"].get_body(("plain",)).get_content()
+    assert "承运商：顺丰速运" in shipped and "SF7654321" in shipped  # carrier next to the number
+    assert shipped.index("顺丰速运") < shipped.index("SF7654321")
     # The survey is reachable from the closed complaint's page too, not only by e-mail.
     page = _open(client, _link(by_kind["closed"]))
     assert 'id="survey"' in page

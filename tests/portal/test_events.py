@@ -57,7 +57,7 @@ def test_a_whole_loop_announces_each_step_once(db, heard, make_tenant, make_staf
         casework.complete_action(complaint, action, after_sales, result="Done")
         request = requests.create_request(complaint, after_sales, kind="replacement",
                                           quantity=1)
-        requests.ship(complaint, request, logistics, tracking_number="SF123")
+        requests.ship(complaint, request, logistics, carrier="sf", tracking_number="SF123")
         claim = requests.create_request(complaint, after_sales, kind="claim", amount=100)
         requests.decide(complaint, claim, manager, approve=True, note=None)
         workflow.transition(complaint, quality, "answer", "Replaced the bearing")

@@ -169,7 +169,8 @@ def test_customer_mails_name_the_case_and_sign_in(client, db, app, make_tenant, 
         workflow.transition(complaint, after_sales, "accept")
         replacement = requests.create_request(complaint, after_sales, kind="replacement",
                                               quantity=1)
-        requests.ship(complaint, replacement, logistics, tracking_number="SF1234567")
+        requests.ship(complaint, replacement, logistics, carrier="sf",
+                      tracking_number="SF1234567")
         uow.commit()
     to_customer = [m for m in smtp_sink.messages if m["To"] == address]
     subjects = [m["Subject"] for m in to_customer]

@@ -81,6 +81,28 @@ def _who(people, customer, **expected) -> dict:
     return out
 
 
+def _receive(complaint, request, logistics):
+    """The return's goods received on its record (RMA)."""
+    from portal.extensions import db
+    from portal.models import GoodsReturn
+    from portal.returns import records
+
+    ret = db.session.scalar(select(GoodsReturn).where(GoodsReturn.request_id == request.id))
+    records.receive(complaint, ret, logistics, quantity_received=2, received_on=utcnow().date(),
+                    condition="intact", location="Q-1", tag="QT-1")
+
+
+def _appraise(complaint, request, after_sales, quality):
+    from portal.extensions import db
+    from portal.models import GoodsReturn
+    from portal.returns import appraisal, records
+
+    ret = db.session.scalar(select(GoodsReturn).where(GoodsReturn.request_id == request.id))
+    records.analyse(complaint, ret, after_sales, analysis="noise", grade="suspected_defect")
+    appraisal.appraise(complaint, ret, quality, verdict="quality_problem", appraisal="seized",
+                       defective_quantity=2, origin="self_made")
+
+
 def test_each_step_tells_exactly_whose_turn_it_is(db, loop, make_complaint):
     tenant, p, contact, production = loop
     ledger, mail = Ledger(db), "email"
@@ -126,9 +148,15 @@ def test_each_step_tells_exactly_whose_turn_it_is(db, loop, make_complaint):
                            requests.create_request, complaint, p["after_sales"],
                            kind="replacement", quantity=1)
         step({"contact": ("customer.shipped", customer)}, requests.ship, complaint,
-             replacement, p["logistics"], tracking_number="SF1234567")
-        step({"contact": ("customer.received", customer)}, requests.finish, complaint, ret,
-             p["logistics"], note=None)
+             replacement, p["logistics"], carrier="sf", tracking_number="SF1234567")
+        step({"contact": ("customer.received", customer),
+              "after_sales": ("work.return_received", mail),
+              "quality": ("work.return_received", mail),
+              "quality2": ("work.return_received", mail)},
+             _receive, complaint, ret, p["logistics"])
+        _appraise(complaint, ret, p["after_sales"], p["quality"])  # needed to close later
+        told = ledger.new()
+        assert told[("customer.return_appraised", contact.get_id())] == customer
         step({}, workflow.transition, complaint, p["quality"], "start_analysis")
         # The responsible department writes the root cause, its 8D and the corrective action.
         step({}, eight_d.start_report, complaint, p["colleague"])

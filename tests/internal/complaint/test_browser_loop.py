@@ -191,6 +191,7 @@ def test_whole_loop_in_chromium(live_server, browser, viewport, request):
         desk.ok()
     assert page.locator("#requests .approvals li.approved").count() == 3
     desk.as_("logistics")
+    page.locator("#requests select[name=carrier]").select_option("sf")
     page.locator("#requests input[name=tracking_number]").fill("SF1234567890")
     page.locator("#requests button:has-text('Mark shipped')").click()
     desk.ok()

@@ -63,7 +63,7 @@ def test_whole_loop_from_received_to_closed(shop, as_role, make_complaint, db):
     # approval chain after_sales -> quality -> manager, each signed
     for staff in (after_sales, quality, manager):
         ok(staff.post(f"{p}/requests/{ret_id}/decide", {"decision": "approve", "note": ""}, page=p))
-    ok(logistics.post(f"{p}/requests/{rep_id}/ship", {"tracking_number": "SF123"}, page=p))
+    ok(logistics.post(f"{p}/requests/{rep_id}/ship", {"carrier": "sf", "tracking_number": "SF123"}, page=p))
     # the return's goods: received into quarantine, analysed, appraised (portal/returns/)
     with activate(shop.tenant):
         rma = db.session.scalar(select(GoodsReturn.id).where(GoodsReturn.request_id == ret_id))

@@ -190,7 +190,7 @@ def test_forbidden_post_answers_403_with_the_panel(shop, as_role, make_complaint
         db.session.flush()
         rid = request.id
     response = hx_post(as_role("after_sales"), cid, f"/requests/{rid}/ship",
-                       {"tracking_number": "SF1"})
+                       {"carrier": "zto", "tracking_number": "SF1"})
     html = response.get_data(as_text=True)
     assert response.status_code == 403
     assert panels_in(html) == ["requests"]

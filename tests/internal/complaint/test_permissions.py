@@ -93,11 +93,14 @@ def test_only_logistics_ships(shop, as_role, make_complaint, db):
                                                   kind="exchange", quantity=1)
         cid, rid = complaint.id, request.id
     p = f"/complaints/{cid}"
-    assert as_role("after_sales").post(f"{p}/requests/{rid}/ship", {"tracking_number": "X1"},
+    assert as_role("after_sales").post(f"{p}/requests/{rid}/ship", {"carrier": "sf",
+                                                                     "tracking_number": "X1"},
                                        page=p).status_code == 403
-    assert as_role("logistics").post(f"{p}/requests/{rid}/ship", {"tracking_number": ""},
+    assert as_role("logistics").post(f"{p}/requests/{rid}/ship", {"carrier": "sf",
+                                                                   "tracking_number": ""},
                                      page=p).status_code == 422
-    assert as_role("logistics").post(f"{p}/requests/{rid}/ship", {"tracking_number": "X1"},
+    assert as_role("logistics").post(f"{p}/requests/{rid}/ship", {"carrier": "sf",
+                                                                   "tracking_number": "X1"},
                                      page=p).status_code == 303
 
 
