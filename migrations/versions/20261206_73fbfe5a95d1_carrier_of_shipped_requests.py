@@ -2,7 +2,7 @@
 for "other" in carrier_name), told to the customer next to the tracking number
 
 Revision ID: 73fbfe5a95d1
-Revises: 0ab8f13cdde5
+Revises: 5c1f9a2e7b3d
 Create Date: 2026-12-06 08:05:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '73fbfe5a95d1'
-down_revision = '0ab8f13cdde5'
+down_revision = '5c1f9a2e7b3d'
 branch_labels = None
 depends_on = None
 
