@@ -258,7 +258,7 @@ def test_whole_loop_on_a_phone(live_server, phone_page, language):
 
     def containment(c, s):
         casework.add_action(c, s["after_sales"], kind="containment",
-                            title="Three replacement spindles shipped")
+                            title="Three replacement spindles shipped", customer_sees=True)
 
     def root_cause(c, s):
         c.root_cause = "Bearing preload too low"
