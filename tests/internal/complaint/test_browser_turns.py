@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from tests.browser_support import screenshot
 from tests.conftest import _PASSWORD_HASH, PASSWORD
+from tests.internal.complaint import returns_browser
 from tests.internal.complaint.test_browser_loop import Desk
 from tests.portal.test_notification_routing import _free_port, _Sink
 
@@ -235,9 +236,13 @@ def _return_approved(desk, turns):
         desk.ok()
     turns.told("logistics", "work.request_to_fulfil")
     page.goto(f"{desk.base}/complaints/{desk.data['complaint_id']}")
-    page.locator("#requests button:has-text('Goods received back')").click()
-    desk.ok()
+    returns_browser.receive(page, desk)  # the goods back into quarantine, on the return's record
     turns.mailed("收到")
+    turns.told("after_sales", "work.return_received")
+    page.goto(f"{desk.base}/complaints/{desk.data['complaint_id']}")
+    returns_browser.analyse(page, desk)
+    desk.as_("quality")  # a return cannot close without quality's appraisal
+    returns_browser.appraise(page, desk)
 
 
 def _eight_d_by_the_owner(desk, turns, viewport):
