@@ -290,7 +290,8 @@ class Panel:
     name: str
     anchor: str  # where the page scrolls after a POST without JavaScript
     context: Callable[[Case, dict], dict | None]
-    # Drawn later, by htmx: "opened" (a disclosure) or "revealed" (scrolled into view); or
+    # Drawn later, by htmx: "opened" (a disclosure) or "revealed" (scrolled into view, seen by an
+    # IntersectionObserver: `intersect once`, which a window scroll listener can miss); or
     # without JavaScript with ?panel=<name>. None: drawn with the page.
     deferred: str | None = None
 

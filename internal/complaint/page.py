@@ -71,7 +71,7 @@ def deferred_panel(panel, case: Case) -> Markup:
     show_label = escape(gettext("Show"))
     swap = f'hx-get="{url}" hx-target="#panel-{name}" hx-swap="outerHTML"'
     if panel.deferred == "revealed":
-        body = (f"<h2>{title}</h2>\n<p {swap} hx-trigger=\"revealed\">"
+        body = (f"<h2>{title}</h2>\n<p {swap} hx-trigger=\"intersect once\">"
                 f'<a href="{full}">{show_label}</a></p>')
     else:
         body = (f'<details {swap} hx-trigger="toggle once"><summary><h2>{title}</h2></summary>'
