@@ -84,6 +84,10 @@ class Desk:
         self.base = f"{live.url}/t/{data['slug']}/staff"
 
     def as_(self, role: str):
+        # Leave the page first: a panel it is still fetching would otherwise come back after
+        # the cookies are cleared, redirected to the sign-in page, and replace the session (and
+        # CSRF token) of the sign-in form opened next.
+        self.page.goto("about:blank")
         self.page.context.clear_cookies()
         self.page.goto(f"{self.base}/sign-in")
         self.page.fill("input[name=email]", f"{role}@{self.tag}.example.com")

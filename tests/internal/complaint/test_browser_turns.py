@@ -139,6 +139,7 @@ class Turns:
         if "/survey/" in link:  # a personal link, no sign-in
             self.page.goto(f"{self.live.url}{urlsplit(link).path}")
         else:  # signs in whoever opens it: a fresh browser session
+            self.page.goto("about:blank")  # no staff panel still loading (see Desk.as_)
             self.page.context.clear_cookies()
             self.page.goto(f"{self.live.url}{urlsplit(link).path}")
             self.page.locator("main form button[type=submit]").click()
