@@ -12,6 +12,7 @@ from portal import notifications, uow
 from portal.accounts.forms import ConfirmForm
 from portal.complaints.permissions import permitted
 from portal.extensions import db
+from portal.header_counts import header_counts
 from portal.models import Delivery, Notification
 from portal.web import render
 
@@ -26,7 +27,7 @@ def _require_admin() -> None:
 def _unread() -> int:
     if not getattr(current_user, "is_authenticated", False) or current_user.kind != "staff":
         return 0
-    return notifications.unread_count(current_user)
+    return header_counts(current_user)[1]
 
 
 @blueprint.get("/notifications")

@@ -173,7 +173,7 @@ def datetime_formatter(format: str = "medium"):
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["datetimeformat"] = datetimeformat
-    from .complaints.vocabulary import duration, event_text, label
+    from .complaints.vocabulary import event_text, label
 
     app.jinja_env.filters["label"] = label  # a code's words: {{ r.status|label("request_state") }}
     app.jinja_env.filters["duration"] = duration  # minutes in words: "3小时45分钟"
@@ -198,3 +198,31 @@ def register(app: Flask) -> None:
             # the zone every time is shown in (the tenant's): printed forms and sheets say it
             "time_zone": str(get_timezone()),
         }
+
+
+def duration(minutes: float | None, locale=None) -> str:
+    """A length of time in the reader's language, largest two units: "2 days 3 hr" /
+    "2天3小时", "3 hr 45 min" / "3小时45分钟", "12 min" / "12分钟" (CLDR's words, by Babel)."""
+    if minutes is None:
+        return ""
+    return _duration(abs(int(round(minutes))), str(locale or get_locale() or "en"))
+
+
+@lru_cache(maxsize=8192)
+def _duration(minutes: int, locale: str) -> str:
+    # Cached: a queue page shows a duration per row, and Babel's unit formatting was a
+    # tenth of the page; the words for a whole number of minutes never change.
+    from babel.lists import format_list
+    from babel.units import format_unit
+
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        parts = [(days, "duration-day"), (hours, "duration-hour")]
+    elif hours:
+        parts = [(hours, "duration-hour"), (mins, "duration-minute")]
+    else:
+        parts = [(mins, "duration-minute")]
+    words = [format_unit(n, unit, length="short", locale=locale) for n, unit in parts
+             if n or len(parts) == 1]
+    return format_list(words, style="unit-narrow", locale=locale)

@@ -96,13 +96,13 @@ def _unassigned(user):
                                       Complaint.status.in_(statuses))
 
 
-class _RoleSet:
+class RoleSet:
     """A user reduced to what the count's statement depends on: the roles, with the user's id
     left as a bound parameter. The statement is built once per role set (building and
     compiling seven subqueries on every page was a large share of each workspace page) and
-    the id is bound per request; the tenant is added at execution by the scoping hook."""
+    the id is bound per request (portal/header_counts.py)."""
 
-    id = bindparam("my_work_user_id", type_=Integer)
+    id = bindparam("my_work_user_id", type_=Integer, required=False)
 
     def __init__(self, roles: frozenset[str]):
         self.roles = sorted(roles)
@@ -111,26 +111,21 @@ class _RoleSet:
         return any(role in self.roles for role in roles)
 
 
-_COUNT_STATEMENTS: dict[frozenset[str], object] = {}  # a few role sets per tenant at most
-
-
-def _count_statement(user):
+def count_expression(user):
+    """Everything waiting on ``user`` as one SQL expression: only the parts that can hold
+    anything for the user's roles are asked."""
     parts = [p for p in (_my_steps(user), _my_actions(user), _my_complaints(user),
                          _to_verify(user), _to_fulfil(user), _unassigned(user),
                          returns_waiting_on(user)) if p is not None]
-    return select(sum(
-        (select(func.count()).select_from(p.subquery()).scalar_subquery() for p in parts),
-        literal(0)))
+    return sum((select(func.count()).select_from(p.subquery()).scalar_subquery() for p in parts),
+               literal(0))
 
 
 def count(user) -> int:
-    """Everything waiting on ``user``, in one statement (the header shows it on every page);
-    only the parts that can hold anything for the user's roles are asked."""
-    roles = frozenset(user.roles or ())
-    statement = _COUNT_STATEMENTS.get(roles)
-    if statement is None:
-        statement = _COUNT_STATEMENTS[roles] = _count_statement(_RoleSet(roles))
-    return db.session.scalar(statement, {"my_work_user_id": user.id}) or 0
+    """Everything waiting on ``user`` (the header's figure; see portal/header_counts.py)."""
+    from .header_counts import header_counts
+
+    return header_counts(user)[0]
 
 
 def load(user) -> MyWork:

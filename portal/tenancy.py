@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, abort, g, make_response, render_template, request
-from sqlalchemy import ForeignKey, event, select
+from sqlalchemy import ForeignKey, bindparam, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 from werkzeug.local import LocalProxy
@@ -105,19 +105,57 @@ def _touches_scoped(state) -> bool:
 def _scope_orm_statement(state) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if _unscoped.get() or not _touches_scoped(state):
+    if _unscoped.get():
         return
     tenant_id = _active_tenant_id.get()
     if tenant_id is None:
-        raise TenantScopeError(
-            "tenant-owned data queried with no active tenant; use tenancy.activate() "
-            "or, for platform tooling, tenancy.unscoped()"
-        )
+        if _touches_scoped(state):
+            raise TenantScopeError(
+                "tenant-owned data queried with no active tenant; use tenancy.activate() "
+                "or, for platform tooling, tenancy.unscoped()"
+            )
+        return
+    # With a tenant active the criteria go on every statement: they filter only tenant-owned
+    # entities, and walking each statement's tables to skip the others cost a tenth of a page.
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
         )
     )
+
+
+class CompiledForTenant:
+    """A statement over tenant-owned tables asked on every page (the staff header's counts),
+    compiled once per process and database dialect with the tenant's condition on every
+    tenant-owned table as a parameter, bound to the active tenant at each execution. The
+    ORM's work per execution (options, cache key, result set-up) was several times what
+    these statements cost the database; the condition is the one the hook above adds."""
+
+    def __init__(self, statement):
+        self._statement = statement.options(with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == bindparam("scope_tenant_id", required=False),
+            include_aliases=True))
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict]] = {}
+
+    def _for(self, dialect):
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            done = self._statement.compile(dialect=dialect,
+                                           compile_kwargs={"render_postcompile": True})
+            order = tuple(done.positiontup) if done.positional else None
+            compiled = self._compiled[dialect.name] = (str(done), order, dict(done.params))
+        return compiled
+
+    def first(self, **params):
+        """The first row, with ``params`` bound by name, for the active tenant."""
+        tenant_id = _active_tenant_id.get()
+        if tenant_id is None or _unscoped.get():
+            raise TenantScopeError("a tenant's statement asked with no single active tenant")
+        connection = db.session.connection()
+        sql, order, defaults = self._for(connection.dialect)
+        values = {**defaults, **params, "scope_tenant_id": tenant_id}
+        bound = tuple(values[name] for name in order) if order is not None else values
+        return connection.exec_driver_sql(sql, bound).first()
 
 
 @event.listens_for(Session, "before_flush")

@@ -422,29 +422,3 @@ def event_text(event) -> str | None:
     if event.kind == "photo.rejected" and event.message in PHOTO_REJECTION_LABELS:
         return PHOTO_REJECTION_LABELS[event.message]
     return event.message
-
-
-# --- durations ------------------------------------------------------------------------------
-
-def duration(minutes: float | None, locale=None) -> str:
-    """A length of time in the reader's language, largest two units: "2 days 3 hr" /
-    "2天3小时", "3 hr 45 min" / "3小时45分钟", "12 min" / "12分钟" (CLDR's words, by Babel)."""
-    if minutes is None:
-        return ""
-    from babel.lists import format_list
-    from babel.units import format_unit
-    from flask_babel import get_locale
-
-    locale = locale or get_locale() or "en"
-    minutes = abs(int(round(minutes)))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        parts = [(days, "duration-day"), (hours, "duration-hour")]
-    elif hours:
-        parts = [(hours, "duration-hour"), (mins, "duration-minute")]
-    else:
-        parts = [(mins, "duration-minute")]
-    words = [format_unit(n, unit, length="short", locale=locale) for n, unit in parts
-             if n or len(parts) == 1]
-    return format_list(words, style="unit-narrow", locale=locale)

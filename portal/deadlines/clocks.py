@@ -424,8 +424,8 @@ def next_promise(complaint: Complaint, now: datetime | None = None) -> Promise |
 
 
 def humanize_minutes(minutes: float | None) -> str:
-    """``3 hr 20 min`` / ``3小时20分钟`` in the reader's language (vocabulary.duration)."""
-    from ..complaints.vocabulary import duration
+    """``3 hr 20 min`` / ``3小时20分钟`` in the reader's language (i18n.duration)."""
+    from ..i18n import duration
 
     return duration(minutes)
 

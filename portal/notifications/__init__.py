@@ -233,6 +233,9 @@ def mark_read(user, notification_id: int | None = None) -> int:
                                            Notification.read_at.is_(None))
     if notification_id is not None:
         statement = statement.where(Notification.id == notification_id)
+    from ..header_counts import forget
+
+    forget()  # the header's unread figure, if this request asked it already
     result = db.session.execute(statement.values(read_at=utcnow())
                                 .execution_options(synchronize_session=False))
     return result.rowcount or 0
