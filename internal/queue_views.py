@@ -66,7 +66,8 @@ def index():
                      {row.id: created(row.created_at) for row in result.rows}, _row_words())
     return render("internal/queue.html", "internal/_queue_results.html",
                   q=query, result=result, views=queue.VIEWS, sorts=queue.SORTS,
-                  labels=labels, states=STATUSES, severities=severities, rows_html=rows,
+                  labels=labels, state_options=[(s, labels[s]) for s in STATUSES],
+                  severities=severities, rows_html=rows,
                   options=filter_options() if not _fragment() else None,
                   export_url=url_for("internal.export_queue", **query.to_args(page=1)),
                   warranty_labels={k: str(v) for k, v in WARRANTY_LABELS.items()})

@@ -25,6 +25,14 @@ class LazyText(LazyString):
     def __html__(self):
         return escape(str(self))
 
+    def __str__(self):
+        # A plain label (most of them: states, kinds, headings) is looked up in this request's
+        # catalogue directly; Flask-Babel's path finds the locale, domain and catalogue again
+        # on every use, and a page draws a few dozen labels.
+        if self._kwargs or len(self._args) != 1:
+            return str(self._func(*self._args, **self._kwargs))
+        return _translations().ugettext(self._args[0])
+
 
 def lazy_gettext(string: str, **variables) -> LazyText:
     """Flask-Babel's ``lazy_gettext``, rendering as text. Import it as ``_l``."""
@@ -68,13 +76,16 @@ def select_timezone() -> str:
 def _translations():
     """The translations of the current context's locale, kept on Flask-Babel's own context
     (``babel_translations``, which ``force_locale`` and ``refresh`` reset), so a page's
-    hundred-odd ``_()`` calls look them up once instead of each through Babel's domain."""
-    ctx = g.get("_flask_babel") if g else None
-    cached = getattr(ctx, "babel_translations", None)
+    hundred-odd ``_()`` calls look them up once instead of each through Babel's domain
+    (``g`` is resolved once per call: each proxy access costs as much as the lookup)."""
+    try:
+        space = g._get_current_object()
+    except RuntimeError:  # no app context: Flask-Babel's own answer (no translations)
+        return get_translations()
+    cached = getattr(getattr(space, "_flask_babel", None), "babel_translations", None)
     if cached is None:
-        cached = get_translations()
-        if g:
-            g._flask_babel.babel_translations = cached
+        cached = get_translations()  # creates g._flask_babel
+        space._flask_babel.babel_translations = cached
     return cached
 
 

@@ -21,6 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 
 from . import uow
 from .extensions import db
@@ -154,13 +155,18 @@ def cached_url_for(endpoint: str, **values) -> str:
     script root and the host."""
     if any(k.startswith("_") or type(v) not in _PLAIN for k, v in values.items()):
         return url_for(endpoint, **values)
-    tenant = g.get("tenant")
+    space = g._get_current_object()  # each proxy access costs as much as the lookup itself
+    where = space.get("_url_cache")
+    if where is None:
+        req = request._get_current_object()
+        # Kept per app: tests (and tools) build several apps in one process, with different
+        # static-file settings among other things.
+        where = space._url_cache = (current_app.extensions.setdefault("closeloop_urls", {}),
+                                    req.blueprint, req.script_root, req.host)
+    urls, blueprint_name, script_root, host = where
+    tenant = space.get("tenant")
     key = (endpoint, tuple(sorted(values.items())), tenant.slug if tenant is not None else None,
-           request.blueprint if endpoint.startswith(".") else None, request.script_root,
-           request.host)
-    # Kept per app: tests (and tools) build several apps in one process, with different
-    # static-file settings among other things.
-    urls = current_app.extensions.setdefault("closeloop_urls", {})
+           blueprint_name if endpoint.startswith(".") else None, script_root, host)
     url = urls.get(key)
     if url is None:
         url = url_for(endpoint, **values)
@@ -169,8 +175,19 @@ def cached_url_for(endpoint: str, **values) -> str:
     return url
 
 
+def option_tags(pairs, selected=None) -> Markup:
+    """A select's ``<option>`` elements for ``(value, text)`` pairs, drawn in Python (the
+    queue's filters have some eighty: a Jinja loop with a test and two escapes for each was a
+    tenth of the page). ``selected``: one value or a collection of them."""
+    chosen = set(selected) if isinstance(selected, list | tuple | set | frozenset) else {selected}
+    return Markup("".join(
+        f'<option value="{escape(value)}"{" selected" if value in chosen else ""}>'
+        f'{escape(text)}</option>' for value, text in pairs))
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = cached_url_for
+    app.jinja_env.globals["option_tags"] = option_tags
 
 
 def register_security_headers(app: Flask) -> None:

@@ -300,9 +300,12 @@ class QueuePage:
         self.pages = max(1, -(-self.total // self.query.per_page))
 
 
+_OWNER = StaffUser.__table__.alias("owner")  # built once: its column collection is not free
+
+
 def row_statement(query: QueueQuery, user, where: list):
     """One statement for a page of rows with every name the row shows (no lazy loads)."""
-    owner = StaffUser.__table__.alias("owner")
+    owner = _OWNER
     return (
         select(Complaint.id, Complaint.tenant_id, Complaint.number, Complaint.title,
                Complaint.status,
@@ -326,12 +329,16 @@ def row_statement(query: QueueQuery, user, where: list):
 
 
 def page(query: QueueQuery, user) -> QueuePage:
-    """One page of the queue for ``user`` in the active tenant: two statements (plus at most
-    two small lookups when searching), whatever the page size."""
+    """One page of the queue for ``user`` in the active tenant: one statement (plus at most
+    two small lookups when searching), whatever the page size. The view's count rides along
+    as an uncorrelated scalar subquery (the database counts it once); only a page past the
+    end, which has no row to carry it, asks for the count alone."""
     where = conditions(query, user)
-    rows = db.session.execute(row_statement(query, user, where)).all()
-    if query.page == 1 and len(rows) < query.per_page:
-        total = len(rows)
+    count = select(func.count(Complaint.id)).where(*where).correlate(None).scalar_subquery()
+    rows = db.session.execute(row_statement(query, user, where).add_columns(
+        count.label("view_total"))).all()
+    if rows:
+        total = rows[0].view_total
     else:
         total = db.session.scalar(select(func.count(Complaint.id)).where(*where))
     return QueuePage(query=query, rows=rows, total=total)

@@ -4,8 +4,6 @@ budgets. DOMAIN.md's table is the default; a tenant overrides it per clock kind 
 
 from __future__ import annotations
 
-import copy
-
 from ..i18n import lazy_gettext as _l
 
 UNITS = ("minutes", "hours", "working_hours", "working_days")
@@ -100,7 +98,10 @@ class PolicyError(ValueError):
 def policy_for(tenant) -> dict[str, dict]:
     """The tenant's effective policy: the defaults with its overrides laid over them."""
     overrides = tenant.setting("deadline_policy") or {}
-    result = copy.deepcopy(DEFAULTS)
+    # A copy of each rule and its lists (the rules hold only scalars and lists of codes):
+    # ``copy.deepcopy`` was most of this function's cost, and a queue page asks for it.
+    result = {kind: {key: list(value) if isinstance(value, list) else value
+                     for key, value in rule.items()} for kind, rule in DEFAULTS.items()}
     for kind, values in overrides.items():
         if kind in result and isinstance(values, dict):
             result[kind].update(values)
