@@ -31,6 +31,7 @@ from ..models import (
     StaffUser,
     utcnow,
 )
+from ..tenancy import ScopedStatement
 from .vocabulary import WARRANTY_STATUSES
 from .workflow import OPEN_STATES, STATES
 
@@ -333,15 +334,36 @@ def page(query: QueueQuery, user) -> QueuePage:
     two small lookups when searching), whatever the page size. The view's count rides along
     as an uncorrelated scalar subquery (the database counts it once); only a page past the
     end, which has no row to carry it, asks for the count alone."""
-    where = conditions(query, user)
-    count = select(func.count(Complaint.id)).where(*where).correlate(None).scalar_subquery()
-    rows = db.session.execute(row_statement(query, user, where).add_columns(
-        count.label("view_total"))).all()
+    rows = _page_statement(query, user).execute().all()
     if rows:
         total = rows[0].view_total
     else:
-        total = db.session.scalar(select(func.count(Complaint.id)).where(*where))
+        total = db.session.scalar(select(func.count(Complaint.id)).where(*conditions(query, user)))
     return QueuePage(query=query, rows=rows, total=total)
+
+
+_STATEMENTS: dict = {}  # views' statements, built once (emptied when full: no eviction order)
+_STATEMENTS_KEPT = 1000
+
+
+def _page_statement(query: QueueQuery, user) -> ScopedStatement:
+    """The page's statement, kept per view and user when it depends on nothing but them (the
+    usual case: the default view, a filter, another page). A search (which looks serial
+    numbers and companies up first) and the overdue views (which compare with now) are built
+    every time."""
+    keep = not query.q and not query.overdue and query.view != "overdue"
+    key = (query, user.id, getattr(user, "department_id", None))
+    statement = _STATEMENTS.get(key) if keep else None
+    if statement is None:
+        where = conditions(query, user)
+        count = select(func.count(Complaint.id)).where(*where).correlate(None).scalar_subquery()
+        statement = ScopedStatement(row_statement(query, user, where).add_columns(
+            count.label("view_total")))
+        if keep:
+            if len(_STATEMENTS) >= _STATEMENTS_KEPT:
+                _STATEMENTS.clear()
+            _STATEMENTS[key] = statement
+    return statement
 
 
 def all_rows(query: QueueQuery, user, limit: int = 10_000) -> list:

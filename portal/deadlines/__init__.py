@@ -2,8 +2,8 @@
 escalates. Other packages use:
 
 - ``clocks_for(complaint)`` — every clock, display-ready (``ClockView``);
-- ``badge_for(complaint)`` / ``prefetch_badges(complaints)`` — the queue row's most urgent one;
-  ``badge_texts(rows)`` — a page of rows' badges as display-ready text;
+- ``badge_for(complaint)`` — the most urgent running clock of one complaint;
+  ``badge_texts(rows)`` — a page of queue rows' badges as display-ready text (one statement);
 - ``promises_for(complaint)`` / ``next_promise(complaint)`` — the times promised to the customer;
 - ``refresh(complaint)`` — catch up after a change no workflow event announces (classification
   as class A, an action's due date), which the sweep otherwise does within a minute;
@@ -30,7 +30,6 @@ from .clocks import (
     context_for,
     humanize_minutes,
     next_promise,
-    prefetch_badges,
     promises_for,
     refresh,
 )
@@ -44,4 +43,4 @@ def follow_changes(complaint, what: str) -> None:
         _escalation.evaluate(complaint)
 
 __all__ = ["BadgeText", "ClockView", "Promise", "badge_for", "badge_texts", "clocks_for", "context_for", "follow_changes",
-           "humanize_minutes", "next_promise", "prefetch_badges", "promises_for", "refresh"]
+           "humanize_minutes", "next_promise", "promises_for", "refresh"]

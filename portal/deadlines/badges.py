@@ -7,14 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import g
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import reference_cache
 from ..extensions import db
-from ..models import CalendarException, Tenant, utcnow
+from ..models import CalendarException, DeadlineClock, Tenant, utcnow
+from ..tenancy import ScopedStatement
 from .calendar import BusinessCalendar, calendar_for
-from .clocks import Context, _contexts, humanize_minutes, prefetch_badges, view
+from .clocks import Context, _contexts, humanize_minutes, running_state
+from .clocks import _label as label
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,25 @@ class BadgeText:
     text: str
 
 
+# The running clocks' columns a badge needs, for a page of complaints: built once
+# (tenancy.ScopedStatement); ordered so that the most urgent (earliest due) comes last and wins.
+_CLOCKS = ScopedStatement(
+    select(DeadlineClock.complaint_id, DeadlineClock.kind, DeadlineClock.due_at,
+           DeadlineClock.paused_at, DeadlineClock.warn_at, DeadlineClock.working_time)
+    .where(DeadlineClock.complaint_id.in_(bindparam("ids", expanding=True)),
+           DeadlineClock.stopped_at.is_(None))
+    .order_by(DeadlineClock.due_at.desc(), DeadlineClock.id.desc()))  # as badge_for's order
+
+
 def badge_texts(rows, now: datetime | None = None) -> dict[int, BadgeText | None]:
     """The most urgent running clock of each row as display text, for a page of queue rows:
-    one statement for the clocks, and the language, time zone and phrases looked up once
-    per page rather than once per row (the same text internal/_clock_badge.html renders)."""
+    one statement for the clocks (only the columns a badge reads), and the language, time
+    zone and phrases looked up once per page rather than once per row (the same text
+    internal/_clock_badge.html renders)."""
     from ..i18n import _translations, datetime_formatter
 
-    prefetch_badges(rows)
-    found = g.get("_deadline_badges") or {}
+    ids = [row.id for row in rows]
+    found = {clock.complaint_id: clock for clock in _CLOCKS.execute(ids=ids)} if ids else {}
     contexts: dict[int, Context] = {}
     now = now or utcnow()
     when = datetime_formatter("short")
@@ -49,15 +61,15 @@ def badge_texts(rows, now: datetime | None = None) -> dict[int, BadgeText | None
             continue
         ctx = contexts.get(row.tenant_id) or contexts.setdefault(
             row.tenant_id, _display_context(row.tenant_id))
-        badge = view(ctx, clock, now)
-        if badge.state == "paused":
+        state, level, minutes = running_state(ctx.calendar, clock, now)
+        if state == "paused":
             text = paused
-        elif badge.state == "late":
-            text = late % {"time": humanize_minutes(badge.late_by_minutes)}
+        elif state == "late":
+            text = late % {"time": humanize_minutes(-minutes)}
         else:
-            text = left % {"time": humanize_minutes(badge.minutes_left)}
-        texts[row.id] = BadgeText("paused" if badge.state == "paused" else badge.level,
-                                  f"{badge.label} · {when(badge.due_at)}", text)
+            text = left % {"time": humanize_minutes(minutes)}
+        texts[row.id] = BadgeText("paused" if state == "paused" else level,
+                                  f"{label(clock.kind)} · {when(clock.due_at)}", text)
     return texts
 
 

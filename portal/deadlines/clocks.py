@@ -309,29 +309,38 @@ class ClockView:
         return self.state in ("met", "breached")
 
 
+def _minutes_between(cal, a: datetime, b: datetime, working: bool) -> float:
+    try:
+        return between(cal, a, b, working)
+    except CalendarError:
+        return (b - a).total_seconds() / 60
+
+
+def running_state(cal, clock, now: datetime) -> tuple[str, str, float]:
+    """A running clock's ``(state, level, minutes left)`` — negative minutes when late: what
+    ``view`` says of it, and all a queue row's badge needs (``badges.badge_texts`` reads only
+    these columns: kind, due_at, paused_at, warn_at, working_time)."""
+    reference = clock.paused_at or now
+    left = _minutes_between(cal, reference, clock.due_at, clock.working_time) \
+        if reference < clock.due_at \
+        else -_minutes_between(cal, clock.due_at, reference, clock.working_time)
+    state = "paused" if clock.paused_at else ("late" if left < 0 else "running")
+    warn_point = clock.warn_at or clock.due_at
+    level = "late" if now >= clock.due_at else ("warn" if now >= warn_point else "ok")
+    return state, level, left
+
+
 def view(ctx: Context, clock: DeadlineClock, now: datetime | None = None) -> ClockView:
     now = now or utcnow()
     cal = ctx.calendar
-    end = clock.stopped_at or now
-
-    def _between(a, b):
-        try:
-            return between(cal, a, b, clock.working_time)
-        except CalendarError:
-            return (b - a).total_seconds() / 60
-
     if clock.stopped_at is not None:
-        late = _between(clock.due_at, clock.stopped_at) if clock.stopped_at > clock.due_at else 0
+        late = _minutes_between(cal, clock.due_at, clock.stopped_at, clock.working_time) \
+            if clock.stopped_at > clock.due_at else 0
         state = "breached" if clock.stopped_at > clock.due_at else "met"
         level, left = "done", None
     else:
-        reference = clock.paused_at or now
-        left = _between(reference, clock.due_at) if reference < clock.due_at \
-            else -_between(clock.due_at, reference)
+        state, level, left = running_state(cal, clock, now)
         late = -left if left < 0 else None
-        state = "paused" if clock.paused_at else ("late" if left < 0 else "running")
-        warn_point = clock.warn_at or clock.due_at
-        level = "late" if end >= clock.due_at else ("warn" if end >= warn_point else "ok")
     return ClockView(
         id=clock.id, kind=clock.kind, label=_label(clock.kind),
         state=state, level=level, due_at=clock.due_at, started_at=clock.started_at,
@@ -356,43 +365,16 @@ def clocks_for(complaint: Complaint, now: datetime | None = None) -> list[ClockV
 
 
 def badge_for(complaint: Complaint, now: datetime | None = None) -> ClockView | None:
-    """The most urgent running clock of the complaint, for a queue row (None if none)."""
-    cache = g.get("_deadline_badges") if has_app_context() else None
-    if cache is not None and complaint.id in cache:
-        clock = cache[complaint.id]
-    else:
-        clock = db.session.scalar(
-            select(DeadlineClock).where(DeadlineClock.complaint_id == complaint.id,
-                                        DeadlineClock.stopped_at.is_(None))
-            .order_by(DeadlineClock.due_at).limit(1)
-        )
+    """The most urgent running clock of the complaint (None if none). A page of queue rows
+    uses ``badges.badge_texts`` instead: one statement for the page."""
+    clock = db.session.scalar(
+        select(DeadlineClock).where(DeadlineClock.complaint_id == complaint.id,
+                                    DeadlineClock.stopped_at.is_(None))
+        .order_by(DeadlineClock.due_at, DeadlineClock.id).limit(1)  # ties: the first made
+    )
     if clock is None:
         return None
     return view(_context_of(complaint), clock, now)
-
-
-# What ``view`` reads of a clock: a queue page loads these columns, not the entities.
-_BADGE_COLUMNS = ("id", "complaint_id", "kind", "due_at", "started_at", "stopped_at",
-                  "paused_at", "warn_at", "working_time", "customer_visible", "budget_minutes",
-                  "paused_minutes", "action_id", "warned_at", "escalated_at",
-                  "second_escalated_at")
-
-
-def prefetch_badges(complaints) -> None:
-    """Load the most urgent running clock of many complaints in one query (a queue page
-    calls this before rendering its rows): plain rows with the columns ``view`` reads, no
-    ORM entities (25 rows' clocks built as objects were a tenth of the queue's work)."""
-    ids = [c.id for c in complaints]
-    found: dict[int, object] = dict.fromkeys(ids)
-    if ids:
-        columns = [getattr(DeadlineClock, name) for name in _BADGE_COLUMNS]
-        for clock in db.session.execute(
-            select(*columns).where(DeadlineClock.complaint_id.in_(ids),
-                                   DeadlineClock.stopped_at.is_(None))
-            .order_by(DeadlineClock.due_at.desc())
-        ):
-            found[clock.complaint_id] = clock  # the earliest due wins (ordered last)
-    g._deadline_badges = {**(g.get("_deadline_badges") or {}), **found}
 
 
 @dataclass
@@ -432,4 +414,4 @@ def humanize_minutes(minutes: float | None) -> str:
 
 __all__ = ["Context", "ClockView", "Promise", "badge_for", "clocks_for", "context_for",
            "humanize_minutes", "next_promise", "on_submitted", "on_transition",
-           "prefetch_badges", "promises_for", "refresh", "start", "stop"]
+           "promises_for", "refresh", "running_state", "start", "stop"]
