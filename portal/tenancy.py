@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
+from weakref import WeakKeyDictionary
 
 from flask import Flask, abort, g, make_response, render_template, request
 from sqlalchemy import ForeignKey, bindparam, event, select
@@ -92,6 +94,14 @@ _SCOPED_TABLES: frozenset | None = None
 
 
 def _touches_scoped(state) -> bool:
+    statement = state.statement
+    known = _TOUCHES.get(statement)
+    if known is None:
+        known = _TOUCHES[statement] = _reads_scoped(state)
+    return known
+
+
+def _reads_scoped(state) -> bool:
     if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
         return True
     # ``select(func.count()).select_from(Model)`` names no entity, so no mapper: look at the
@@ -99,6 +109,12 @@ def _touches_scoped(state) -> bool:
     return not _scoped_tables().isdisjoint(
         find_tables(state.statement, include_aliases=True, include_joins=True,
                     include_selects=True))
+
+
+# The answer per statement object (statements are immutable; one built once and asked on
+# every request, like the tenant by its slug, is walked once). Weak: a statement built for
+# one request is forgotten with it.
+_TOUCHES: WeakKeyDictionary = WeakKeyDictionary()
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -179,9 +195,16 @@ def _load_current_tenant():
 current_tenant = LocalProxy(_load_current_tenant)
 
 
+@lru_cache(maxsize=1)
+def _tenant_by_slug():
+    """Built once: SQLAlchemy computes a statement's cache key once per object."""
+    from .models import Tenant
+
+    return select(Tenant).where(Tenant.slug == bindparam("slug"))
+
+
 def register_tenancy(app: Flask) -> None:
     """Resolve the tenant once per request from the ``<tenant_slug>`` URL value."""
-    from .models import Tenant
 
     @app.url_value_preprocessor
     def _resolve_tenant(endpoint, values):
@@ -190,7 +213,7 @@ def register_tenancy(app: Flask) -> None:
         if slug is None:
             g._tenant_token = _active_tenant_id.set(None)
             return
-        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        tenant = db.session.scalar(_tenant_by_slug(), {"slug": slug})
         if tenant is None or not tenant.is_live:
             g._tenant_token = _active_tenant_id.set(None)
             if tenant is not None and tenant.status == "suspended":
