@@ -124,6 +124,11 @@ def _scope_orm_statement(state) -> None:
     if _unscoped.get():
         return
     tenant_id = _active_tenant_id.get()
+    if state.execution_options.get("closeloop_scoped_statement"):
+        # A ScopedStatement: the criteria are written in, the tenant is its parameter.
+        if tenant_id is None or (state.parameters or {}).get("scope_tenant_id") != tenant_id:
+            raise TenantScopeError("a tenant's statement bound to another tenant")
+        return
     if tenant_id is None:
         if _touches_scoped(state):
             raise TenantScopeError(
@@ -141,29 +146,37 @@ def _scope_orm_statement(state) -> None:
 
 
 class ScopedStatement:
-    """A select of columns over tenant-owned tables, built once and asked many times (the
-    staff header's counts, the queue's rows, their deadline badges). The tenant's condition
-    is on every tenant-owned table, as the hook above writes it, but as a parameter bound to
-    the active tenant at each execution, and the statement runs on the session's connection.
-    Through the session, each execution laid the scoping option over a new copy of the
-    statement, whose cache key SQLAlchemy then computed again: a fifth of a queue page. Built
-    once, the key is computed once and the SQL comes from SQLAlchemy's compiled cache.
-    Columns only: rows come back as rows, never as ORM objects."""
+    """A statement over tenant-owned tables built once and asked on every page (the staff
+    header's counts, the queue's rows, their deadline badges, the signed-in user). The
+    tenant's condition is on every tenant-owned table, as the hook above writes it, but as a
+    parameter bound to the active tenant at each execution. Through the hook, each execution
+    laid the scoping option over a new copy of the statement, whose cache key SQLAlchemy then
+    computed again: a fifth of a queue page. Built once, the key is computed once and the SQL
+    comes from SQLAlchemy's compiled cache."""
 
     def __init__(self, statement):
         self.statement = statement.options(with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == bindparam("scope_tenant_id", required=False),
-            include_aliases=True))
+            include_aliases=True)).execution_options(closeloop_scoped_statement=True)
 
-    def execute(self, **params):
-        """The result for the active tenant, with ``params`` bound by name."""
+    def _bound(self, params: dict) -> dict:
         tenant_id = _active_tenant_id.get()
         if tenant_id is None or _unscoped.get():
             raise TenantScopeError("a tenant's statement asked with no single active tenant")
+        return {**params, "scope_tenant_id": tenant_id}
+
+    def execute(self, **params):
+        """Rows of columns for the active tenant, ``params`` bound by name: run on the
+        session's connection (no ORM objects, no ORM execution set-up)."""
+        bound = self._bound(params)
         if db.session.autoflush:  # what the session does before it queries
             db.session.flush()
-        return db.session.connection().execute(
-            self.statement, {**params, "scope_tenant_id": tenant_id})
+        return db.session.connection().execute(self.statement, bound)
+
+    def objects(self, **params):
+        """The same through the session, for a statement of ORM entities (the hook checks
+        the tenant parameter instead of adding its criteria again)."""
+        return db.session.execute(self.statement, self._bound(params))
 
 
 @event.listens_for(Session, "before_flush")

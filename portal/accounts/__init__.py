@@ -16,17 +16,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 
 from ..client import client_ip
 from ..extensions import db, login_manager
 from ..models import Contact, LoginSession, SignInFailure, SignInToken, StaffUser, utcnow
-from ..tenancy import active_tenant_id
+from ..tenancy import ScopedStatement, active_tenant_id
 from . import throttle
 from .passwords import MIN_PASSWORD_LENGTH, is_common  # noqa: F401  (re-exported)
 from .throttle import Throttled  # noqa: F401  (re-exported)
@@ -125,6 +126,15 @@ def load_principal(principal: str):
     return db.session.scalar(select(model).where(model.id == int(raw_id)))
 
 
+@lru_cache(maxsize=len(PRINCIPAL_MODELS))
+def _with_live_session(kind: str) -> ScopedStatement:
+    """The user of a kind by id, if the browser's session row is live: built once per kind."""
+    model = PRINCIPAL_MODELS[kind]
+    return ScopedStatement(select(model).where(model.id == bindparam("user_id"), exists().where(
+        LoginSession.id == bindparam("sid"), LoginSession.principal == bindparam("principal"),
+        LoginSession.revoked_at.is_(None), LoginSession.created_at > bindparam("since"))))
+
+
 @login_manager.user_loader
 def _load_user(principal: str):
     """The user, if this browser's session row is live in the URL's tenant: one statement
@@ -135,11 +145,9 @@ def _load_user(principal: str):
     tenant_id = active_tenant_id()
     if not token or model is None or not raw_id.isdigit() or tenant_id is None:
         return None
-    live_session = exists().where(
-        LoginSession.id == _digest(token), LoginSession.principal == principal,
-        LoginSession.tenant_id == tenant_id, LoginSession.revoked_at.is_(None),
-        LoginSession.created_at > utcnow() - current_app.permanent_session_lifetime)
-    user = db.session.scalar(select(model).where(model.id == int(raw_id), live_session))
+    user = _with_live_session(kind).objects(
+        user_id=int(raw_id), sid=_digest(token), principal=principal,
+        since=utcnow() - current_app.permanent_session_lifetime).scalar()
     if user is None or not user.is_active:
         return None
     return user

@@ -193,3 +193,22 @@ def test_the_queue_statement_kept_for_a_view_is_rebound_per_tenant(app, db, make
             second = queue.page(query, Reader())
     assert [r.id for r in first.rows] == [mine.id] and first.total == 1
     assert [r.id for r in second.rows] == [theirs.id] and second.total == 1
+
+
+def test_a_statement_of_objects_built_once_is_refused_with_another_tenants_id(db, make_tenant,
+                                                                             make_complaint):
+    """Through the session, a ``ScopedStatement`` skips the hook's criteria (they are written
+    in) only when its tenant parameter is the active tenant's."""
+    from sqlalchemy import bindparam
+
+    from portal.tenancy import ScopedStatement
+
+    a, b = make_tenant(), make_tenant()
+    mine, theirs = make_complaint(a), make_complaint(b)
+    by_id = ScopedStatement(select(Complaint).where(Complaint.id == bindparam("complaint_id")))
+    with activate(a):
+        assert by_id.objects(complaint_id=mine.id).scalar().id == mine.id
+        assert by_id.objects(complaint_id=theirs.id).scalar() is None
+        with pytest.raises(TenantScopeError):
+            db.session.execute(by_id.statement, {"complaint_id": theirs.id,
+                                                 "scope_tenant_id": b.id})
