@@ -58,6 +58,14 @@ def _link(href, text) -> str:
     return f'<a href="{escape(href)}">{text}</a>' if href else str(text)
 
 
+def _muted(text: str) -> str:  # (gettext outside f-strings: pybabel does not read them)
+    return f'<span class="muted">{escape(text)}</span>'
+
+
+def _strong(text: str) -> str:
+    return f"<strong>{escape(text)}</strong>"
+
+
 def _empty(columns: int, text: str) -> str:
     return f'<tr><td colspan="{columns}" class="muted">{escape(text)}</td></tr>'
 
@@ -84,7 +92,7 @@ def pareto_table(section, measure=None, limit: int = 15) -> Markup:
 @blueprint.app_template_global("ratio_table")
 def ratio_table(model) -> Markup:
     unknown, head = _once("ratio", lambda: (
-        f'<span class="muted">{escape(_("unknown"))}</span>',
+        _muted(_("unknown")),
         _head((_("Month"), False), (_("Defective units"), True), (_("Units shipped"), True),
               (_("Defect ratio"), True), (_("Upper control limit"), True))))
     out = [WRAP, head, "<tbody>"]
@@ -209,8 +217,7 @@ def low_scores(rows) -> Markup:
     answered = datetime_formatter("short")
     base = cached_url_for("internal.complaint", complaint_id=0)[:-1]
     survey, done, still_open, head, empty = _once("low", lambda: (
-        f'<span class="muted">{escape(_("Yearly survey"))}</span>', escape(_("done")),
-        f"<strong>{escape(_('open'))}</strong>",
+        _muted(_("Yearly survey")), escape(_("done")), _strong(_("open")),
         _head((_("Answered"), False), (_("Complaint"), False), (_("Total"), True),
               (_("Follow-up"), False)), _("No low score in this period.")))
     out = [WRAP, head, "<tbody>"]

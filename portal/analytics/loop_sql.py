@@ -18,9 +18,10 @@ from __future__ import annotations
 MONTH = "date_trunc('month', timezone(:zone, {}))::date"
 HOURS = ("extract(epoch from dc.stopped_at - dc.started_at) / 3600.0 "
          "- dc.paused_minutes / 60.0")
-BUCKET = (f"CASE WHEN ({HOURS}) < 48 THEN floor(greatest({HOURS}, 0) / 2) "
-          f"WHEN ({HOURS}) < 720 THEN 24 + floor((({HOURS}) - 48) / 12) "
-          f"ELSE least(80 + floor((({HOURS}) - 720) / 24), 9999) END")
+# the hours bucket of ``hh.h`` (a stopped clock's HOURS, computed once per clock)
+BUCKET = ("CASE WHEN hh.h < 48 THEN floor(greatest(hh.h, 0) / 2) "
+          "WHEN hh.h < 720 THEN 24 + floor((hh.h - 48) / 12) "
+          "ELSE least(80 + floor((hh.h - 720) / 24), 9999) END")
 CLOCK_KIND = "CASE WHEN dc.action_id IS NOT NULL THEN 'corrective' ELSE dc.kind END"
 # every complaint the figures count: the tenant's, not rejected
 COUNTED = "c.tenant_id = :t AND c.status <> 'rejected'"
@@ -89,7 +90,7 @@ def groups(live: bool, parts: list | None = None) -> tuple[list[tuple[str, list[
         "coalesce(c.responsible_department_id::text, '') AS dept, dc.stopped_at, dc.due_at, "
         f"dc.paused_at, CASE WHEN dc.stopped_at IS NOT NULL THEN {BUCKET} END AS bucket "
         "FROM deadline_clocks dc JOIN complaints c ON c.id = dc.complaint_id "
-        f"WHERE {COUNTED} AND dc.tenant_id = :t{where} AND (dc.kind IN ('first_contact', "
+        f"CROSS JOIN LATERAL (SELECT {HOURS} AS h) hh WHERE {COUNTED} AND dc.tenant_id = :t{where} AND (dc.kind IN ('first_contact', "
         "'answer', 'class_a_plan', 'containment') OR (dc.action_id IS NOT NULL AND EXISTS ("
         "SELECT 1 FROM actions a WHERE a.id = dc.action_id AND a.kind = 'corrective'))))")
     # the period's complaints that came in after their model and failure mode was first closed
