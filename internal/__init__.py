@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401  (each module registers its pages on the blue
     admin_suppliers,  # tenant administration: suppliers and their contacts (issue 12)
     admin_webhooks,  # tenant administration: webhooks out, their deliveries
     analytics,  # quality analytics dashboard and the monthly meeting pack
+    analytics_tables,  # the analytics tables drawn in Python (template globals)
     deadlines,  # deadline pages and template helpers
     mail_files,  # files that came by e-mail with a complaint
     my_work,  # everything waiting on the signed-in user, and its count in the header

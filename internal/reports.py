@@ -80,6 +80,12 @@ def _list_rows(kind: str, status: str, product: int | None, mode: int | None):
                 statement.order_by(EscalationReport.id.desc()).limit(LIST_LIMIT))]
 
 
+def _mode_name(mode_id: int | None) -> str | None:
+    """The failure mode in the reader's language (the list shows the same name)."""
+    mode = db.session.get(FailureMode, mode_id) if mode_id else None
+    return mode.display_name(str(get_locale() or "zh_CN")) if mode else None
+
+
 def _context(report: EscalationReport) -> dict:
     from portal.deadlines.clocks import context_for, view
     from portal.tenancy import current_tenant
@@ -95,8 +101,7 @@ def _context(report: EscalationReport) -> dict:
         thresholds=(report.evidence or {}).get("thresholds", {}),
         product=db.session.get(ProductModel, report.product_model_id)
         if report.product_model_id else None,
-        failure_mode=db.session.get(FailureMode, report.failure_mode_id)
-        if report.failure_mode_id else None,
+        failure_mode_name=_mode_name(report.failure_mode_id),
         owner=db.session.get(StaffUser, report.owner_id) if report.owner_id else None,
         complaints=db.session.scalars(select(Complaint).where(Complaint.id.in_(ids))).all()
         if ids else [],

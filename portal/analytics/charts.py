@@ -84,6 +84,35 @@ def _short(label: str, limit: int = 10) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+def _width(text: str) -> float:
+    """Roughly how wide ``text`` is at the charts' 13 px: CJK characters twice a Latin one."""
+    return sum(13 if ord(c) > 0x2E80 else 7.4 for c in text)
+
+
+def _wrap(label: str, width: float, lines: int = 2) -> list[str]:
+    """``label`` in at most ``lines`` lines of ``width`` (at words when it has spaces, else at
+    characters), the last one cut with "…" if the label is longer."""
+    spaced = " " in label
+    out, line = [], ""
+    for part in label.split(" ") if spaced else label:
+        candidate = f"{line} {part}" if line and spaced else line + part
+        if line and _width(candidate) > width:
+            out.append(line)
+            line = part
+        else:
+            line = candidate
+    out.append(line)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] += "…"
+    cut = []
+    for text in out:  # a single word wider than the line
+        while _width(text) > width and len(text) > 2:
+            text = text[:-2] + "…"
+        cut.append(text)
+    return cut
+
+
 def _marker(kind: str, x: float, y: float, colour: str) -> str:
     if kind == "square":
         return f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{colour}"/>'
@@ -147,10 +176,17 @@ def render(chart: Chart) -> Markup:
         out.append(_polyline(series, x, y, chart.unit))
     if chart.share_line:
         out += _share(chart.share_line, x, plot_h)
+    wide = slot >= 80  # few categories: labels level, on up to two lines, not slanted
     for i, label in enumerate(chart.labels):
-        out.append(f'<text transform="translate({x(i):.1f},{TOP + plot_h + 12}) rotate(-35)" '
-                   f'text-anchor="end" fill="#1b1f24"><title>{escape(label)}</title>'
-                   f'{escape(_short(label))}</text>')
+        if wide:
+            lines = "".join(f'<tspan x="{x(i):.1f}" dy="{0 if k == 0 else 15}">{escape(line)}'
+                            "</tspan>" for k, line in enumerate(_wrap(label, slot - 8)))
+            out.append(f'<text x="{x(i):.1f}" y="{TOP + plot_h + 18}" text-anchor="middle" '
+                       f'fill="#1b1f24"><title>{escape(label)}</title>{lines}</text>')
+        else:
+            out.append(f'<text transform="translate({x(i):.1f},{TOP + plot_h + 12}) '
+                       f'rotate(-35)" text-anchor="end" fill="#1b1f24"><title>{escape(label)}'
+                       f'</title>{escape(_short(label))}</text>')
     out.append(legend)
     out.append("</svg>")
     return Markup("".join(out))

@@ -16,12 +16,23 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date
 
-from sqlalchemy import Integer, String, func, literal, null, select, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+)
 
 from ..extensions import db
-from ..models import AnalyticsMonth, Complaint
+from ..models import Complaint
 from .period import Slice, add_months
-from .sql import is_postgres, month_of
+from .sql import is_postgres, month_of, own_tenant, rows
 
 # dimension -> the complaint's column
 COLUMNS = {
@@ -41,23 +52,33 @@ def whole_months(s: Slice) -> tuple[date, date] | None:
     return (first, end) if first < end else None
 
 
+ROLLUP = ("SELECT dimension, key, CAST(NULL AS VARCHAR), {sums} WHERE {where} AND dimension <> "
+          "'all' GROUP BY dimension, key UNION ALL SELECT 'month', '', {month}, {sums} WHERE "
+          "{where} AND dimension = 'all' GROUP BY {month} UNION ALL SELECT 'product-month', key, "
+          "{month}, {sums} WHERE {where} AND dimension = 'product' GROUP BY key, {month}")
+_ROLLUP_TEXT: dict = {}
+
+
 def _rollup_statement(s: Slice, months: tuple[date, date]):
     """Per (grouping, key, month) from the rollup: the Pareto dimensions over the months, all
-    complaints by month, and product models by month."""
-    r = AnalyticsMonth
-    month = func.to_char(r.month, "YYYY-MM") if is_postgres() else func.strftime("%Y-%m", r.month)
-    where = [r.month >= months[0], r.month < months[1]]
+    complaints by month, and product models by month. SQL text naming its tenant (``:t``),
+    run past the ORM's scoping (sql.py ``rows``); built once per dialect and filter."""
+    postgres = is_postgres()
+    key = (postgres, bool(s.source))
+    statement = _ROLLUP_TEXT.get(key)
+    if statement is None:
+        where = "tenant_id = :t AND month >= :start AND month < :end"
+        if s.source:
+            where += " AND source = :source"
+        statement = _ROLLUP_TEXT[key] = text(ROLLUP.format(
+            sums="sum(received), sum(defects), sum(closed) FROM analytics_monthly",
+            where=where, month="to_char(month, 'YYYY-MM')" if postgres
+            else "strftime('%Y-%m', month)")).bindparams(
+                bindparam("start", type_=Date), bindparam("end", type_=Date))
+    params = {"t": own_tenant(), "start": months[0], "end": months[1]}
     if s.source:
-        where.append(r.source == s.source)
-    sums = [func.sum(r.received), func.sum(r.defects), func.sum(r.closed)]
-    none = null().cast(String)
-    return union_all(
-        select(r.dimension, r.key, none, *sums)
-        .where(*where, r.dimension != "all").group_by(r.dimension, r.key),
-        select(literal("month", String), literal("", String), month, *sums)
-        .where(*where, r.dimension == "all").group_by(month),
-        select(literal("product-month", String), r.key, month, *sums)
-        .where(*where, r.dimension == "product").group_by(r.key, month))
+        params["source"] = s.source
+    return statement.bindparams(**params)
 
 
 def _live_rows(s: Slice, part: Slice, closed: bool):
@@ -105,13 +126,15 @@ def _live_statement(s: Slice, parts: list[Slice]):
     return union_all(*selects)
 
 
-def _statements(s: Slice) -> list:
+def _results(s: Slice) -> list:
+    """The rollup's rows for the whole months (tenant named in the statement: ``rows()``),
+    the complaints' for the rest (through the session's tenant scoping)."""
     months = None if (s.product or s.customer or s.line) else whole_months(s)
-    statements = [_rollup_statement(s, months)] if months else []
+    found = rows(_rollup_statement(s, months)) if months else []
     parts = _edges(s, months)
     if parts:
-        statements.append(_live_statement(s, parts))
-    return statements
+        found += db.session.execute(_live_statement(s, parts)).all()
+    return found
 
 
 class Counts:
@@ -121,20 +144,19 @@ class Counts:
     def __init__(self, s: Slice):
         self.slice = s
         found: dict[str, dict] = {g: defaultdict(lambda: [0, 0, 0]) for g in GROUPINGS}
-        for statement in _statements(s):
-            for grouping, key, month, r, q, c in db.session.execute(statement):
-                if grouping == "month":
-                    key = month
-                elif grouping == "product-month":
-                    key = (int(key) if key else None, month)
-                elif grouping == "cause":
-                    key = key or None
-                else:
-                    key = int(key) if key else None
-                counts = found[grouping][key]
-                counts[0] += int(r or 0)
-                counts[1] += int(q or 0)
-                counts[2] += int(c or 0)
+        for grouping, key, month, r, q, c in _results(s):
+            if grouping == "month":
+                key = month
+            elif grouping == "product-month":
+                key = (int(key) if key else None, month)
+            elif grouping == "cause":
+                key = key or None
+            else:
+                key = int(key) if key else None
+            counts = found[grouping][key]
+            counts[0] += int(r or 0)
+            counts[1] += int(q or 0)
+            counts[2] += int(c or 0)
         self._found = found
 
     def by(self, grouping: str) -> dict:

@@ -68,6 +68,7 @@ def ratio_section(s: Slice, tenant: Tenant, names: Names, link: Link,
     exception = float(tenant.setting("defect_ratio_exception"))
     special = float(tenant.setting("defect_ratio_special"))
     models = pareto.ratio_by_model(s, names.locale, counts=counts)
+    ratio_text, warning_text = _ratio_texts(), _warning_texts()
     for model in models:
         for point in model.points:
             since, before = s.month_bounds(point.month)
@@ -78,14 +79,14 @@ def ratio_section(s: Slice, tenant: Tenant, names: Names, link: Link,
             labels=s.months, unit="‰",
             lines=[charts.Series(model.code, [_permille(p.ratio) for p in model.points],
                                  charts.BLUE, links=[p.queue for p in model.points],
-                                 texts=[_ratio_text(p) for p in model.points])],
+                                 texts=[ratio_text(p) for p in model.points])],
             limits=charts.Series(_("Upper control limit"),
                                  [_permille(p.ucl) for p in model.points], "#57606a"),
             references=[charts.Reference(_("%(value)s‰ exception", value=_num(exception * 1000)),
                                          exception * 1000, charts.ORANGE),
                         charts.Reference(_("%(value)s‰ special", value=_num(special * 1000)),
                                          special * 1000, charts.VERMILLION, "8 3 2 3")]))
-        model.warning_texts = [_warning_text(w) for w in model.warnings]
+        model.warning_texts = [warning_text(w) for w in model.warnings]
     caption = _("Defective units reported in each month over the units of that model shipped "
                 "in the same month, in ‰ (no shipments: unknown, not zero). Dashed lines: the "
                 "exception (%(exception)s‰) and special-report (%(special)s‰) thresholds, and "
@@ -99,20 +100,28 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def _ratio_text(point) -> str:
-    if point.ratio is None:
-        return _("%(month)s: %(defects)s defective, nothing shipped (ratio unknown)",
-                 month=point.month, defects=point.defects)
-    return _("%(month)s: %(defects)s defective of %(shipped)s shipped = %(ratio)s‰",
-             month=point.month, defects=point.defects, shipped=point.shipped,
-             ratio=f"{point.ratio * 1000:.2f}")
+def _ratio_texts() -> Callable:
+    """A point's tooltip; the two phrases translated once for the page's 72 points."""
+    unknown = _("%(month)s: %(defects)s defective, nothing shipped (ratio unknown)")
+    known = _("%(month)s: %(defects)s defective of %(shipped)s shipped = %(ratio)s‰")
+
+    def text(point) -> str:
+        if point.ratio is None:
+            return unknown % {"month": point.month, "defects": point.defects}
+        return known % {"month": point.month, "defects": point.defects,
+                        "shipped": point.shipped, "ratio": f"{point.ratio * 1000:.2f}"}
+    return text
 
 
-def _warning_text(code: str) -> str:
-    kind, month = code.split(":", 1)
-    if kind == "outside":
-        return _("%(month)s: above the upper control limit", month=month)
-    return _("%(month)s: the third rise in a row", month=month)
+def _warning_texts() -> Callable:
+    """A warning's words; the two phrases translated once for the page."""
+    outside = _("%(month)s: above the upper control limit")
+    rising = _("%(month)s: the third rise in a row")
+
+    def text(code: str) -> str:
+        kind, month = code.split(":", 1)
+        return (outside if kind == "outside" else rising) % {"month": month}
+    return text
 
 
 def flow_section(s: Slice, link: Link, counts: Counts | None = None) -> Section:
@@ -150,8 +159,9 @@ def clock_section(s: Slice, names: Names, link: Link,
                   figures: LoopFigures | None = None) -> Section:
     rows = figures.clocks() if figures else loop.clock_performance(s)
     totals: dict[str, list[int]] = {}
+    labels = {k: str(v) for k, v in CLOCK_LABELS.items()}
     for row in rows:
-        row.label = str(CLOCK_LABELS.get(row.kind, row.kind))
+        row.label = labels.get(row.kind, row.kind)
         row.department = names("department", row.department_id)
         row.queue = link(s.queue_args(status=COUNTED_STATUSES, department=row.department_id))
         done = totals.setdefault(row.kind, [0, 0])
@@ -159,7 +169,7 @@ def clock_section(s: Slice, names: Names, link: Link,
         done[1] += row.late
     kinds = [k for k in loop.CLOCK_KINDS if k in totals]
     chart = charts.render(charts.Chart(
-        title=_("On-time rate by clock"), labels=[str(CLOCK_LABELS[k]) for k in kinds], unit="%",
+        title=_("On-time rate by clock"), labels=[labels[k] for k in kinds], unit="%",
         bars=[charts.Series(_("On time"), [100 * totals[k][0] / sum(totals[k])
                                            if sum(totals[k]) else None for k in kinds],
                             charts.GREEN)],
@@ -249,9 +259,8 @@ def build(s: Slice, tenant: Tenant, measure: str, link: Link) -> dict:
     tune_for_aggregates()
     names = Names()
     counts = Counts(s)  # one statement for the Pareto, ratio and flow charts
+    # the rollup's whole months and the other days counted now (SQLite: loop.py, money.py)
     stored = loop_rollup.LoopFigures(s) if loop_rollup.usable(s) else None
-    if stored is not None and stored.computed_at is None:
-        stored = None  # never refreshed (or nothing in the period): counted live
     return {
         "computed_at": stored.computed_at if stored else None,
         "pareto": [pareto_section(s, d, measure, names, link, counts) for d in pareto.DIMENSIONS],

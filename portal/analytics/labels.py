@@ -25,15 +25,16 @@ CLOCK_LABELS = {
 UNCLASSIFIED = _l("Not classified")
 SOURCES = {"mode": FailureMode, "product": ProductModel, "customer": CustomerCompany,
            "department": Department, "supplier": Supplier}
-for _kind, _model in SOURCES.items():  # a write to one bumps the version in every process
+for _kind, _model in [*SOURCES.items(), ("product_name", ProductModel)]:
+    # a write to one bumps the version in every process
     reference_cache.watch(f"analytics_names_{_kind}", (_model,))
 
 
 class Names:
     """Looks up the display names of one tenant's small tables once per page."""
 
-    def __init__(self):
-        self.locale = str(get_locale() or "zh_CN")
+    def __init__(self, locale: str | None = None):
+        self.locale = locale or str(get_locale() or "zh_CN")
         self._cache: dict[str, dict] = {}
 
     def _load(self, kind: str) -> dict:
@@ -41,19 +42,26 @@ class Names:
             if kind == "cause":
                 self._cache[kind] = {k: str(v) for k, v in CAUSE_LABELS.items()}
             else:  # from the per-process reference cache: no statement on most pages
-                model = SOURCES[kind]
+                model = SOURCES["product" if kind == "product_name" else kind]
                 self._cache[kind] = reference_cache.cached(
                     f"analytics_names_{kind}_{self.locale}", (model,),
                     lambda: self._read(kind))
         return self._cache[kind]
 
     def _read(self, kind: str) -> dict:
+        if kind == "product_name":  # a model's name in the reader's language (ratio charts)
+            return {p.id: p.display_name(self.locale)
+                    for p in db.session.scalars(select(ProductModel))}
         if kind == "mode":
             return {m.id: m.display_name(self.locale)
                     for m in db.session.scalars(select(FailureMode))}
         model = SOURCES[kind]
         name = model.code if kind == "product" else model.name
         return dict(db.session.execute(select(model.id, name)).all())
+
+    def table(self, kind: str) -> dict:
+        """{id: name} of one kind (``product_name``: the models' names, ``product``: codes)."""
+        return self._load(kind)
 
     def __call__(self, kind: str, key) -> str:
         if key is None:

@@ -15,7 +15,7 @@ from ..models import OPEN_STATUSES, Action, Complaint, DeadlineClock, TimelineEv
 from .counts import Counts
 from .pareto import complaint_filters, slicing_filters
 from .period import Slice
-from .sql import hours_between, median, python_median
+from .sql import hours_between, median, own, python_median, rows
 
 AGE_BUCKETS = ((0, 7, _l("under 7 days")), (7, 30, _l("7–30 days")),
                (30, 90, _l("30–90 days")), (90, None, _l("over 90 days")))
@@ -38,16 +38,14 @@ def open_by_age(s: Slice, now: datetime | None = None) -> list[dict]:
     bucket = case(*[(Complaint.created_at >= now - timedelta(days=high), i)
                     for i, (_, high, _) in enumerate(AGE_BUCKETS) if high],
                   else_=len(AGE_BUCKETS) - 1)
-    counts = dict(db.session.execute(
+    counts = dict(rows(
         select(bucket, func.count(Complaint.id))
-        .where(Complaint.status.in_(OPEN_STATUSES), *slicing_filters(s))
-        .group_by(bucket)).all())
-    rows = []
-    for i, (low, high, label) in enumerate(AGE_BUCKETS):
-        rows.append({"label": label, "count": int(counts.get(i, 0)),
-                     "since": now - timedelta(days=high) if high else None,
-                     "before": now - timedelta(days=low)})
-    return rows
+        .where(*own(Complaint), Complaint.status.in_(OPEN_STATUSES), *slicing_filters(s))
+        .group_by(bucket)))
+    return [{"label": label, "count": int(counts.get(i, 0)),
+             "since": now - timedelta(days=high) if high else None,
+             "before": now - timedelta(days=low)}
+            for i, (low, high, label) in enumerate(AGE_BUCKETS)]
 
 
 @dataclass

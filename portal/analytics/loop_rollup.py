@@ -2,98 +2,54 @@
 
 Deadline clocks, reopen/dispute rates, recurrences and survey scores read tens of thousands of
 rows of four tables per period; here they are counted once per tenant, local month (of the
-complaint's arrival; of the answer for surveys) and source, so the dashboard reads a few
-hundred rows; the cost entries too (money.py writes that statement, beside the live one). Unlike
-the complaint counts (rollup.py, kept by the writes) these are refreshed
-by ``refresh()`` — every 15 minutes from ``flask clock`` (jobs/analytics.py) and by ``flask
-analytics-rollup`` — because a clock's outcome changes with time alone: a running clock turns
-late at its due time with no write to hook. The page prints ``computed_at``.
+complaint's arrival; of the answer for surveys; of the entry for costs) and source, so the
+dashboard reads a few hundred rows. Unlike the complaint counts (rollup.py, kept by the writes)
+these are refreshed by ``refresh()`` — every 15 minutes from ``flask clock`` (jobs/analytics.py)
+and by ``flask analytics-rollup`` — because a clock's outcome changes with time alone: a
+running clock turns late at its due time with no write to hook. The page prints
+``computed_at``. The statements are loop_sql.py's.
 
 Medians cannot be added across months, so stopped clocks are counted by hours bucket (two hours
 up to two days, 12 hours up to 30 days, a day beyond) and the median is the middle bucket's
 midpoint: within an hour under two days, 6 hours under 30 days, 12 hours beyond.
 
-Used when the slice is whole local months with no filter but the source (the dashboard's
-periods); a filter by model, line or customer, or a range of part months, counts live
-(loop.py), as does the embedded SQLite default and a tenant never refreshed.
+``LoopFigures`` reads the whole local months of a slice from the rollup and counts the rest now
+with the same statements limited to those days (loop_sql.py, ``live``): the edges of a range
+that does not start or end on a first of the month, and every day of a view filtered by model,
+product line or customer (the rollup is per source only) or of a tenant never refreshed. The
+embedded SQLite default (the demo) has no rollup: its figures come from loop.py and money.py.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import String, and_, case, func, select, text
+from sqlalchemy import text
 
 from ..extensions import db
-from ..models import AnalyticsLoopMonth
+from .counts import whole_months
 from .loop import ClockRow
+from .loop_sql import COLUMNS, groups
 from .period import Slice
-from .sql import is_postgres
-
-HOURS = ("extract(epoch from dc.stopped_at - dc.started_at) / 3600.0 "
-         "- dc.paused_minutes / 60.0")
-BUCKET = (f"CASE WHEN ({HOURS}) < 48 THEN floor(greatest({HOURS}, 0) / 2) "
-          f"WHEN ({HOURS}) < 720 THEN 24 + floor((({HOURS}) - 48) / 12) "
-          f"ELSE least(80 + floor((({HOURS}) - 720) / 24), 9999) END")
-CLOCKS = ("FROM deadline_clocks dc JOIN complaints c ON c.id = dc.complaint_id "
-          "LEFT JOIN actions a ON a.id = dc.action_id "
-          "WHERE c.tenant_id = :t AND dc.tenant_id = :t AND c.status <> 'rejected' AND (dc.kind "
-          "IN ('first_contact', 'answer', 'class_a_plan', 'containment') OR (dc.action_id IS NOT "
-          "NULL AND a.kind = 'corrective')) ")
-CLOCK_KIND = "CASE WHEN dc.action_id IS NOT NULL THEN 'corrective' ELSE dc.kind END"
-MONTH = "date_trunc('month', timezone(:zone, {}))::date"
-INSERT = ("INSERT INTO analytics_loop_monthly (tenant_id, computed_at, month, source, figure, "
-          "key1, key2, bucket, n1, n2, n3, n4, x) ")
-# The period's complaints that came in after their model and failure mode was first closed.
-RECURRING = ("FROM complaints c JOIN (SELECT product_model_id AS p, failure_mode_id AS f, "
-             "min(closed_at) AS first FROM complaints WHERE tenant_id = :t AND closed_at IS NOT "
-             "NULL AND product_model_id IS NOT NULL AND failure_mode_id IS NOT NULL GROUP BY 1, 2"
-             ") fc ON c.product_model_id = fc.p AND c.failure_mode_id = fc.f "
-             "WHERE c.tenant_id = :t AND c.status <> 'rejected' AND c.created_at > fc.first ")
-REFRESH = [
-    # clocks: met / late (stopped late, or running past due) / running (bucket -1) ...
-    INSERT + f"SELECT :t, :now, {MONTH.format('c.created_at')}, c.source, 'clock', "
-    f"{CLOCK_KIND}, coalesce(c.responsible_department_id::text, ''), -1, "
-    "count(*) FILTER (WHERE dc.stopped_at <= dc.due_at), "
-    "count(*) FILTER (WHERE dc.stopped_at > dc.due_at OR (dc.stopped_at IS NULL "
-    "AND dc.paused_at IS NULL AND dc.due_at < :now)), "
-    "count(*) FILTER (WHERE dc.stopped_at IS NULL AND (dc.paused_at IS NOT NULL "
-    f"OR dc.due_at >= :now)), 0, 0 {CLOCKS} GROUP BY 3, 4, 6, 7",
-    # ... and the stopped ones by hours taken, for the medians
-    INSERT + f"SELECT :t, :now, {MONTH.format('c.created_at')}, c.source, 'clock_hours', "
-    f"{CLOCK_KIND}, coalesce(c.responsible_department_id::text, ''), {BUCKET}, count(*), "
-    f"0, 0, 0, 0 {CLOCKS} AND dc.stopped_at IS NOT NULL GROUP BY 3, 4, 6, 7, 8",
-    # rates: closed at least once, reopened, answered or disputed, disputed
-    INSERT + f"SELECT :t, :now, {MONTH.format('c.created_at')}, c.source, 'rates', '', '', -1, "
-    "count(*) FILTER (WHERE c.closed_at IS NOT NULL OR e.reopened = 1), "
-    "count(*) FILTER (WHERE e.reopened = 1), "
-    "count(*) FILTER (WHERE c.answered_at IS NOT NULL OR e.disputed = 1), "
-    "count(*) FILTER (WHERE e.disputed = 1), 0 FROM complaints c LEFT JOIN ("
-    "SELECT complaint_id, max(CASE WHEN kind = 'transition.reopen' THEN 1 ELSE 0 END) reopened, "
-    "max(CASE WHEN kind = 'transition.dispute' THEN 1 ELSE 0 END) disputed FROM timeline_events "
-    "WHERE kind IN ('transition.reopen', 'transition.dispute') GROUP BY complaint_id) e "
-    "ON e.complaint_id = c.id WHERE c.tenant_id = :t AND c.status <> 'rejected' GROUP BY 3, 4",
-    # recurrences, by model and failure mode and by department
-    INSERT + f"SELECT :t, :now, {MONTH.format('c.created_at')}, c.source, 'recur', "
-    "c.product_model_id::text, c.failure_mode_id::text, -1, count(*), 0, 0, 0, 0 "
-    f"{RECURRING} GROUP BY 3, 4, 6, 7",
-    INSERT + f"SELECT :t, :now, {MONTH.format('c.created_at')}, c.source, 'recur_dept', "
-    "coalesce(c.responsible_department_id::text, ''), '', -1, count(*), 0, 0, 0, 0 "
-    f"{RECURRING} GROUP BY 3, 4, 6",
-    # survey scores by answering month and module: count of values and their sum
-    INSERT + f"SELECT :t, :now, {MONTH.format('s.answered_at')}, coalesce(c.source, ''), "
-    "'sat', m.module, '', -1, count(m.value), 0, 0, 0, coalesce(sum(m.value), 0) "
-    "FROM surveys s LEFT JOIN complaints c ON c.id = s.complaint_id "
-    "CROSS JOIN LATERAL (VALUES ('total', s.total_score::float), "
-    "('overall', (s.answers -> 'modules' ->> 'overall')::float), "
-    "('service', (s.answers -> 'modules' ->> 'service')::float), "
-    "('quality', (s.answers -> 'modules' ->> 'quality')::float)) AS m (module, value) "
-    "WHERE s.tenant_id = :t AND s.answered_at IS NOT NULL AND s.total_score IS NOT NULL "
-    "GROUP BY 3, 4, 6",
-]
-
+from .sql import is_postgres, own_tenant
 
 FIGURES = ("clock", "rates", "recur", "recur_dept", "sat", "cost")  # all but clock_hours
+INSERT = (f"INSERT INTO analytics_loop_monthly (tenant_id, computed_at, {COLUMNS}) "
+          "{} SELECT :t, :now, q.* FROM ({}) q")
+# The rows a page reads, one per figure, keys and (for survey scores and costs by month) month;
+# the hours histogram (clock_hours) by bucket, for the medians. ``{rows}``: the rollup's rows
+# of the period, or the rows counted now.
+READ = ("SELECT figure, key1, key2, CASE WHEN figure = 'sat' OR (figure = 'cost' AND key1 = "
+        "'month') THEN to_char(month, 'YYYY-MM') WHEN figure = 'clock_hours' THEN bucket::text "
+        "ELSE '' END AS m, sum(n1), sum(n2), sum(n3), sum(n4), sum(x), max(computed_at) "
+        "FROM {rows} WHERE {which} GROUP BY 1, 2, 3, 4")
+STORED = ("(SELECT * FROM analytics_loop_monthly WHERE tenant_id = :t AND month >= :start "
+          "AND month < :end{source}) r")
+# The median bucket of each clock kind and department over the stored months.
+MEDIANS = ("SELECT key1, key2, min(bucket) FROM (SELECT key1, key2, bucket, sum(n) OVER (PARTITION "
+           "BY key1, key2 ORDER BY bucket) AS cum, sum(n) OVER (PARTITION BY key1, key2) AS tot "
+           "FROM (SELECT key1, key2, bucket, sum(n1) AS n FROM {rows} WHERE figure = "
+           "'clock_hours' GROUP BY 1, 2, 3) g) w WHERE cum * 2 >= tot GROUP BY 1, 2")
 
 
 def refresh(tenant_id: int, zone: str, now: datetime | None = None) -> int:
@@ -104,15 +60,16 @@ def refresh(tenant_id: int, zone: str, now: datetime | None = None) -> int:
     connection = db.session.connection()
     params = {"t": tenant_id, "zone": zone, "now": now or datetime.now(UTC)}
     connection.execute(text("DELETE FROM analytics_loop_monthly WHERE tenant_id = :t"), params)
-    from .money import rollup_statement
-
-    return sum(connection.execute(text(statement), params).rowcount
-               for statement in [*REFRESH, rollup_statement()])
+    found, _ = groups(live=False)
+    return sum(connection.execute(text(INSERT.format(f"WITH {ctes}" if ctes else "",
+                                                     " UNION ALL ".join(statements))),
+                                  params).rowcount
+               for ctes, statements in found)
 
 
 def usable(s: Slice) -> bool:
-    return (is_postgres() and not (s.product or s.customer or s.line)
-            and s.start.day == 1 and s.end.day == 1)
+    """Whether the page reads ``LoopFigures`` (PostgreSQL), not loop.py's live figures."""
+    return is_postgres()
 
 
 def midpoint(bucket: int) -> float:
@@ -124,53 +81,95 @@ def midpoint(bucket: int) -> float:
     return 720 + (bucket - 80) * 24 + 12
 
 
-class LoopFigures:
-    """The loop figures of a slice from the rollup; ``computed_at`` None: nothing stored for
-    the period (never refreshed, or nothing to count), use the live figures."""
+def median_bucket(histogram: dict[int, int]) -> int | None:
+    """The bucket holding the middle value of ``{bucket: count}`` (as ``MEDIANS`` picks it)."""
+    total, running = sum(histogram.values()), 0
+    for bucket in sorted(histogram):
+        running += histogram[bucket]
+        if running * 2 >= total:
+            return bucket
+    return None
 
-    def __init__(self, s: Slice):
+
+def _filtered(s: Slice) -> bool:
+    return bool(s.product or s.customer or s.line)
+
+
+def _edges(s: Slice, months) -> list[Slice]:
+    """The parts of ``s`` outside the whole months ``months`` (all of it for None)."""
+    from dataclasses import replace
+
+    if months is None:
+        return [s]
+    parts = []
+    if s.start < months[0]:
+        parts.append(replace(s, end=months[0]))
+    if months[1] < s.end:
+        parts.append(replace(s, start=months[1]))
+    return parts
+
+
+class LoopFigures:
+    """The loop figures of a slice: the rollup's whole months plus the other days counted
+    now. ``computed_at``: when the rollup's part was counted (None: all counted now)."""
+
+    def __init__(self, s: Slice, now: datetime | None = None):
         self.slice = s
-        r = AnalyticsLoopMonth
-        where = [r.month >= s.start, r.month < s.end]
-        if s.source:
-            where.append(r.source == s.source)
-        month = func.to_char(r.month, "YYYY-MM")
-        per_month = case((r.figure == "sat", month),
-                         (and_(r.figure == "cost", r.key1 == "month"), month),
-                         else_="").cast(String)
-        statement = (select(r.figure, r.key1, r.key2, per_month, func.sum(r.n1), func.sum(r.n2),
-                            func.sum(r.n3), func.sum(r.n4), func.sum(r.x), func.max(r.computed_at))
-                     .where(*where, r.figure.in_(FIGURES))
-                     .group_by(r.figure, r.key1, r.key2, per_month))
-        self.rows = db.session.execute(statement).all()
-        stamps = [row[9] for row in self.rows if row[9] is not None]
+        params = {"t": own_tenant(), "zone": s.zone, "now": now or datetime.now(UTC)}
+        months = None if _filtered(s) else whole_months(s)
+        stored: list = []
+        source = ""
+        if months:
+            params.update(start=months[0], end=months[1])
+            if s.source:
+                source, params["source"] = " AND source = :source", s.source
+            stored = _execute(READ.format(rows=STORED.format(source=source),
+                                          which=f"figure IN {FIGURES}"), params)
+            if not stored:  # never refreshed, or nothing to count: all of it now
+                months = None
+        stamps = [row[9] for row in stored if row[9] is not None]
         self.computed_at = max(stamps) if stamps else None
-        self._where = where
+        parts = _edges(s, months)
+        live = _live(parts, params) if parts else []
+        self._hours: dict | None = None if months else {}
+        if live:  # medians from both histograms, in Python
+            self._hours = {}
+            if months:
+                live += _execute(READ.format(rows=STORED.format(source=source),
+                                             which="figure = 'clock_hours'"), params)
+            for figure, kind, dept, bucket, n, *_ in live:
+                if figure == "clock_hours":
+                    found = self._hours.setdefault((kind, dept), {})
+                    found[int(bucket)] = found.get(int(bucket), 0) + int(n)
+            live = [row for row in live if row[0] != "clock_hours"]
+        self.rows = _merged(stored, live) if stored and live else stored or live
+        self._params = params
+        self._by_figure: dict[str, list] = {}
+        for row in self.rows:
+            self._by_figure.setdefault(row[0], []).append(row)
 
     def _of(self, figure: str) -> list:
-        return [row for row in self.rows if row[0] == figure]
+        return self._by_figure.get(figure, [])
+
+    def _medians(self) -> dict:
+        if self._hours is not None:
+            return {key: median_bucket(histogram) for key, histogram in self._hours.items()}
+        source = " AND source = :source" if "source" in self._params else ""
+        return {(k, d): b for k, d, b in _execute(
+            MEDIANS.format(rows=STORED.format(source=source)), self._params)}
 
     def clocks(self) -> list[ClockRow]:
         from .loop import CLOCK_KINDS
 
-        r = AnalyticsLoopMonth
-        grouped = (select(r.key1, r.key2, r.bucket, func.sum(r.n1).label("n"))
-                   .where(*self._where, r.figure == "clock_hours")
-                   .group_by(r.key1, r.key2, r.bucket).subquery())
-        window = {"partition_by": (grouped.c.key1, grouped.c.key2)}
-        running = select(grouped.c.key1, grouped.c.key2, grouped.c.bucket,
-                         func.sum(grouped.c.n).over(order_by=grouped.c.bucket, **window)
-                         .label("cum"), func.sum(grouped.c.n).over(**window).label("tot")
-                         ).subquery()
-        middle = {(k, d): b for k, d, b in db.session.execute(
-            select(running.c.key1, running.c.key2, func.min(running.c.bucket))
-            .where(running.c.cum * 2 >= running.c.tot)
-            .group_by(running.c.key1, running.c.key2))}
-        rows = [ClockRow(kind, int(dept) if dept else None, int(a), int(b), int(c),
-                         midpoint(middle[(kind, dept)]) if (kind, dept) in middle else None)
-                for _, kind, dept, _, a, b, c, _, _, _ in self._of("clock")]
+        if not self._of("clock"):
+            return []
+        middle = self._medians()
+        found = [ClockRow(kind, int(dept) if dept else None, int(a), int(b), int(c),
+                          midpoint(middle[(kind, dept)]) if middle.get((kind, dept)) is not None
+                          else None)
+                 for _, kind, dept, _, a, b, c, _, _, _ in self._of("clock")]
         order = {k: i for i, k in enumerate(CLOCK_KINDS)}
-        return sorted(rows, key=lambda r: (order.get(r.kind, 99), r.department_id or 0))
+        return sorted(found, key=lambda r: (order.get(r.kind, 99), r.department_id or 0))
 
     def rates(self) -> dict:
         closed = reopen = answered = dispute = 0
@@ -218,3 +217,39 @@ class LoopFigures:
                                     if found.get((m, key), (0, 0))[0] else None)
                                 for m in MODULES}})
         return by_month
+
+
+def _execute(sql: str, params: dict) -> list:
+    """A statement naming its tenant itself (``tenant_id = :t`` on every table it reads), on
+    the session's connection: no ORM statement to build and scope (portal/analytics/sql.py)."""
+    return db.session.connection().execute(text(sql), params).all()
+
+
+def _live(parts: list[Slice], params: dict) -> list:
+    """The figures of ``parts`` counted now, in ``READ``'s shape: a statement per chart's
+    figures (clocks, rates, recurrences, scores, costs), each a few tens of milliseconds."""
+    found, extra = groups(live=True, parts=parts)
+    params.update(extra)
+    rows = []
+    for ctes, statements in found:
+        union = " UNION ALL ".join(statements)
+        rows += _execute(
+            f"WITH {ctes + ', ' if ctes else ''}live ({COLUMNS}) AS ({union}) "
+            + READ.format(rows="(SELECT *, NULL::timestamptz AS computed_at FROM live) q",
+                          which="true"), params)
+    return rows
+
+
+def _merged(*parts: list) -> list:
+    """Rows of ``READ``'s shape added together by figure, keys and month."""
+    sums: dict[tuple, list] = {}
+    for rows in parts:
+        for figure, key1, key2, month, *numbers, stamp in rows:
+            found = sums.get((figure, key1, key2, month))
+            if found is None:
+                sums[(figure, key1, key2, month)] = [*(n or 0 for n in numbers), stamp]
+            else:
+                for i, n in enumerate(numbers):
+                    found[i] = found[i] + n if i < 4 else float(found[i]) + float(n or 0)
+                found[5] = found[5] or stamp
+    return [(*key, *values) for key, values in sums.items()]

@@ -3,21 +3,22 @@ customers say (survey scores by month and module, and the low scores with their 
 
 Every money figure comes from ``costs()``: one statement over the period's cost entries (a
 supplier is the one a ``SupplierCharge`` charges the entry back to), so a rule about which
-entries count — corrected and voided entries do not (``costs.ACTIVE``) — lives in one place.
+entries count — corrected and voided entries do not (``costs.ACTIVE``) — lives in one place
+(and in the loop rollup's statement beside it, loop_sql.py ``_costs``, with the same rules).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, and_, cast, func, select
 
 from ..complaints.costs import ACTIVE
 from ..extensions import db
 from ..models import Action, Complaint, CostEntry, SupplierCharge, Survey
 from .pareto import slicing_filters
 from .period import Slice
-from .sql import month_of
+from .sql import month_of, own, rows
 
 CURRENCY = "CNY"
 MODULES = ("overall", "service", "quality")
@@ -65,30 +66,13 @@ def shaped(sums: dict[str, dict], s: Slice) -> dict:
     }
 
 
-def rollup_statement() -> str:
-    """The loop rollup's statement for the cost figures (portal/analytics/loop_rollup.py), with
-    the same rules as ``costs()``: CNY only, corrected and voided entries left out, a supplier through its
-    charge-back; per local month, source and one grouping at a time."""
-    return (
-        "INSERT INTO analytics_loop_monthly (tenant_id, computed_at, month, source, figure, "
-        "key1, key2, bucket, n1, n2, n3, n4, x) SELECT :t, :now, "
-        "date_trunc('month', timezone(:zone, e.created_at))::date, c.source, 'cost', d.dim, "
-        "d.key, -1, count(*), 0, 0, 0, sum(e.amount) FROM cost_entries e "
-        "JOIN complaints c ON c.id = e.complaint_id "
-        "LEFT JOIN supplier_charges sc ON sc.cost_entry_id = e.id "
-        "CROSS JOIN LATERAL (VALUES ('category', e.category), "
-        "('department', coalesce(e.responsible_department_id::text, '')), "
-        "('supplier', coalesce(sc.supplier_id::text, '')), ('month', '')) AS d (dim, key) "
-        f"WHERE e.tenant_id = :t AND e.currency = '{CURRENCY}' AND e.state = 'active' "
-        "GROUP BY 3, 4, 6, 7")
-
-
 def _survey_where(s: Slice) -> list:
-    where = [Survey.answered_at >= s.since, Survey.answered_at < s.before,
+    where = [*own(Survey), Survey.answered_at >= s.since, Survey.answered_at < s.before,
              Survey.total_score.is_not(None)]
     filters = slicing_filters(s)
     if filters:
-        where.append(Survey.complaint_id.in_(select(Complaint.id).where(*filters)))
+        where.append(Survey.complaint_id.in_(select(Complaint.id).where(*own(Complaint),
+                                                                        *filters)))
     return where
 
 
@@ -101,12 +85,13 @@ def satisfaction(s: Slice, low_score: float, by_month: list[dict] | None = None)
                      Survey.answers)
               .where(*_survey_where(s), Survey.total_score < low_score)
               .order_by(Survey.total_score, Survey.id).limit(50).subquery())
-    low = db.session.execute(  # the 50 lowest first, then their complaint and follow-up
+    low = rows(  # the 50 lowest first, then their complaint and follow-up (all the tenant's)
         select(lowest.c.id, lowest.c.answered_at, lowest.c.total_score, lowest.c.complaint_id,
                Complaint.number, lowest.c.answers, Action.done_at, Action.title)
-        .outerjoin(Complaint, Complaint.id == lowest.c.complaint_id)
-        .outerjoin(Action, Action.id == lowest.c.answers["follow_up_action_id"].as_integer())
-        .order_by(lowest.c.total_score, lowest.c.id)).all()
+        .outerjoin(Complaint, and_(Complaint.id == lowest.c.complaint_id, *own(Complaint)))
+        .outerjoin(Action, and_(Action.id == lowest.c.answers["follow_up_action_id"]
+                                .as_integer(), *own(Action)))
+        .order_by(lowest.c.total_score, lowest.c.id))
     return {"by_month": by_month, "low": low, "low_score": low_score}
 
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from ..extensions import db
 from ..models import Complaint, ProductModel, Shipment
 from .counts import Counts
+from .labels import Names
 from .period import Slice
-from .sql import month_of_date
+from .sql import month_of_date, own, rows
 
 DIMENSIONS = {
     "cause": (Complaint.cause_category, "cause"),
@@ -46,7 +46,8 @@ def slicing_filters(s: Slice) -> list:
         where.append(Complaint.source == s.source)
     if s.line:
         where.append(Complaint.product_model_id.in_(
-            select(ProductModel.id).where(ProductModel.product_line == s.line)))
+            select(ProductModel.id).where(*own(ProductModel),
+                                          ProductModel.product_line == s.line)))
     return where
 
 
@@ -122,25 +123,25 @@ def ratio_by_model(s: Slice, locale: str, models: int = 6,
     if not chosen:
         return []
     shipped_month = month_of_date(Shipment.shipped_on)
-    shipment_where = [Shipment.product_model_id.in_(chosen), Shipment.shipped_on >= s.start,
+    shipment_where = [*own(Shipment), Shipment.product_model_id.in_(chosen),
+                      Shipment.shipped_on >= s.start,
                       Shipment.shipped_on < s.end]
     if s.customer:
         shipment_where.append(Shipment.customer_company_id == s.customer)
-    shipped = {(p, k): int(q or 0) for p, k, q in db.session.execute(
+    shipped = {(p, k): int(q or 0) for p, k, q in rows(
         select(Shipment.product_model_id, shipped_month, func.sum(Shipment.quantity))
         .where(*shipment_where).group_by(Shipment.product_model_id, shipped_month))}
-    products = {p.id: p for p in db.session.scalars(
-        select(ProductModel).where(ProductModel.id.in_(chosen)))}
+    names = Names(locale)  # codes and names from the per-process reference cache
+    codes, titles = names.table("product"), names.table("product_name")
     result = []
     for product_id in chosen:
+        if product_id not in codes:  # another tenant's id in the URL: nothing to show
+            continue
         points = [RatioPoint(month=k, defects=defects.get((product_id, k), 0),
                              shipped=shipped.get((product_id, k), 0), ratio=None)
                   for k in s.months]
-        product = products.get(product_id)
-        if product is None:  # another tenant's id in the URL: nothing to show
-            continue
-        result.append(_control(ModelRatio(product_id=product_id, code=product.code,
-                                          name=product.display_name(locale), points=points,
+        result.append(_control(ModelRatio(product_id=product_id, code=codes[product_id],
+                                          name=titles.get(product_id, ""), points=points,
                                           centre=None)))
     return result
 

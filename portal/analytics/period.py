@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from ..i18n import lazy_gettext as _l
@@ -111,13 +112,18 @@ class Slice:
         """Local midnight of ``day`` in the tenant's zone, as an aware UTC datetime."""
         return datetime.combine(day, time(), ZoneInfo(self.zone)).astimezone(UTC)
 
-    @property
+    @cached_property
     def since(self) -> datetime:
         return self.instant(self.start)
 
-    @property
+    @cached_property
     def before(self) -> datetime:
         return self.instant(self.end)
+
+    @cached_property
+    def _edges(self) -> tuple[str, str]:
+        """since and before in ISO form: every queue link of a page carries them."""
+        return self.since.isoformat(), self.before.isoformat()
 
     @property
     def last(self) -> date:
@@ -148,8 +154,9 @@ class Slice:
     def queue_args(self, since: datetime | None = None, before: datetime | None = None,
                    **extra) -> dict:
         """Arguments of the staff queue listing exactly the complaints a figure counts."""
-        args = {"view": "all", "created_since": (since or self.since).isoformat(),
-                "created_before": (before or self.before).isoformat()}
+        args = {"view": "all",
+                "created_since": since.isoformat() if since else self._edges[0],
+                "created_before": before.isoformat() if before else self._edges[1]}
         for name in ("line", "product", "customer", "source"):
             if getattr(self, name):
                 args[name] = getattr(self, name)

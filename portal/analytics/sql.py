@@ -73,5 +73,33 @@ def tune_for_aggregates() -> None:
     if is_postgres():
         from sqlalchemy import text
 
-        db.session.execute(text("SET LOCAL jit = off"))
-        db.session.execute(text("SET LOCAL work_mem = '32MB'"))
+        db.session.execute(text("SELECT set_config('jit', 'off', true), "
+                                "set_config('work_mem', '32MB', true)"))  # one round trip
+
+
+def own_tenant() -> int:
+    """The active tenant's id, for statements that name it themselves. No active tenant is an
+    error, as for the ORM's scoping."""
+    from ..tenancy import TenantScopeError, active_tenant_id
+
+    tenant_id = active_tenant_id()
+    if tenant_id is None:
+        raise TenantScopeError("an analytics aggregate read with no active tenant")
+    return tenant_id
+
+
+def own(*models) -> list:
+    """``model.tenant_id = <the active tenant>`` for each of ``models``: the WHERE of a
+    statement run by ``rows()``."""
+    tenant_id = own_tenant()
+    return [model.tenant_id == tenant_id for model in models]
+
+
+def rows(statement) -> list:
+    """The rows of a Core statement on the session's connection, past the ORM: the dashboard's
+    fixed aggregate reads (the rollups, shipments, open complaints, low scores) name their
+    tenant themselves through ``own()`` for every tenant table they read, so the session's
+    per-statement scoping (portal/tenancy.py adds ``with_loader_criteria`` and compiles an ORM
+    statement) would only repeat it — at twice the CPU of the read itself.
+    ``tests/analytics/test_figures.py`` checks each of them against another tenant's rows."""
+    return db.session.connection().execute(statement).all()

@@ -41,11 +41,43 @@ def seeded(live_server):
             db.session.add(StaffUser(email=f"manager-{locale}@{tag}.example.com",
                                      name=f"Manager {locale}", roles=["manager"], locale=locale,
                                      department_id=department.id, password_hash=_PASSWORD_HASH))
-        counts = {}
-        for c in history.complaints:
-            if c["status"] != "rejected":
-                counts[c["cause"]] = counts.get(c["cause"], 0) + 1
+        _reports(db, history)
     return {"slug": f"an-{tag}", "tag": tag, "base": f"{live_server.url}/t/an-{tag}/staff"}
+
+
+def _reports(db, history):
+    """Two open escalation reports: a market exception on a ratio and a special report on
+    repeated complaints, with their complaints, lot, owner and due time."""
+    from datetime import UTC, datetime
+
+    from portal.models import EscalationReport, StaffUser
+
+    owner = db.session.scalars(db.select(StaffUser)).first()
+    related = [c["id"] for c in history.complaints[:3]]
+    window = {"window_start": "2026-03-01", "window_end": "2026-05-31", "window_months": 3,
+              "complaints": 3, "first_complaint_at": "2026-05-02T01:00:00+00:00"}
+    db.session.add_all([
+        EscalationReport(number="MQE-2026-0007", kind="market_exception",
+                         trigger="ratio_exception", lot="LOT-2026-05-A", owner_id=owner.id,
+                         product_model_id=history.products[0].id,
+                         failure_mode_id=history.modes[0].id,
+                         due_at=datetime(2026, 12, 20, 9, tzinfo=UTC),
+                         evidence={"figures": {**window, "ratio": 0.0042, "defects": 21,
+                                               "shipped": 5000, "repeat_count": 1,
+                                               "repeat_days": 30},
+                                   "thresholds": {"exception": 0.003, "special": 0.01,
+                                                  "repeat_count": 3},
+                                   "related_complaints": related}),
+        EscalationReport(number="QSR-2026-0003", kind="special", trigger="repeat",
+                         product_model_id=history.products[1].id, owner_id=owner.id,
+                         evidence={"figures": {**window, "ratio": None, "defects": 9,
+                                               "shipped": 0, "repeat_count": 4,
+                                               "repeat_days": 30},
+                                   "thresholds": {"exception": 0.003, "special": 0.01,
+                                                  "repeat_count": 3},
+                                   "related_complaints": related[:2]}),
+    ])
+    db.session.flush()
 
 
 def _sign_in(page, seeded, locale):
@@ -102,3 +134,23 @@ def test_meeting_pack_page(seeded, browser, request, viewport, locale):
     assert heading in page.locator("body").inner_text()
     _no_horizontal_overflow(page)
     screenshot(page, f"meeting-pack-{viewport}-{locale}")
+
+
+@pytest.mark.parametrize("viewport,locale", [("phone", "zh_CN"), ("desktop", "en")])
+def test_escalation_reports_list_and_detail(seeded, browser, request, viewport, locale):
+    page = request.getfixturevalue(f"{viewport}_page")
+    _sign_in(page, seeded, locale)
+    page.goto(f"{seeded['base']}/reports")
+    text = page.locator("body").inner_text()
+    for shown in ("MQE-2026-0007", "LOT-2026-05-A", "4.20‰ > 3‰ (21/5000)",
+                  "Open" if locale == "en" else "处理中"):
+        assert shown in text, shown
+    assert "market_exception" not in text and "ratio_exception" not in text
+    _no_horizontal_overflow(page)
+    screenshot(page, f"reports-{viewport}-{locale}")
+    page.locator("a:has-text('MQE-2026-0007')").first.click()
+    page.wait_for_url(re.compile(r".*/staff/reports/\d+$"))
+    assert page.locator('a[href*="/staff/complaints/"]').count() >= 3
+    assert ("Mode 0" if locale == "en" else "失效0") in page.locator("body").inner_text()
+    _no_horizontal_overflow(page)
+    screenshot(page, f"report-detail-{viewport}-{locale}")
