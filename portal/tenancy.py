@@ -155,9 +155,12 @@ class ScopedStatement:
     comes from SQLAlchemy's compiled cache."""
 
     def __init__(self, statement):
+        # Not propagated to loaders: an object it loads lazy-loads and refreshes through the
+        # session like any other (with the hook's criteria), not with this unbound parameter.
         self.statement = statement.options(with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == bindparam("scope_tenant_id", required=False),
-            include_aliases=True)).execution_options(closeloop_scoped_statement=True)
+            include_aliases=True, propagate_to_loaders=False)
+        ).execution_options(closeloop_scoped_statement=True)
 
     def _bound(self, params: dict) -> dict:
         tenant_id = _active_tenant_id.get()

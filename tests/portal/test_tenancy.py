@@ -212,3 +212,25 @@ def test_a_statement_of_objects_built_once_is_refused_with_another_tenants_id(db
         with pytest.raises(TenantScopeError):
             db.session.execute(by_id.statement, {"complaint_id": theirs.id,
                                                  "scope_tenant_id": b.id})
+
+
+def test_an_object_loaded_by_a_statement_built_once_loads_and_refreshes_as_usual(
+        db, make_tenant, make_contact):
+    """Objects loaded through ``ScopedStatement.objects`` lazy-load their relationships and
+    refresh expired attributes through the session's own scoping (the statement's tenant
+    parameter is not carried to those loads, where it would be unbound)."""
+    from sqlalchemy import bindparam
+
+    from portal.tenancy import ScopedStatement
+
+    tenant = make_tenant()
+    contact = make_contact(tenant)
+    with activate(tenant):
+        company_name, contact_id = contact.company.name, contact.id
+    db.session.expunge_all()
+    by_id = ScopedStatement(select(Contact).where(Contact.id == bindparam("contact_id")))
+    with activate(tenant):
+        loaded = by_id.objects(contact_id=contact_id).scalar()
+        assert loaded.company.name == company_name  # a lazy load
+        db.session.expire(loaded)
+        assert loaded.id == contact_id and loaded.company.name == company_name  # a refresh
