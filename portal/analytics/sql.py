@@ -96,10 +96,17 @@ def own(*models) -> list:
 
 
 def rows(statement) -> list:
-    """The rows of a Core statement on the session's connection, past the ORM: the dashboard's
-    fixed aggregate reads (the rollups, shipments, open complaints, low scores) name their
-    tenant themselves through ``own()`` for every tenant table they read, so the session's
-    per-statement scoping (portal/tenancy.py adds ``with_loader_criteria`` and compiles an ORM
-    statement) would only repeat it — at twice the CPU of the read itself.
-    ``tests/analytics/test_figures.py`` checks each of them against another tenant's rows."""
-    return db.session.connection().execute(statement).all()
+    """The rows of one of the dashboard's fixed aggregate reads (the rollups, shipments, open
+    complaints, low scores), on the session's connection rather than through the ORM session
+    (whose execution set-up cost twice the read itself). A Core statement runs as a
+    ``tenancy.ScopedStatement`` — the tenant's criteria on every tenant-owned table, as for
+    any ORM read — beside the ``own()`` conditions it writes itself; SQL text names its
+    tenant as ``:t`` from ``own_tenant()``. ``tests/analytics/test_figures.py`` checks each
+    of them against another tenant's rows."""
+    from sqlalchemy.sql.elements import TextClause
+
+    from ..tenancy import ScopedStatement
+
+    if isinstance(statement, TextClause):
+        return db.session.connection().execute(statement).all()
+    return ScopedStatement(statement).execute().all()
