@@ -22,10 +22,11 @@ VERIFIERS = ("quality",)
 # The unassigned complaints each role takes up at its step (DOMAIN.md: after-sales verifies,
 # quality classifies and routes).
 TEAM_STEPS = {"after_sales": ("received", "verifying"), "quality": ("accepted",)}
-# Who carries out a request once it may go ahead: (kind, status) -> role.
 TEAM_LISTED = 25  # the oldest; the queue's "unassigned" view lists them all
+# Who carries out a request once it may go ahead: (kind, status) -> role. An approved return's
+# goods are received on its record (portal/returns/), listed with the returned parts, not here.
 FULFILLERS = {("replacement", "open"): "logistics", ("exchange", "open"): "logistics",
-              ("return", "approved"): "logistics", ("claim", "approved"): "finance"}
+              ("claim", "approved"): "finance"}
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from portal.complaints import casework, requests, workflow
 from portal.complaints.operations import classify
 from portal.extensions import db as _db
-from portal.models import utcnow
+from portal.models import GoodsReturn, utcnow
 from portal.tenancy import activate
 
 
@@ -86,3 +86,29 @@ def test_customers_and_strangers_are_refused(client, make_tenant, make_contact, 
     assert client.get(f"/t/{tenant.slug}/staff/my-work").status_code in (302, 303, 403)
     assert client.get(f"/t/{tenant.slug}/staff/my-work/count?x=%27%3Bdrop").status_code \
         in (302, 303, 403)
+
+
+def test_an_approved_return_is_listed_once_for_logistics(client, db, sign_in, make_tenant,
+                                                        make_staff, make_complaint):
+    """The goods of an approved return are received on its record: logistics finds it once,
+    with the returned parts (not again as a request to carry out), and counts it once."""
+    tenant = make_tenant()
+    _signed_in(client, sign_in, make_staff, tenant, "logistics")
+    after_sales, quality = make_staff(tenant, "after_sales"), make_staff(tenant, "quality")
+    manager = make_staff(tenant, "manager")
+    with activate(tenant):
+        complaint = make_complaint(tenant)
+        workflow.transition(complaint, after_sales, "start_verification")
+        workflow.transition(complaint, after_sales, "accept")
+        ret = requests.create_request(complaint, after_sales, kind="return", quantity=1)
+        for signer in (after_sales, quality, manager):
+            requests.decide(complaint, ret, signer, approve=True, note=None)
+        assert ret.status == "approved"
+        rma = db.session.query(GoodsReturn.rma_number).filter_by(request_id=ret.id).scalar()
+        complaint_number = complaint.number
+        _db.session.commit()
+    html = client.get(f"/t/{tenant.slug}/staff/my-work").get_data(as_text=True)
+    assert 'id="my-returns"' in html and rma in html
+    assert 'id="my-requests"' not in html
+    assert html.count(complaint_number) == 1
+    assert 'class="badge my-work-count"' in html and ">1</span>" in html
