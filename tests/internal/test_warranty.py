@@ -236,7 +236,10 @@ def test_out_of_warranty_replacement_and_onsite_are_chargeable(db, shop, as_role
     assert html.count("Chargeable (out of warranty)") == 2
     with activate(shop.tenant):
         actor = shop.staff["finance"]
-        complaint = db.session.get(Complaint, expired_case.id)
+        # Read afresh: the requests above changed the complaint in their own sessions, and
+        # the set-up's object may still sit unexpired in this session's (weak) identity map,
+        # depending on when the garbage collector ran (a full run found it stale).
+        complaint = db.session.get(Complaint, expired_case.id, populate_existing=True)
         charged = costs.add_cost(complaint, actor, category="replacement", amount=100)
         freight = costs.add_cost(complaint, actor, category="freight", amount=20)
         assert (charged.chargeable, freight.chargeable) == (True, False)
