@@ -173,3 +173,24 @@ def test_meeting_pack_page_pdf_and_workbook(history, staff_client):
 def test_meeting_pack_refuses_bad_months(history, staff_client, month):
     client, _ = staff_client("manager")
     assert client.get(url(history, f"/analytics/meeting?month={month}")).status_code == 404
+
+
+def test_names_typed_by_people_are_escaped_in_every_table_and_chart(history, staff_client, db):
+    """The data tables and charts are drawn in Python (internal/analytics_tables.py,
+    portal/analytics/charts.py): a department, customer, product model or failure mode
+    named with markup shows as text on the dashboard and the meeting pack page."""
+    hostile = '<img src=x onerror="alert(1)">'
+    with activate(history.tenant):
+        history.departments[0].name = f"QA {hostile}"
+        history.companies[0].name = f"Acme {hostile}"
+        history.products[0].code = f"M{hostile}"
+        history.modes[0].name = f"Noise {hostile}"
+        db.session.flush()
+    client, _ = staff_client("manager")
+    for path in (f"/analytics?{YEAR}", f"/analytics?{YEAR}&measure=defects",
+                 "/analytics/meeting?month=2026-06"):
+        response = client.get(url(history, path))
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, path
+        assert "<img" not in html and 'onerror="alert' not in html, path
+        assert "&lt;img src=x onerror=" in html, path
