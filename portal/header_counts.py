@@ -5,22 +5,20 @@ the request; marking notifications read forgets it."""
 
 from __future__ import annotations
 
-from flask import g, has_app_context
-from sqlalchemy import String, bindparam, func, select
+from functools import cache
 
-from . import my_work
-from .models import Notification
+from flask import g, has_app_context
+from sqlalchemy import String, bindparam, select
+
+from . import my_work, notifications
 from .tenancy import ScopedStatement
 
-_STATEMENTS: dict[frozenset[str], ScopedStatement] = {}  # a few role sets per tenant at most
 
-
+@cache  # one per role set: a handful per tenant
 def _statement(roles: frozenset[str]) -> ScopedStatement:
-    unread = (select(func.count()).select_from(Notification)
-              .where(Notification.recipient == bindparam("recipient", type_=String, required=False),
-                     Notification.read_at.is_(None)).scalar_subquery())
+    unread = notifications.unread(bindparam("recipient", type_=String, required=False))
     work = my_work.count_expression(my_work.RoleSet(roles))
-    return ScopedStatement(select(work.label("work"), unread.label("unread")))
+    return ScopedStatement(select(work.label("work"), unread.scalar_subquery().label("unread")))
 
 
 def header_counts(user) -> tuple[int, int]:
@@ -28,11 +26,8 @@ def header_counts(user) -> tuple[int, int]:
     cached = g.get("_header_counts")
     if cached is not None and cached[0] == user.get_id():
         return cached[1]
-    roles = frozenset(user.roles or ())
-    statement = _STATEMENTS.get(roles)
-    if statement is None:
-        statement = _STATEMENTS[roles] = _statement(roles)
-    row = statement.execute(my_work_user_id=user.id, recipient=user.get_id()).one()
+    row = _statement(frozenset(user.roles or ())).execute(
+        my_work_user_id=user.id, recipient=user.get_id()).one()
     counts = (int(row.work or 0), int(row.unread or 0))
     g._header_counts = (user.get_id(), counts)
     return counts

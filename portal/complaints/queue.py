@@ -338,8 +338,12 @@ def page(query: QueueQuery, user) -> QueuePage:
     if rows:
         total = rows[0].view_total
     else:
-        total = db.session.scalar(select(func.count(Complaint.id)).where(*conditions(query, user)))
+        total = db.session.scalar(_view_count(conditions(query, user)))
     return QueuePage(query=query, rows=rows, total=total)
+
+
+def _view_count(where: list):
+    return select(func.count(Complaint.id)).where(*where)
 
 
 _STATEMENTS: dict = {}  # views' statements, built once (emptied when full: no eviction order)
@@ -356,7 +360,7 @@ def _page_statement(query: QueueQuery, user) -> ScopedStatement:
     statement = _STATEMENTS.get(key) if keep else None
     if statement is None:
         where = conditions(query, user)
-        count = select(func.count(Complaint.id)).where(*where).correlate(None).scalar_subquery()
+        count = _view_count(where).correlate(None).scalar_subquery()
         statement = ScopedStatement(row_statement(query, user, where).add_columns(
             count.label("view_total")))
         if keep:

@@ -14,8 +14,7 @@ from ..extensions import db
 from ..models import CalendarException, DeadlineClock, Tenant, utcnow
 from ..tenancy import ScopedStatement
 from .calendar import BusinessCalendar, calendar_for
-from .clocks import Context, _contexts, humanize_minutes, running_state
-from .clocks import _label as label
+from .clocks import Context, _contexts, clock_label, humanize_minutes, running_state
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def badge_texts(rows, now: datetime | None = None) -> dict[int, BadgeText | None
         else:
             text = left % {"time": humanize_minutes(minutes)}
         texts[row.id] = BadgeText("paused" if state == "paused" else level,
-                                  f"{label(clock.kind)} · {when(clock.due_at)}", text)
+                                  f"{clock_label(clock.kind)} · {when(clock.due_at)}", text)
     return texts
 
 

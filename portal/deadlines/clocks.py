@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import g, has_app_context
-from flask_babel import get_locale
 from sqlalchemy import select
 
 from ..extensions import db
@@ -74,15 +73,10 @@ def _context_of(obj) -> Context:
     return ctx if ctx is not None else context_for(_tenant_of(obj))
 
 
-def _label(kind: str) -> str:
-    """The clock's name in the current language, translated once per request and language."""
-    if not has_app_context():
-        return str(LABELS.get(kind, kind))
-    cache = g.setdefault("_deadline_labels", {})
-    key = (str(get_locale()), kind)
-    if key not in cache:
-        cache[key] = str(LABELS.get(kind, kind))
-    return cache[key]
+def clock_label(kind: str) -> str:
+    """The clock's name in the current language (a lazy label reads the request's catalogue
+    directly: portal/i18n.py ``LazyText``)."""
+    return str(LABELS.get(kind, kind))
 
 
 def schedule(ctx: Context, clock: DeadlineClock) -> None:
@@ -342,7 +336,7 @@ def view(ctx: Context, clock: DeadlineClock, now: datetime | None = None) -> Clo
         state, level, left = running_state(cal, clock, now)
         late = -left if left < 0 else None
     return ClockView(
-        id=clock.id, kind=clock.kind, label=_label(clock.kind),
+        id=clock.id, kind=clock.kind, label=clock_label(clock.kind),
         state=state, level=level, due_at=clock.due_at, started_at=clock.started_at,
         stopped_at=clock.stopped_at, working_time=clock.working_time,
         customer_visible=clock.customer_visible, budget_minutes=clock.budget_minutes,

@@ -24,7 +24,7 @@ from .messages import CHANNELS, CUSTOMER_KINDS, EVENTS, ROBOT_CHANNELS, compose
 NOTIFY_QUEUE = "mail"  # a queue every worker listens on (config RQ_QUEUES)
 
 __all__ = ["CHANNELS", "EVENTS", "ROBOT_CHANNELS", "compose", "notify", "wants",
-           "plan", "write", "unread_count", "recent", "mark_read", "send_delivery",
+           "plan", "write", "unread", "unread_count", "recent", "mark_read", "send_delivery",
            "retry_delivery"]
 
 
@@ -213,11 +213,15 @@ def retry_delivery(delivery: Delivery) -> None:
     enqueue("jobs.notify.deliver", delivery.id, queue=NOTIFY_QUEUE)
 
 
+def unread(recipient):
+    """How many unread notifications ``recipient`` (a principal, or a bound parameter) has,
+    as a statement: the bell's figure (portal/header_counts.py asks it with My work's)."""
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.recipient == recipient, Notification.read_at.is_(None)))
+
+
 def unread_count(user) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Notification)
-        .where(Notification.recipient == principal(user), Notification.read_at.is_(None))
-    ) or 0
+    return db.session.scalar(unread(principal(user))) or 0
 
 
 def recent(user, limit: int = 20) -> list[Notification]:
